@@ -1,0 +1,110 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError, ErrorDetail, STATUS_BY_KIND } from './errors';
+import { requestIdOf } from './request-id';
+
+interface Mapped {
+  status: number;
+  message: string;
+  details?: ErrorDetail[];
+  retryAfterSeconds?: number;
+}
+
+/** Errors raised by body-parser and other http-errors based middleware. */
+interface MiddlewareError {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+  message?: string;
+  limit?: number;
+}
+
+function reasonPhrase(status: number): string {
+  const name = HttpStatus[status];
+  if (!name) return 'Error';
+  return name
+    .toLowerCase()
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+}
+
+function fromHttpException(error: HttpException): Mapped {
+  // The Express adapter wraps body-parser errors; their `type` gives the precise reason.
+  const cause = error.cause as MiddlewareError | undefined;
+  const fromCause = cause && typeof cause === 'object' && cause.type ? fromMiddleware(cause) : undefined;
+  if (fromCause) return fromCause;
+  const status = error.getStatus();
+  const body = error.getResponse();
+  if (typeof body === 'string') return { status, message: body };
+  const message = (body as { message?: unknown }).message;
+  if (Array.isArray(message)) return { status, message: message.join('; ') };
+  return { status, message: typeof message === 'string' ? message : error.message };
+}
+
+function fromMiddleware(error: MiddlewareError): Mapped | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return { status: 400, message: `Malformed JSON body: ${error.message ?? 'cannot parse'}` };
+    case 'entity.too.large':
+      return { status: 413, message: `Request body exceeds the limit of ${error.limit ?? '?'} bytes` };
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return { status: 415, message: error.message ?? 'Unsupported content encoding' };
+    case 'request.aborted':
+      return { status: 400, message: 'Request aborted by the client' };
+    default:
+      if (error.expose && error.status && error.status >= 400 && error.status < 500) {
+        return { status: error.status, message: error.message ?? 'Bad request' };
+      }
+      return undefined;
+  }
+}
+
+/** The one place errors become HTTP: the body of API.md plus the request id. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const mapped = this.map(exception);
+    const requestId = requestIdOf(req);
+
+    if (mapped.status >= 500 && mapped.status !== 503 && mapped.status !== 504) {
+      const err = exception instanceof Error ? { message: exception.message, stack: exception.stack } : exception;
+      this.logger.error({ msg: 'Unhandled error', requestId, err });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (mapped.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(mapped.retryAfterSeconds));
+    res.status(mapped.status).json({
+      statusCode: mapped.status,
+      error: reasonPhrase(mapped.status),
+      message: mapped.message,
+      requestId,
+      ...(mapped.details ? { details: mapped.details } : {}),
+    });
+  }
+
+  private map(exception: unknown): Mapped {
+    if (exception instanceof DomainError) {
+      return {
+        status: STATUS_BY_KIND[exception.kind],
+        message: exception.message,
+        details: exception.details,
+        retryAfterSeconds: exception.retryAfterSeconds,
+      };
+    }
+    if (exception instanceof HttpException) return fromHttpException(exception);
+    if (exception && typeof exception === 'object') {
+      const mapped = fromMiddleware(exception as MiddlewareError);
+      if (mapped) return mapped;
+    }
+    return { status: 500, message: 'Internal server error; the request id identifies it in the logs' };
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Domain errors thrown by services. They carry no HTTP knowledge; the global filter maps each
+ * kind to a status so controllers, queue processors and workers can share the same services.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'unsupported_media'
+  | 'unprocessable'
+  | 'too_many'
+  | 'unavailable'
+  | 'timeout';
+
+export interface ErrorDetail {
+  field: string;
+  problem: string;
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly details?: ErrorDetail[],
+    /** Seconds a client should wait before retrying (429/503). */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidInputError extends DomainError {
+  constructor(message: string, details?: ErrorDetail[]) {
+    super('invalid', message, details);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+export class ModelNotFoundError extends NotFoundError {
+  constructor(name: string) {
+    super(`Model '${name}' does not exist`);
+  }
+}
+
+export class VersionNotFoundError extends NotFoundError {
+  constructor(name: string, version: number) {
+    super(`Model '${name}' has no version ${version}`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  constructor(message: string) {
+    super('too_large', message);
+  }
+}
+
+export class UnprocessableError extends DomainError {
+  constructor(message: string, details?: ErrorDetail[]) {
+    super('unprocessable', message, details);
+  }
+}
+
+export class UnavailableError extends DomainError {
+  constructor(message: string, retryAfterSeconds?: number) {
+    super('unavailable', message, undefined, retryAfterSeconds);
+  }
+}
+
+export class TooManyRequestsError extends DomainError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super('too_many', message, undefined, retryAfterSeconds);
+  }
+}
+
+export class TimeoutError extends DomainError {
+  constructor(message: string) {
+    super('timeout', message);
+  }
+}
+
+export const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media: 415,
+  unprocessable: 422,
+  too_many: 429,
+  unavailable: 503,
+  timeout: 504,
+};

@@ -1,0 +1,126 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, ValidationError } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every environment variable the service reads, with its default. `.env.example` documents the
+ * same list; `loadEnvironment` validates it once at boot.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'must be a postgres:// or postgresql:// URL (leave unset for embedded SQLite)',
+  })
+  DATABASE_URL?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  DATABASE_MIGRATIONS_RUN = true;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'must be a redis:// or rediss:// URL (leave unset for in-memory)' })
+  REDIS_URL?: string;
+
+  @IsString()
+  @Matches(/\S/, { message: 'must not be empty' })
+  DATA_DIR = './data';
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  MAX_MODEL_BYTES = 512 * 1024 * 1024;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024 * 1024)
+  MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
+
+  @IsString()
+  @Matches(/^(\*|(https?:\/\/[^,\s]+)(,\s*https?:\/\/[^,\s]+)*)?$/, {
+    message: 'must be empty, * or a comma-separated list of http(s) origins',
+  })
+  CORS_ORIGINS = '';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_DRAIN_MS = 0;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 15_000;
+
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  DOCS_ENABLED = true;
+}
+
+export class EnvironmentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'EnvironmentError';
+  }
+}
+
+function describe(error: ValidationError): string {
+  const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
+  const shown = typeof error.value === 'string' ? JSON.stringify(error.value) : String(error.value);
+  return `${error.property}=${shown}: ${reasons.join('; ')}`;
+}
+
+/** Validates the environment and returns typed values with defaults; throws one line per problem. */
+export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
+  const known = Object.keys(new Environment()).concat(['DATABASE_URL', 'REDIS_URL', 'LOG_FORMAT']);
+  const raw: Record<string, string> = {};
+  for (const key of known) {
+    const value = source[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  if (source.CORS_ORIGINS === '') raw.CORS_ORIGINS = '';
+  const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false });
+  if (errors.length > 0) throw new EnvironmentError(errors.map(describe));
+  return env;
+}

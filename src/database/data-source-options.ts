@@ -1,0 +1,47 @@
+import * as fs from 'node:fs';
+import type { DataSourceOptions } from 'typeorm';
+import { ALL_MIGRATIONS } from '../../migrations';
+import type { AppConfig } from '../config/app-config';
+import { ENTITIES } from './entities';
+
+export type DatabaseEngine = 'postgres' | 'sqlite';
+
+/**
+ * PostgreSQL when DATABASE_URL is set, embedded SQLite under DATA_DIR otherwise. The schema comes
+ * only from the migrations; `synchronize` is never on.
+ */
+export function buildDataSourceOptions(
+  config: Pick<AppConfig, 'databaseUrl' | 'databasePoolSize' | 'sqlitePath' | 'dataDir' | 'runMigrations'>,
+): DataSourceOptions {
+  const common = {
+    entities: ENTITIES,
+    migrations: ALL_MIGRATIONS,
+    migrationsRun: config.runMigrations,
+    migrationsTransactionMode: 'each' as const,
+    synchronize: false,
+    logging: false,
+  };
+  if (config.databaseUrl) {
+    return {
+      ...common,
+      type: 'postgres',
+      url: config.databaseUrl,
+      extra: { max: config.databasePoolSize, connectionTimeoutMillis: 5_000 },
+    };
+  }
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: config.sqlitePath,
+    enableWAL: true,
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+    },
+  };
+}
+
+export function engineOf(options: DataSourceOptions): DatabaseEngine {
+  return options.type === 'postgres' ? 'postgres' : 'sqlite';
+}

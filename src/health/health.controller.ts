@@ -1,0 +1,30 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { HealthCheckDetailDto, HealthResultDto } from './health.dto';
+import { HealthService } from './health.service';
+
+@ApiTags('health')
+@ApiExtraModels(HealthCheckDetailDto)
+@Controller('health')
+export class HealthController {
+  constructor(private readonly health: HealthService) {}
+
+  @Get('live')
+  @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process can serve (checks no dependency)' })
+  @ApiOkResponse({ type: HealthResultDto })
+  live(): HealthResultDto {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: database and engine usable, not shutting down' })
+  @ApiOkResponse({ type: HealthResultDto })
+  @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A check failed, or shutdown has begun' })
+  async ready(@Res({ passthrough: true }) res: Response): Promise<HealthResultDto> {
+    const result = await this.health.readiness();
+    res.status(result.status === 'ok' ? 200 : 503);
+    res.setHeader('Cache-Control', 'no-store');
+    return result;
+  }
+}

@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { createApp } from './app.factory';
+import { AppConfig } from './config/app-config';
+import { EnvironmentError, loadEnvironment } from './config/environment';
+import { ShutdownState } from './health/shutdown-state';
+import { createRootLogger } from './logging/logger';
+
+function readConfig(): AppConfig {
+  try {
+    return new AppConfig(loadEnvironment());
+  } catch (error) {
+    if (error instanceof EnvironmentError) {
+      for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/**
+ * SIGTERM/SIGINT: readiness turns 503 at once, new traffic drains for SHUTDOWN_DRAIN_MS, the
+ * server stops accepting and in-flight requests finish; past SHUTDOWN_GRACE_MS the process exits anyway.
+ */
+function installShutdown(app: INestApplication, config: AppConfig, logger: Logger): void {
+  let started = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (started) return;
+    started = true;
+    app.get(ShutdownState).begin();
+    logger.info({ signal, drainMs: config.shutdownDrainMs, graceMs: config.shutdownGraceMs }, 'shutdown started');
+    const force = setTimeout(() => {
+      logger.error('shutdown grace period elapsed; exiting with requests still open');
+      process.exit(1);
+    }, config.shutdownGraceMs + config.shutdownDrainMs);
+    force.unref();
+    await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+    await app.close();
+    logger.info('shutdown complete');
+    logger.flush();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = createRootLogger(config);
+  const app = await createApp(config, logger);
+  installShutdown(app, config, logger);
+  await app.listen(config.port, config.host);
+  logger.info(
+    { port: config.port, database: config.databaseUrl ? 'postgres' : 'sqlite', dataDir: config.dataDir },
+    'ModelForge listening',
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ModelForge failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import {
+  MAX_DESCRIPTION_LENGTH,
+  MAX_TAGS,
+  MODEL_NAME_PATTERN,
+  MODEL_NAME_RULE,
+  TAG_PATTERN,
+  TAG_RULE,
+} from '../model-name';
+
+export class CreateModelDto {
+  @ApiProperty({ pattern: MODEL_NAME_PATTERN.source, example: 'iris', description: MODEL_NAME_RULE })
+  @IsString({ message: 'name must be a string' })
+  @Matches(MODEL_NAME_PATTERN, { message: `name ${MODEL_NAME_RULE}` })
+  name: string;
+
+  @ApiPropertyOptional({ maxLength: MAX_DESCRIPTION_LENGTH, example: 'Iris species classifier' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_DESCRIPTION_LENGTH)
+  description?: string;
+
+  @ApiPropertyOptional({ type: [String], maxItems: MAX_TAGS, example: ['tabular', 'demo'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_TAGS)
+  @ArrayUnique({ message: 'tags must not repeat' })
+  @IsString({ each: true })
+  @Matches(TAG_PATTERN, { each: true, message: `tags: ${TAG_RULE}` })
+  tags?: string[];
+}
+
+export class UpdateModelDto {
+  @ApiPropertyOptional({ maxLength: MAX_DESCRIPTION_LENGTH })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_DESCRIPTION_LENGTH)
+  description?: string;
+
+  @ApiPropertyOptional({ type: [String], maxItems: MAX_TAGS, description: 'Replaces the tag list' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_TAGS)
+  @ArrayUnique({ message: 'tags must not repeat' })
+  @IsString({ each: true })
+  @Matches(TAG_PATTERN, { each: true, message: `tags: ${TAG_RULE}` })
+  tags?: string[];
+}
+
+export class ListModelsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Case-insensitive search in name and description', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  q?: string;
+
+  @ApiPropertyOptional({ description: 'Only models carrying this tag' })
+  @IsOptional()
+  @IsString()
+  @Matches(TAG_PATTERN, { message: `tag: ${TAG_RULE}` })
+  tag?: string;
+}
+
+export class ModelDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'iris' })
+  name: string;
+
+  @ApiProperty()
+  description: string;
+
+  @ApiProperty({ type: [String] })
+  tags: string[];
+
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Highest ready version, null when none' })
+  latestVersion: number | null;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { champion: 2 },
+    description: 'Alias name to version number',
+  })
+  aliases: Record<string, number>;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ format: 'date-time' })
+  updatedAt: string;
+}
+
+export class ModelPageDto {
+  @ApiProperty({ type: [ModelDto] })
+  items: ModelDto[];
+
+  @ApiProperty({ type: 'integer' })
+  total: number;
+
+  @ApiProperty({ type: 'integer' })
+  skip: number;
+
+  @ApiProperty({ type: 'integer' })
+  limit: number;
+}

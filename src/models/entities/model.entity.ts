@@ -1,0 +1,33 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+@Entity('models')
+export class ModelEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: 64, unique: true })
+  name: string;
+
+  @Column({ type: 'text', default: '' })
+  description: string;
+
+  /** Stored as a JSON array; tags never contain quotes, so `"tag"` matches exactly. */
+  @Column({ type: 'simple-json', default: '[]' })
+  tags: string[];
+
+  @Column({ type: 'simple-json', default: '{}' })
+  aliases: Record<string, number>;
+
+  /** Highest version number ever issued; numbers are never reused after a delete. */
+  @Column({ name: 'version_counter', type: 'integer', default: 0 })
+  versionCounter: number;
+
+  @Column({ name: 'latest_version', type: 'integer', nullable: true })
+  latestVersion: number | null;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at' })
+  updatedAt: Date;
+}

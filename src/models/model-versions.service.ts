@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { VersionNotFoundError } from '../common/errors';
+import { Page, PageQueryDto, pageOf } from '../common/pagination';
+import { ModelVersionDto } from './dto/model-version.dto';
+import { ModelVersionEntity } from './entities/model-version.entity';
+import { ModelEntity } from './entities/model.entity';
+import { toVersionDto } from './model.mapper';
+import { ModelsService } from './models.service';
+import { VersionCleanupService } from './version-cleanup.service';
+
+@Injectable()
+export class ModelVersionsService {
+  constructor(
+    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly models: ModelsService,
+    private readonly cleanup: VersionCleanupService,
+  ) {}
+
+  async list(name: string, query: PageQueryDto): Promise<Page<ModelVersionDto>> {
+    const model = await this.models.findEntity(name);
+    const [rows, total] = await this.versions.findAndCount({
+      where: { modelId: model.id },
+      order: { version: 'DESC' },
+      skip: query.skip,
+      take: query.limit,
+    });
+    return pageOf(
+      rows.map((row) => toVersionDto(model.name, row)),
+      total,
+      query,
+    );
+  }
+
+  async get(name: string, version: number): Promise<ModelVersionDto> {
+    const { model, entity } = await this.findEntity(name, version);
+    return toVersionDto(model.name, entity);
+  }
+
+  /** The model and version rows, or a not-found error naming which is missing. */
+  async findEntity(name: string, version: number): Promise<{ model: ModelEntity; entity: ModelVersionEntity }> {
+    const model = await this.models.findEntity(name);
+    const entity = await this.versions.findOneBy({ modelId: model.id, version });
+    if (!entity) throw new VersionNotFoundError(name, version);
+    return { model, entity };
+  }
+
+  async delete(name: string, version: number): Promise<void> {
+    const { model, entity } = await this.findEntity(name, version);
+    await this.dataSource.transaction(async (manager) => {
+      await manager.delete(ModelVersionEntity, { id: entity.id });
+      const row = await manager
+        .createQueryBuilder(ModelVersionEntity, 'v')
+        .select('MAX(v.version)', 'latest')
+        .where('v.modelId = :modelId AND v.status = :status', { modelId: model.id, status: 'ready' })
+        .getRawOne<{ latest: number | string | null }>();
+      const latest = row?.latest == null ? null : Number(row.latest);
+      await manager.update(ModelEntity, { id: model.id }, { latestVersion: latest });
+    });
+    await this.cleanup.afterDelete([entity]);
+  }
+}

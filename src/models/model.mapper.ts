@@ -1,0 +1,46 @@
+import type { ModelDto } from './dto/model.dto';
+import type { ModelVersionDto, TensorSpecDto } from './dto/model-version.dto';
+import type { ModelVersionEntity } from './entities/model-version.entity';
+import type { ModelEntity } from './entities/model.entity';
+import type { TensorSpec } from './tensor-spec';
+
+/** The only place registry entities become response bodies; internal columns stay behind. */
+export function toModelDto(entity: ModelEntity): ModelDto {
+  return {
+    id: entity.id,
+    name: entity.name,
+    description: entity.description,
+    tags: entity.tags,
+    latestVersion: entity.latestVersion,
+    aliases: entity.aliases,
+    createdAt: entity.createdAt.toISOString(),
+    updatedAt: entity.updatedAt.toISOString(),
+  };
+}
+
+function toTensorSpecDto(spec: TensorSpec): TensorSpecDto {
+  return {
+    name: spec.name,
+    dtype: spec.dtype,
+    shape: spec.shape,
+    ...(spec.dimNames?.some((d) => d !== null) ? { dimNames: spec.dimNames } : {}),
+  };
+}
+
+export function toVersionDto(modelName: string, entity: ModelVersionEntity): ModelVersionDto {
+  return {
+    model: modelName,
+    version: entity.version,
+    status: entity.status,
+    description: entity.description,
+    sha256: entity.sha256,
+    sizeBytes: entity.sizeBytes,
+    irVersion: entity.irVersion,
+    opsetVersion: entity.opsetVersion,
+    producerName: entity.producerName,
+    producerVersion: entity.producerVersion,
+    inputs: entity.inputs.map(toTensorSpecDto),
+    outputs: entity.outputs.map(toTensorSpecDto),
+    createdAt: entity.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,53 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../common/api-errors.decorator';
+import { CreateModelDto, ListModelsQueryDto, ModelDto, ModelPageDto, UpdateModelDto } from './dto/model.dto';
+import { ModelsService } from './models.service';
+import { ModelNamePipe } from './pipes';
+
+@ApiTags('models')
+@Controller('api/v1/models')
+export class ModelsController {
+  constructor(private readonly models: ModelsService) {}
+
+  @Post()
+  @ApiOperation({ operationId: 'createModel', summary: 'Register a model name' })
+  @ApiCreatedResponse({ type: ModelDto })
+  @ApiErrors(400, 409, 413, 415)
+  create(@Body() dto: CreateModelDto): Promise<ModelDto> {
+    return this.models.create(dto);
+  }
+
+  @Get()
+  @ApiOperation({ operationId: 'listModels', summary: 'List models (search with q, filter by tag)' })
+  @ApiOkResponse({ type: ModelPageDto })
+  @ApiErrors(400)
+  list(@Query() query: ListModelsQueryDto): Promise<ModelPageDto> {
+    return this.models.list(query);
+  }
+
+  @Get(':name')
+  @ApiOperation({ operationId: 'getModel', summary: 'Read a model with its latest version and aliases' })
+  @ApiOkResponse({ type: ModelDto })
+  @ApiErrors(400, 404)
+  get(@Param('name', ModelNamePipe) name: string): Promise<ModelDto> {
+    return this.models.get(name);
+  }
+
+  @Patch(':name')
+  @ApiOperation({ operationId: 'updateModel', summary: 'Change description or tags' })
+  @ApiOkResponse({ type: ModelDto })
+  @ApiErrors(400, 404, 413, 415)
+  update(@Param('name', ModelNamePipe) name: string, @Body() dto: UpdateModelDto): Promise<ModelDto> {
+    return this.models.update(name, dto);
+  }
+
+  @Delete(':name')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'deleteModel', summary: 'Delete a model, its versions and their files' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 404)
+  async delete(@Param('name', ModelNamePipe) name: string): Promise<void> {
+    await this.models.delete(name);
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ModelVersionEntity } from './entities/model-version.entity';
+import { ModelEntity } from './entities/model.entity';
+import { ModelVersionsController } from './model-versions.controller';
+import { ModelVersionsService } from './model-versions.service';
+import { ModelsController } from './models.controller';
+import { ModelsService } from './models.service';
+import { VersionCleanupService } from './version-cleanup.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity])],
+  controllers: [ModelsController, ModelVersionsController],
+  providers: [ModelsService, ModelVersionsService, VersionCleanupService],
+  exports: [ModelsService, ModelVersionsService],
+})
+export class ModelsModule {}

@@ -1,0 +1,10 @@
+import { Global, Module } from '@nestjs/common';
+import { ArtifactStore } from './artifact-store';
+import { LocalArtifactStore } from './local-artifact-store';
+
+@Global()
+@Module({
+  providers: [{ provide: ArtifactStore, useClass: LocalArtifactStore }],
+  exports: [ArtifactStore],
+})
+export class StorageModule {}

@@ -1,0 +1,76 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import pino from 'pino';
+import type { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.factory';
+import { AppConfig } from '../../src/config/app-config';
+import { loadEnvironment } from '../../src/config/environment';
+import { createPostgresDatabase, Engine, TestDatabase } from './postgres';
+
+export interface TestApp {
+  engine: Engine;
+  app: NestExpressApplication;
+  config: AppConfig;
+  dataDir: string;
+  dataSource: DataSource;
+  /** Base URL when started with `listen: true`. */
+  baseUrl?: string;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  listen?: boolean;
+}
+
+/** The real application on a fresh database of the given engine and a fresh DATA_DIR. */
+export async function startTestApp(engine: Engine, options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-test-'));
+  let database: TestDatabase | undefined;
+  if (engine === 'postgres') database = await createPostgresDatabase();
+  const config = new AppConfig(
+    loadEnvironment({
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      LOG_FORMAT: 'json',
+      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...options.env,
+    }),
+  );
+  const app = await createApp(config, pino({ level: config.logLevel }));
+  let baseUrl: string | undefined;
+  if (options.listen) {
+    await app.listen(0, '127.0.0.1');
+    baseUrl = await app.getUrl();
+    baseUrl = baseUrl.replace('[::1]', '127.0.0.1');
+  } else {
+    await app.init();
+  }
+  const dataSource = app.get<DataSource>(getDataSourceToken());
+  return {
+    engine,
+    app,
+    config,
+    dataDir,
+    dataSource,
+    baseUrl,
+    async close() {
+      await app.close();
+      await database?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every file below a directory, relative to it (to prove nothing was left behind). */
+export function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
