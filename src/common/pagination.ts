@@ -5,13 +5,13 @@ import { IsInt, Max, Min } from 'class-validator';
 export const MAX_PAGE_SIZE = 100;
 
 export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Items to skip' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: 'Items to skip' })
   @Type(() => Number)
   @IsInt()
   @Min(0)
   skip = 0;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, description: 'Page size' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, description: 'Page size' })
   @Type(() => Number)
   @IsInt()
   @Min(1)

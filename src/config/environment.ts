@@ -104,10 +104,12 @@ export class EnvironmentError extends Error {
   }
 }
 
-function describe(error: ValidationError): string {
-  const reasons = Object.values(error.constraints ?? {}).map((m) => m.replace(`${error.property} `, ''));
-  const shown = typeof error.value === 'string' ? JSON.stringify(error.value) : String(error.value);
-  return `${error.property}=${shown}: ${reasons.join('; ')}`;
+function describe(error: ValidationError, raw: Record<string, string>): string {
+  const constraints = error.constraints ?? {};
+  // A value that is not a number at all only needs that said, not its range too.
+  const relevant = constraints.isInt ? { isInt: 'must be an integer' } : constraints;
+  const reasons = Object.values(relevant).map((m) => m.replace(`${error.property} `, ''));
+  return `${error.property}=${JSON.stringify(raw[error.property] ?? '')}: ${reasons.join('; ')}`;
 }
 
 /** Validates the environment and returns typed values with defaults; throws one line per problem. */
@@ -121,6 +123,6 @@ export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Enviro
   if (source.CORS_ORIGINS === '') raw.CORS_ORIGINS = '';
   const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
-  if (errors.length > 0) throw new EnvironmentError(errors.map(describe));
+  if (errors.length > 0) throw new EnvironmentError(errors.map((e) => describe(e, raw)));
   return env;
 }

@@ -14,7 +14,9 @@ export function httpLogMiddleware(logger: Logger) {
       const durationMs = Number(process.hrtime.bigint() - request.startedAt) / 1e6;
       const route = (req.route as { path?: string } | undefined)?.path;
       const status = res.statusCode;
-      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+      // Probes hit /health every few seconds; their successes are noise at info.
+      const quiet = status < 400 && req.path.startsWith('/health/');
+      const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : quiet ? 'debug' : 'info';
       log[level](
         {
           requestId: request.id,

@@ -27,7 +27,7 @@ export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat
       ...options,
       transport: {
         target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+        options: { colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
       },
     });
   }

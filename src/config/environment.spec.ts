@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppConfig } from './app-config';
+import { EnvironmentError, loadEnvironment } from './environment';
+
+describe('loadEnvironment', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = new AppConfig(loadEnvironment({}));
+    assert.equal(config.port, 3000);
+    assert.equal(config.databaseUrl, undefined);
+    assert.equal(config.redisUrl, undefined);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.logFormat, 'pretty', 'development logs are readable');
+    assert.equal(config.maxModelBytes, 512 * 1024 * 1024);
+    assert.equal(config.corsOrigins, undefined);
+    assert.equal(config.runMigrations, true);
+    assert.ok(config.sqlitePath.endsWith('modelforge.sqlite'));
+  });
+
+  it('reads typed values', () => {
+    const config = new AppConfig(
+      loadEnvironment({
+        NODE_ENV: 'production',
+        PORT: '8080',
+        DATABASE_URL: 'postgres://u:p@db:5432/mf',
+        REDIS_URL: 'redis://cache:6379',
+        CORS_ORIGINS: 'https://a.example, https://b.example',
+        DATABASE_MIGRATIONS_RUN: 'false',
+        MAX_MODEL_BYTES: '2048',
+      }),
+    );
+    assert.equal(config.port, 8080);
+    assert.equal(config.logFormat, 'json');
+    assert.equal(config.databaseUrl, 'postgres://u:p@db:5432/mf');
+    assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example']);
+    assert.equal(config.runMigrations, false);
+    assert.equal(config.maxModelBytes, 2048);
+  });
+
+  it('treats an empty string like an unset variable', () => {
+    assert.equal(new AppConfig(loadEnvironment({ DATABASE_URL: '', PORT: '' })).port, 3000);
+  });
+
+  it('reports one line per bad variable, naming it and its value', () => {
+    assert.throws(
+      () =>
+        loadEnvironment({
+          PORT: '70000',
+          DATABASE_URL: 'mysql://x',
+          REDIS_URL: 'localhost:6379',
+          LOG_LEVEL: 'verbose',
+          CORS_ORIGINS: 'not a url',
+          SHUTDOWN_GRACE_MS: 'soon',
+        }),
+      (error: unknown) => {
+        assert.ok(error instanceof EnvironmentError);
+        const byVariable = new Map(error.problems.map((p) => [p.split('=')[0], p]));
+        assert.deepEqual(
+          [...byVariable.keys()].sort(),
+          ['CORS_ORIGINS', 'DATABASE_URL', 'LOG_LEVEL', 'PORT', 'REDIS_URL', 'SHUTDOWN_GRACE_MS'].sort(),
+        );
+        assert.match(byVariable.get('PORT') ?? '', /"70000": must not be greater than 65535/);
+        assert.match(byVariable.get('SHUTDOWN_GRACE_MS') ?? '', /must be an integer/);
+        assert.ok(!error.message.includes('\n  \n'));
+        return true;
+      },
+    );
+  });
+});
