@@ -3,7 +3,9 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { InferenceModule } from './inference/inference.module';
 import { ModelsModule } from './models/models.module';
+import { PredictionsModule } from './predictions/predictions.module';
 import { StorageModule } from './storage/storage.module';
 
 @Module({})
@@ -11,7 +13,15 @@ export class AppModule {
   static forRoot(config?: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, StorageModule, HealthModule, ModelsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        StorageModule,
+        InferenceModule,
+        HealthModule,
+        ModelsModule,
+        PredictionsModule,
+      ],
     };
   }
 }

@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Environment, LogLevel } from './environment';
 
@@ -58,5 +59,34 @@ export class AppConfig {
   }
   get docsEnabled(): boolean {
     return this.env.DOCS_ENABLED;
+  }
+  get inferenceWorkers(): number {
+    return this.env.INFERENCE_WORKERS || Math.max(1, Math.min(4, os.availableParallelism()));
+  }
+  get intraOpThreads(): number {
+    return (
+      this.env.INFERENCE_INTRA_OP_THREADS || Math.max(1, Math.floor(os.availableParallelism() / this.inferenceWorkers))
+    );
+  }
+  get inferenceSpinning(): boolean {
+    return this.env.INFERENCE_SPINNING;
+  }
+  get inferenceTimeoutMs(): number {
+    return this.env.INFERENCE_TIMEOUT_MS;
+  }
+  get inferenceMaxQueue(): number {
+    return this.env.INFERENCE_MAX_QUEUE;
+  }
+  get maxLoadedVersions(): number {
+    return this.env.INFERENCE_MAX_LOADED_VERSIONS;
+  }
+  get inferenceMemoryBudgetBytes(): number {
+    return this.env.INFERENCE_MEMORY_BUDGET_BYTES;
+  }
+  get inferenceLoad(): 'eager' | 'lazy' {
+    return this.env.INFERENCE_LOAD;
+  }
+  get maxTensorElements(): number {
+    return this.env.MAX_TENSOR_ELEMENTS;
   }
 }

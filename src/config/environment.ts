@@ -95,6 +95,59 @@ export class Environment {
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   DOCS_ENABLED = true;
+
+  /** Worker threads that own ONNX Runtime sessions (0 = one per core, at most 4). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  INFERENCE_WORKERS = 0;
+
+  /** ONNX Runtime intra-op threads per worker (0 = cores / workers, at least 1). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  INFERENCE_INTRA_OP_THREADS = 0;
+
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  INFERENCE_SPINNING = false;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  INFERENCE_TIMEOUT_MS = 30_000;
+
+  /** Requests per model version waiting or running at once; past it, 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  INFERENCE_MAX_QUEUE = 64;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  INFERENCE_MAX_LOADED_VERSIONS = 16;
+
+  /** Sum of model file sizes kept loaded (0 = no limit besides INFERENCE_MAX_LOADED_VERSIONS). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  INFERENCE_MEMORY_BUDGET_BYTES = 0;
+
+  @IsIn(['eager', 'lazy'])
+  INFERENCE_LOAD: 'eager' | 'lazy' = 'eager';
+
+  /** Largest number of elements across all input tensors of one request. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  MAX_TENSOR_ELEMENTS = 16_000_000;
 }
 
 export class EnvironmentError extends Error {

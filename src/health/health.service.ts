@@ -1,5 +1,11 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { HealthCheckService, HealthIndicatorFunction, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  HealthCheckService,
+  HealthIndicatorFunction,
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
+import { InferenceService } from '../inference/inference.service';
 import type { HealthResultDto } from './health.dto';
 import { ShutdownState } from './shutdown-state';
 
@@ -9,14 +15,28 @@ export class HealthService {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly shutdown: ShutdownState,
+    private readonly indicators: HealthIndicatorService,
+    private readonly inference: InferenceService,
   ) {}
+
+  /** Up while at least one inference worker runs; details say how many and what is loaded. */
+  private engineCheck() {
+    const status = this.inference.status();
+    const check = this.indicators.check('inference');
+    return status.alive > 0
+      ? check.up({ ...status })
+      : check.down({ ...status, message: 'no inference worker is running' });
+  }
 
   async readiness(): Promise<HealthResultDto> {
     if (this.shutdown.isDraining) {
       const down = { shutdown: { status: 'down' as const, message: 'The service is shutting down' } };
       return { status: 'shutting_down', error: down, details: down };
     }
-    const checks: HealthIndicatorFunction[] = [() => this.db.pingCheck('database').withTimeout(2_000)];
+    const checks: HealthIndicatorFunction[] = [
+      () => this.db.pingCheck('database').withTimeout(2_000),
+      () => this.engineCheck(),
+    ];
     try {
       return (await this.health.check(checks)) as HealthResultDto;
     } catch (error) {

@@ -1,15 +1,55 @@
-import { Controller, Delete, Get, HttpCode, Param, Query } from '@nestjs/common';
-import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, StreamableFile } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { PageQueryDto } from '../common/pagination';
 import { ModelVersionDto, ModelVersionPageDto } from './dto/model-version.dto';
+import { ModelUploadService } from './model-upload.service';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelNamePipe, VersionNumberPipe } from './pipes';
 
 @ApiTags('versions')
 @Controller('api/v1/models/:name/versions')
 export class ModelVersionsController {
-  constructor(private readonly versions: ModelVersionsService) {}
+  constructor(
+    private readonly versions: ModelVersionsService,
+    private readonly uploads: ModelUploadService,
+  ) {}
+
+  @Post()
+  @ApiOperation({
+    operationId: 'uploadModelVersion',
+    summary: 'Upload an .onnx file as the next version',
+    description:
+      'The file is streamed to staging and hashed, decoded and checked (graph, IR version, opsets, no external ' +
+      'data, supported operator domains), loaded by ONNX Runtime and run once with synthetic inputs. Only then ' +
+      'are the version and its file stored. Identical bytes are stored once.',
+  })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['file'],
+      properties: {
+        file: { type: 'string', format: 'binary', description: 'The .onnx model' },
+        description: { type: 'string', maxLength: 2000 },
+      },
+    },
+  })
+  @ApiCreatedResponse({ type: ModelVersionDto })
+  @ApiErrors(400, 404, 413, 415, 422)
+  upload(@Param('name', ModelNamePipe) name: string, @Req() request: Request): Promise<ModelVersionDto> {
+    return this.uploads.upload(name, request);
+  }
 
   @Get()
   @ApiOperation({ operationId: 'listModelVersions', summary: 'List versions, newest first' })
@@ -28,6 +68,23 @@ export class ModelVersionsController {
     @Param('version', VersionNumberPipe) version: number,
   ): Promise<ModelVersionDto> {
     return this.versions.get(name, version);
+  }
+
+  @Get(':version/file')
+  @ApiOperation({ operationId: 'downloadModelVersionFile', summary: 'Download the ONNX bytes of a version' })
+  @ApiProduces('application/octet-stream')
+  @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The .onnx file' })
+  @ApiErrors(400, 404)
+  async download(
+    @Param('name', ModelNamePipe) name: string,
+    @Param('version', VersionNumberPipe) version: number,
+  ): Promise<StreamableFile> {
+    const file = await this.versions.openFile(name, version);
+    return new StreamableFile(file.stream, {
+      type: 'application/octet-stream',
+      length: file.sizeBytes,
+      disposition: `attachment; filename="${name}-v${version}.onnx"`,
+    });
   }
 
   @Delete(':version')

@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
-import { VersionNotFoundError } from '../common/errors';
+import type { Readable } from 'node:stream';
+import { ConflictError, NotFoundError, VersionNotFoundError } from '../common/errors';
 import { Page, PageQueryDto, pageOf } from '../common/pagination';
+import { ArtifactStore } from '../storage/artifact-store';
 import { ModelVersionDto } from './dto/model-version.dto';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
@@ -17,6 +19,7 @@ export class ModelVersionsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly models: ModelsService,
     private readonly cleanup: VersionCleanupService,
+    private readonly store: ArtifactStore,
   ) {}
 
   async list(name: string, query: PageQueryDto): Promise<Page<ModelVersionDto>> {
@@ -45,6 +48,28 @@ export class ModelVersionsService {
     const entity = await this.versions.findOneBy({ modelId: model.id, version });
     if (!entity) throw new VersionNotFoundError(name, version);
     return { model, entity };
+  }
+
+  async openFile(name: string, version: number): Promise<{ stream: Readable; sizeBytes: number }> {
+    const { entity } = await this.findEntity(name, version);
+    return { stream: this.store.openRead(entity.storageKey), sizeBytes: entity.sizeBytes };
+  }
+
+  /**
+   * The version a prediction or job runs on: the given number, or the newest ready version.
+   * 404 when there is none, 409 when it exists but is not ready.
+   */
+  async resolveServable(name: string, version?: number): Promise<{ model: ModelEntity; entity: ModelVersionEntity }> {
+    if (version !== undefined) {
+      const found = await this.findEntity(name, version);
+      if (found.entity.status !== 'ready') {
+        throw new ConflictError(`Version ${version} of '${name}' is ${found.entity.status}, not ready`);
+      }
+      return found;
+    }
+    const model = await this.models.findEntity(name);
+    if (model.latestVersion === null) throw new NotFoundError(`Model '${name}' has no ready version yet; upload one`);
+    return this.resolveServable(name, model.latestVersion);
   }
 
   async delete(name: string, version: number): Promise<void> {

@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
+import { ModelPreloader } from './model-preloader';
+import { ModelUploadService } from './model-upload.service';
 import { ModelVersionsController } from './model-versions.controller';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelsController } from './models.controller';
@@ -11,7 +13,7 @@ import { VersionCleanupService } from './version-cleanup.service';
 @Module({
   imports: [TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity])],
   controllers: [ModelsController, ModelVersionsController],
-  providers: [ModelsService, ModelVersionsService, VersionCleanupService],
+  providers: [ModelsService, ModelVersionsService, ModelUploadService, VersionCleanupService, ModelPreloader],
   exports: [ModelsService, ModelVersionsService],
 })
 export class ModelsModule {}

@@ -9,6 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { loadEnvironment } from '../config/environment';
 import { ConflictError, ModelNotFoundError, VersionNotFoundError } from '../common/errors';
 import { ENTITIES } from '../database/entities';
+import { InferenceService } from '../inference/inference.service';
 import { LocalArtifactStore } from '../storage/local-artifact-store';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
@@ -22,6 +23,7 @@ describe('ModelsService and ModelVersionsService', () => {
   let models: ModelsService;
   let versions: ModelVersionsService;
   let dataDir: string;
+  let inference: InferenceService;
 
   before(async () => {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-unit-'));
@@ -33,13 +35,17 @@ describe('ModelsService and ModelVersionsService', () => {
     });
     await ds.initialize();
     await ds.runMigrations();
-    const store = new LocalArtifactStore(new AppConfig(loadEnvironment({ DATA_DIR: dataDir })));
+    const config = new AppConfig(loadEnvironment({ DATA_DIR: dataDir, INFERENCE_WORKERS: '1' }));
+    const store = new LocalArtifactStore(config);
+    inference = new InferenceService(config, store);
+    inference.onModuleInit();
     const versionRepo = ds.getRepository(ModelVersionEntity);
-    const cleanup = new VersionCleanupService(versionRepo, store);
+    const cleanup = new VersionCleanupService(versionRepo, store, inference);
     models = new ModelsService(ds.getRepository(ModelEntity), versionRepo, cleanup);
-    versions = new ModelVersionsService(versionRepo, ds, models, cleanup);
+    versions = new ModelVersionsService(versionRepo, ds, models, cleanup, store);
   });
   after(async () => {
+    await inference.onApplicationShutdown();
     await ds.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });

@@ -20,6 +20,8 @@ export abstract class ArtifactStore {
   /** Deletes a staging file; never throws. */
   abstract discard(staged: StagedArtifact | string): Promise<void>;
   abstract read(key: string): Promise<Buffer>;
+  /** A local file path for the bytes (a remote store would download to a local cache first). */
+  abstract localPath(key: string): Promise<string>;
   abstract openRead(key: string): Readable;
   abstract exists(key: string): Promise<boolean>;
   /** Removes the bytes under `key`; a missing key is not an error. */

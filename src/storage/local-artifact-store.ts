@@ -77,6 +77,10 @@ export class LocalArtifactStore extends ArtifactStore {
     return fs.promises.readFile(this.pathOf(key));
   }
 
+  async localPath(key: string): Promise<string> {
+    return this.pathOf(key);
+  }
+
   openRead(key: string): Readable {
     return fs.createReadStream(this.pathOf(key));
   }

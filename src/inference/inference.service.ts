@@ -1,0 +1,171 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { TooManyRequestsError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
+import { TensorData } from './tensor';
+import { WorkerPool } from './worker-pool';
+import type { ModelInspection, RunResult } from './worker/protocol';
+
+/** What the engine needs to know of a stored version. */
+export interface ServableModel {
+  sha256: string;
+  storageKey: string;
+  sizeBytes: number;
+}
+
+export interface EngineStatus {
+  workers: number;
+  alive: number;
+  restarts: number;
+  intraOpThreads: number;
+  loadedVersions: number;
+  loadedBytes: number;
+  inFlight: number;
+}
+
+const INSPECT_TIMEOUT_MS = 120_000;
+
+/**
+ * The only owner of ONNX Runtime: sessions live in worker threads (see worker/inference-worker.ts).
+ * Keeps an LRU of loaded models bounded by count and by bytes, and a bounded queue per model.
+ */
+@Injectable()
+export class InferenceService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(InferenceService.name);
+  private pool!: WorkerPool;
+  /** Loaded models by sha256, least recently used first (Map keeps insertion order). */
+  private readonly loaded = new Map<string, ServableModel>();
+  private readonly waiting = new Map<string, number>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly store: ArtifactStore,
+  ) {}
+
+  onModuleInit(): void {
+    this.pool = new WorkerPool(
+      this.config.inferenceWorkers,
+      { intraOpThreads: this.config.intraOpThreads, spinning: this.config.inferenceSpinning },
+      (index) => void this.reloadInto(index),
+    );
+    this.pool.start();
+    this.logger.log({
+      msg: 'inference workers started',
+      workers: this.config.inferenceWorkers,
+      intraOpThreads: this.config.intraOpThreads,
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool?.stop();
+  }
+
+  /** Decodes, checks and loads a staged upload, then runs it once; throws UnprocessableError with the reason. */
+  inspect(staged: StagedArtifact): Promise<ModelInspection> {
+    return this.pool.request<ModelInspection>(
+      { type: 'inspect', model: { sha256: staged.sha256, path: staged.tempPath } },
+      INSPECT_TIMEOUT_MS,
+    );
+  }
+
+  /** Loads a model into every worker and marks it most recently used. */
+  async load(model: ServableModel): Promise<void> {
+    this.touch(model);
+    await this.pool.broadcast({
+      type: 'load',
+      model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
+    });
+  }
+
+  /** Releases a model's sessions in every worker. */
+  async unload(sha256: string): Promise<void> {
+    this.loaded.delete(sha256);
+    await this.pool.broadcast({ type: 'unload', sha256 });
+  }
+
+  async run(model: ServableModel, feeds: Record<string, TensorData>, outputs?: string[]): Promise<RunResult> {
+    const waiting = this.waiting.get(model.sha256) ?? 0;
+    if (waiting >= this.config.inferenceMaxQueue) {
+      throw new TooManyRequestsError(
+        `This model already has ${waiting} requests waiting or running (INFERENCE_MAX_QUEUE); retry shortly`,
+        1,
+      );
+    }
+    this.waiting.set(model.sha256, waiting + 1);
+    try {
+      this.touch(model);
+      const path = await this.store.localPath(model.storageKey);
+      return await this.pool.request<RunResult>(
+        { type: 'run', model: { sha256: model.sha256, path }, feeds, outputs },
+        this.config.inferenceTimeoutMs,
+      );
+    } finally {
+      const left = (this.waiting.get(model.sha256) ?? 1) - 1;
+      if (left === 0) this.waiting.delete(model.sha256);
+      else this.waiting.set(model.sha256, left);
+    }
+  }
+
+  isLoaded(sha256: string): boolean {
+    return this.loaded.has(sha256);
+  }
+
+  status(): EngineStatus {
+    let loadedBytes = 0;
+    for (const model of this.loaded.values()) loadedBytes += model.sizeBytes;
+    return {
+      workers: this.config.inferenceWorkers,
+      alive: this.pool.alive,
+      restarts: this.pool.restartCount,
+      intraOpThreads: this.config.intraOpThreads,
+      loadedVersions: this.loaded.size,
+      loadedBytes,
+      inFlight: this.pool.inFlight,
+    };
+  }
+
+  /** Terminates one worker as a crash would; it is replaced. For tests and operators. */
+  killWorker(index: number): Promise<void> {
+    return this.pool.kill(index);
+  }
+
+  private touch(model: ServableModel): void {
+    this.loaded.delete(model.sha256);
+    this.loaded.set(model.sha256, model);
+    this.evictBeyondLimits(model.sha256);
+  }
+
+  /** Unloads least recently used models that have nothing waiting, until within both limits. */
+  private evictBeyondLimits(keep: string): void {
+    const budget = this.config.inferenceMemoryBudgetBytes;
+    let bytes = 0;
+    for (const model of this.loaded.values()) bytes += model.sizeBytes;
+    for (const [sha, model] of this.loaded) {
+      const overCount = this.loaded.size > this.config.maxLoadedVersions;
+      const overBytes = budget > 0 && bytes > budget;
+      if (!overCount && !overBytes) break;
+      if (sha === keep || this.waiting.has(sha)) continue;
+      bytes -= model.sizeBytes;
+      this.logger.log({ msg: 'unloading least recently used model', sha256: sha });
+      this.unload(sha).catch((error: Error) =>
+        this.logger.warn({ msg: 'unload failed', sha256: sha, err: error.message }),
+      );
+    }
+  }
+
+  private async reloadInto(index: number): Promise<void> {
+    if (this.config.inferenceLoad !== 'eager') return;
+    for (const model of this.loaded.values()) {
+      try {
+        const path = await this.store.localPath(model.storageKey);
+        await this.pool.request({ type: 'load', model: { sha256: model.sha256, path } }, undefined, index);
+      } catch (error) {
+        this.logger.warn({
+          msg: 'reload after worker restart failed',
+          sha256: model.sha256,
+          err: (error as Error).message,
+        });
+      }
+    }
+  }
+}

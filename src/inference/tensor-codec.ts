@@ -1,0 +1,286 @@
+import { ErrorDetail, InvalidInputError } from '../common/errors';
+import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
+import { elementCount, NumericArray, TensorData } from './tensor';
+
+/** Thrown while decoding one input; collected into a single 400 naming every problem. */
+class InputProblem extends Error {}
+
+const INTEGER_RANGES: Partial<Record<TensorDtype, [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+};
+const BIGINT_RANGES: Partial<Record<TensorDtype, [bigint, bigint]>> = {
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+};
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+function allocate(dtype: TensorDtype, size: number): NumericArray | string[] {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int8':
+      return new Int8Array(size);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(size);
+    case 'int16':
+      return new Int16Array(size);
+    case 'uint16':
+      return new Uint16Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'uint32':
+      return new Uint32Array(size);
+    case 'int64':
+      return new BigInt64Array(size);
+    case 'uint64':
+      return new BigUint64Array(size);
+    case 'string':
+      return new Array<string>(size);
+    default:
+      throw new InputProblem(`has dtype ${dtype}, which predictions over JSON do not support yet`);
+  }
+}
+
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value);
+  return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** Returns a writer that checks one JSON value against the dtype and stores it at an index. */
+function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value: unknown, at: number) => void {
+  const fail = (value: unknown, at: number): never => {
+    throw new InputProblem(`value ${describeValue(value)} at flat index ${at} is not representable as ${dtype}`);
+  };
+  if (dtype === 'float32' || dtype === 'float64') {
+    const out = target as Float32Array | Float64Array;
+    const limit = dtype === 'float32' ? FLOAT32_MAX : Number.MAX_VALUE;
+    return (value, at) => {
+      if (typeof value !== 'number' || !(Math.abs(value) <= limit)) fail(value, at);
+      out[at] = value as number;
+    };
+  }
+  const range = INTEGER_RANGES[dtype];
+  if (range) {
+    const out = target as Int32Array;
+    const [min, max] = range;
+    return (value, at) => {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(value, at);
+      out[at] = value as number;
+    };
+  }
+  const bigRange = BIGINT_RANGES[dtype];
+  if (bigRange) {
+    const out = target as BigInt64Array | BigUint64Array;
+    const [min, max] = bigRange;
+    return (value, at) => {
+      let big: bigint | undefined;
+      if (typeof value === 'number' && Number.isSafeInteger(value)) big = BigInt(value);
+      else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) big = BigInt(value);
+      if (big === undefined || big < min || big > max) {
+        throw new InputProblem(
+          `value ${describeValue(value)} at flat index ${at} is not representable as ${dtype} ` +
+            '(use a safe integer or a decimal string)',
+        );
+      }
+      out[at] = big;
+    };
+  }
+  if (dtype === 'bool') {
+    const out = target as Uint8Array;
+    return (value, at) => {
+      if (typeof value !== 'boolean') fail(value, at);
+      out[at] = value ? 1 : 0;
+    };
+  }
+  const out = target as string[];
+  return (value, at) => {
+    if (typeof value !== 'string') fail(value, at);
+    out[at] = value as string;
+  };
+}
+
+/** Shape of a nested array, read along the first element of each level. */
+function inferShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let level = value;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  return shape;
+}
+
+/** Copies a nested array into flat storage, checking that every level is rectangular. */
+function flattenNested(value: unknown, shape: number[], write: (v: unknown, at: number) => void): void {
+  let at = 0;
+  const walk = (node: unknown, depth: number, where: string): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(node)) throw new InputProblem(`is not rectangular: ${where} is an array, expected a scalar`);
+      write(node, at++);
+      return;
+    }
+    if (!Array.isArray(node)) {
+      throw new InputProblem(`is not rectangular: ${where} is a scalar, expected an array of ${shape[depth]}`);
+    }
+    if (node.length !== shape[depth]) {
+      throw new InputProblem(`is not rectangular: ${where} has ${node.length} elements, expected ${shape[depth]}`);
+    }
+    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${where}[${i}]`);
+  };
+  walk(value, 0, 'the value');
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function checkShape(spec: TensorSpec, shape: number[]): void {
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    throw new InputProblem(`has an invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+  }
+  if (shape.length !== spec.shape.length) {
+    throw new InputProblem(
+      `has rank ${shape.length} (shape ${formatShape(shape)}) but the model expects rank ${spec.shape.length} ` +
+        `(${formatShape(spec.shape)})`,
+    );
+  }
+  spec.shape.forEach((expected, i) => {
+    if (expected >= 0 && shape[i] !== expected) {
+      throw new InputProblem(
+        `has shape ${formatShape(shape)} but the model expects ${formatShape(spec.shape)}: ` +
+          `dimension ${i} must be ${expected}, got ${shape[i]}`,
+      );
+    }
+  });
+}
+
+interface ExplicitTensor {
+  shape: unknown;
+  data: unknown;
+  dtype?: unknown;
+}
+
+function isExplicit(value: unknown): value is ExplicitTensor {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && 'data' in value;
+}
+
+function decodeOne(spec: TensorSpec, value: unknown, budget: { left: number }): TensorData {
+  let shape: number[];
+  let fill: (write: (v: unknown, at: number) => void) => void;
+  if (isExplicit(value)) {
+    const extra = Object.keys(value).filter((k) => !['shape', 'data', 'dtype'].includes(k));
+    if (extra.length > 0) throw new InputProblem(`has unknown fields ${extra.join(', ')}; use {shape, data, dtype?}`);
+    if (!Array.isArray(value.shape)) throw new InputProblem('needs "shape", an array of integers, next to "data"');
+    if (!Array.isArray(value.data)) throw new InputProblem('needs "data", a flat row-major array');
+    if (value.dtype !== undefined && value.dtype !== spec.dtype) {
+      throw new InputProblem(`was sent as ${describeValue(value.dtype)} but the model expects ${spec.dtype}`);
+    }
+    shape = value.shape as number[];
+    checkShape(spec, shape);
+    const data = value.data as unknown[];
+    const expected = elementCount(shape);
+    if (data.length !== expected) {
+      throw new InputProblem(`has ${data.length} values but shape ${formatShape(shape)} needs ${expected}`);
+    }
+    fill = (write) => {
+      for (let i = 0; i < data.length; i++) write(data[i], i);
+    };
+  } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    throw new InputProblem('must be a nested array, a scalar, or {shape, data}');
+  } else {
+    shape = inferShape(value);
+    checkShape(spec, shape);
+    fill = (write) => flattenNested(value, shape, write);
+  }
+  const count = elementCount(shape);
+  budget.left -= count;
+  if (budget.left < 0) throw new InputProblem('makes the request exceed MAX_TENSOR_ELEMENTS');
+  const data = allocate(spec.dtype, count);
+  fill(writerFor(spec.dtype, data));
+  return { dtype: spec.dtype, dims: shape, data };
+}
+
+/**
+ * Checks request inputs against a version's signature and turns them into typed tensors. Every
+ * problem is reported at once, each naming its input, in a 400.
+ */
+export function decodeInputs(
+  specs: readonly TensorSpec[],
+  inputs: unknown,
+  maxElements: number,
+  field = 'inputs',
+): Record<string, TensorData> {
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+    throw new InvalidInputError(`${field} must be an object mapping input names to tensors`, [
+      { field, problem: 'must be an object' },
+    ]);
+  }
+  const given = inputs as Record<string, unknown>;
+  const problems: ErrorDetail[] = [];
+  const tensors: Record<string, TensorData> = {};
+  const budget = { left: maxElements };
+  const known = new Set(specs.map((s) => s.name));
+  for (const name of Object.keys(given)) {
+    if (!known.has(name)) {
+      problems.push({
+        field: `${field}.${name}`,
+        problem: `is not an input of this model; its inputs are ${[...known].join(', ')}`,
+      });
+    }
+  }
+  for (const spec of specs) {
+    const where = `${field}.${spec.name}`;
+    if (!(spec.name in given)) {
+      problems.push({
+        field: where,
+        problem: `is missing: the model expects ${spec.dtype} ${formatShape(spec.shape)}`,
+      });
+      continue;
+    }
+    try {
+      tensors[spec.name] = decodeOne(spec, given[spec.name], budget);
+    } catch (error) {
+      if (!(error instanceof InputProblem)) throw error;
+      problems.push({ field: where, problem: error.message });
+    }
+  }
+  if (problems.length > 0) {
+    throw new InvalidInputError(problems.map((p) => `${p.field} ${p.problem}`).join('; '), problems);
+  }
+  return tensors;
+}
+
+export interface EncodedTensor {
+  dtype: TensorDtype;
+  shape: number[];
+  data: (number | string | boolean)[];
+}
+
+/** Outputs as JSON: flat row-major data; 64-bit integers beyond 2^53 become decimal strings. */
+export function encodeTensor(tensor: TensorData): EncodedTensor {
+  const { dtype, dims, data } = tensor;
+  let out: (number | string | boolean)[];
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    out = new Array<number | string>(data.length);
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      out[i] = v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString();
+    }
+  } else if (dtype === 'bool') {
+    out = Array.from(data as Uint8Array, (v) => v !== 0);
+  } else if (Array.isArray(data)) {
+    out = data;
+  } else {
+    out = Array.from(data as Float32Array);
+  }
+  return { dtype, shape: dims, data: out };
+}

@@ -1,0 +1,206 @@
+/**
+ * Worker thread that owns ONNX Runtime sessions. `session.run()` blocks the thread that calls it,
+ * so it only ever happens here, never on the HTTP thread. One request runs at a time per worker.
+ */
+import { readFile } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { TENSOR_DTYPES, TensorDtype, TensorSpec } from '../../models/tensor-spec';
+import type { TensorData } from '../tensor';
+import { inspectProto, ModelRejection } from './model-inspection';
+import type {
+  ModelInspection,
+  ModelRef,
+  RunResult,
+  WorkerFailure,
+  WorkerRequest,
+  WorkerResponse,
+  WorkerSettings,
+} from './protocol';
+
+const settings = workerData as WorkerSettings;
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+const sessionOptions: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: settings.intraOpThreads,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+  logSeverityLevel: 3,
+  extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
+};
+
+class UnprocessableModel extends Error {}
+class RejectedInput extends Error {}
+
+async function createSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(bytes, sessionOptions);
+  } catch (error) {
+    throw new UnprocessableModel(`ONNX Runtime cannot load the model: ${(error as Error).message}`);
+  }
+}
+
+function session(model: ModelRef): Promise<ort.InferenceSession> {
+  let pending = sessions.get(model.sha256);
+  if (!pending) {
+    pending = readFile(model.path).then((bytes) => createSession(bytes));
+    sessions.set(model.sha256, pending);
+    pending.catch(() => sessions.delete(model.sha256));
+  }
+  return pending;
+}
+
+function specsOf(
+  metadata: readonly ort.InferenceSession.ValueMetadata[],
+  dimParams: Map<string, (string | null)[]>,
+): TensorSpec[] {
+  return metadata.map((value) => {
+    if (!value.isTensor)
+      throw new UnprocessableModel(`'${value.name}' is not a tensor; only tensor inputs and outputs are served`);
+    const dtype = value.type as TensorDtype;
+    if (!TENSOR_DTYPES.includes(dtype))
+      throw new UnprocessableModel(`'${value.name}' has unsupported type ${value.type}`);
+    const names = dimParams.get(value.name);
+    const shape = value.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
+    const dimNames = value.shape.map((d, i) => (typeof d === 'string' && d !== '' ? d : (names?.[i] ?? null)));
+    return { name: value.name, dtype, shape, ...(dimNames.some((n) => n !== null) ? { dimNames } : {}) };
+  });
+}
+
+function syntheticFeeds(specs: TensorSpec[]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of specs) {
+    const dims = spec.shape.map((d) => (d < 0 ? 1 : d));
+    const size = dims.reduce((n, d) => n * d, 1);
+    feeds[spec.name] =
+      spec.dtype === 'string'
+        ? new ort.Tensor('string', new Array<string>(size).fill(''), dims)
+        : new ort.Tensor(spec.dtype, size === 0 ? [] : new (zeroArrayFor(spec.dtype))(size), dims);
+  }
+  return feeds;
+}
+
+function zeroArrayFor(dtype: TensorDtype) {
+  switch (dtype) {
+    case 'float32':
+      return Float32Array;
+    case 'float64':
+      return Float64Array;
+    case 'int8':
+      return Int8Array;
+    case 'int16':
+      return Int16Array;
+    case 'int32':
+      return Int32Array;
+    case 'int64':
+      return BigInt64Array;
+    case 'uint16':
+    case 'float16':
+      return Uint16Array;
+    case 'uint32':
+      return Uint32Array;
+    case 'uint64':
+      return BigUint64Array;
+    default:
+      return Uint8Array;
+  }
+}
+
+async function inspect(model: ModelRef): Promise<ModelInspection> {
+  const bytes = await readFile(model.path);
+  let facts;
+  try {
+    facts = inspectProto(bytes);
+  } catch (error) {
+    if (error instanceof ModelRejection) throw new UnprocessableModel(error.message);
+    throw error;
+  }
+  const created = await createSession(bytes);
+  const inputs = specsOf(created.inputMetadata, facts.dimParams);
+  const outputs = specsOf(created.outputMetadata, facts.dimParams);
+  const started = performance.now();
+  try {
+    await created.run(syntheticFeeds(inputs));
+  } catch (error) {
+    await created.release();
+    throw new UnprocessableModel(`the warm-up run with synthetic inputs failed: ${(error as Error).message}`);
+  }
+  const warmupMs = performance.now() - started;
+  // Keep the warmed session: a version committed from these bytes uses it without reloading.
+  sessions.set(model.sha256, Promise.resolve(created));
+  return {
+    irVersion: facts.irVersion,
+    opsetVersion: facts.opsetVersion,
+    producerName: facts.producerName,
+    producerVersion: facts.producerVersion,
+    inputs,
+    outputs,
+    warmupMs,
+  };
+}
+
+async function run(model: ModelRef, feeds: Record<string, TensorData>, outputNames?: string[]): Promise<RunResult> {
+  const loadStarted = performance.now();
+  const loaded = await session(model);
+  const loadMs = performance.now() - loadStarted;
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, tensor] of Object.entries(feeds)) {
+    ortFeeds[name] = new ort.Tensor(tensor.dtype, tensor.data as ort.Tensor.DataType, tensor.dims);
+  }
+  const started = performance.now();
+  let results: ort.InferenceSession.ReturnType;
+  try {
+    results = outputNames ? await loaded.run(ortFeeds, outputNames) : await loaded.run(ortFeeds);
+  } catch (error) {
+    // Inputs already match the signature; what is left is data the graph cannot use (a reshape, say).
+    throw new RejectedInput(`ONNX Runtime rejected the inputs: ${(error as Error).message}`);
+  }
+  const inferenceMs = performance.now() - started;
+  const outputs: Record<string, TensorData> = {};
+  for (const [name, tensor] of Object.entries(results)) {
+    outputs[name] = {
+      dtype: tensor.type as TensorDtype,
+      dims: [...tensor.dims],
+      data: tensor.data as TensorData['data'],
+    };
+  }
+  return { outputs, inferenceMs, loadMs };
+}
+
+async function unload(sha256: string): Promise<null> {
+  const pending = sessions.get(sha256);
+  sessions.delete(sha256);
+  if (pending) await (await pending.catch(() => undefined))?.release();
+  return null;
+}
+
+async function handle(request: WorkerRequest): Promise<ModelInspection | RunResult | null> {
+  switch (request.type) {
+    case 'inspect':
+      return inspect(request.model);
+    case 'load':
+      await session(request.model);
+      return null;
+    case 'unload':
+      return unload(request.sha256);
+    case 'run':
+      return run(request.model, request.feeds, request.outputs);
+  }
+}
+
+function failureOf(error: unknown): WorkerFailure {
+  if (error instanceof UnprocessableModel) return { kind: 'unprocessable', message: error.message };
+  if (error instanceof RejectedInput) return { kind: 'invalid', message: error.message };
+  const message = (error as Error)?.message ?? String(error);
+  return { kind: 'internal', message };
+}
+
+parentPort?.on('message', (request: WorkerRequest) => {
+  handle(request).then(
+    (result) => parentPort?.postMessage({ id: request.id, ok: true, result } satisfies WorkerResponse),
+    (error: unknown) =>
+      parentPort?.postMessage({ id: request.id, ok: false, error: failureOf(error) } satisfies WorkerResponse),
+  );
+});

@@ -1,0 +1,104 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ModelNotFoundError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { InferenceService } from '../inference/inference.service';
+import type { ModelInspection } from '../inference/worker/protocol';
+import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
+import { ModelVersionDto } from './dto/model-version.dto';
+import { ModelVersionEntity } from './entities/model-version.entity';
+import { ModelEntity } from './entities/model.entity';
+import { toVersionDto } from './model.mapper';
+import { ModelsService } from './models.service';
+import { receiveModelUpload, UploadRequest } from './upload/multipart-upload';
+import { VersionCleanupService } from './version-cleanup.service';
+
+/**
+ * Upload of a new version: stream to staging, inspect and warm up in an inference worker, then
+ * commit file and row together. Any failure leaves no row, no file and no staging file.
+ */
+@Injectable()
+export class ModelUploadService {
+  private readonly logger = new Logger(ModelUploadService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly models: ModelsService,
+    private readonly store: ArtifactStore,
+    private readonly inference: InferenceService,
+    private readonly cleanup: VersionCleanupService,
+  ) {}
+
+  async upload(name: string, request: UploadRequest): Promise<ModelVersionDto> {
+    const model = await this.models.findEntity(name);
+    const { staged, description } = await receiveModelUpload(request, this.store, this.config.maxModelBytes);
+    let storageKey: string | undefined;
+    try {
+      const inspection = await this.inference.inspect(staged);
+      storageKey = await this.store.commit(staged);
+      const entity = await this.insertVersion(model, staged, storageKey, description, inspection);
+      this.logger.log({ msg: 'model version stored', model: name, version: entity.version, sha256: staged.sha256 });
+      const servable = { sha256: entity.sha256, storageKey, sizeBytes: entity.sizeBytes };
+      this.inference.load(servable).catch((error: Error) =>
+        this.logger.warn({
+          msg: 'loading the new version into every worker failed',
+          model: name,
+          err: error.message,
+        }),
+      );
+      return toVersionDto(model.name, entity);
+    } catch (error) {
+      await this.store.discard(staged);
+      await this.releaseUncommitted(staged, storageKey);
+      throw error;
+    }
+  }
+
+  private async insertVersion(
+    model: ModelEntity,
+    staged: StagedArtifact,
+    storageKey: string,
+    description: string,
+    inspection: ModelInspection,
+  ): Promise<ModelVersionEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      // The increment locks the model row, so concurrent uploads get distinct numbers.
+      const updated = await manager.increment(ModelEntity, { id: model.id }, 'versionCounter', 1);
+      if (!updated.affected) throw new ModelNotFoundError(model.name);
+      const { versionCounter: version } = await manager.findOneByOrFail(ModelEntity, { id: model.id });
+      const entity = await manager.save(
+        manager.create(ModelVersionEntity, {
+          modelId: model.id,
+          version,
+          status: 'ready',
+          description,
+          sha256: staged.sha256,
+          storageKey,
+          sizeBytes: staged.sizeBytes,
+          irVersion: inspection.irVersion,
+          opsetVersion: inspection.opsetVersion,
+          producerName: inspection.producerName.slice(0, 255),
+          producerVersion: inspection.producerVersion.slice(0, 255),
+          inputs: inspection.inputs,
+          outputs: inspection.outputs,
+        }),
+      );
+      await manager.update(ModelEntity, { id: model.id }, { latestVersion: version });
+      return entity;
+    });
+  }
+
+  /** After a failed upload: bytes no committed version uses leave the store and the workers. */
+  private async releaseUncommitted(staged: StagedArtifact, storageKey: string | undefined): Promise<void> {
+    try {
+      const stillUsed = await this.dataSource.getRepository(ModelVersionEntity).existsBy({ sha256: staged.sha256 });
+      if (stillUsed) return;
+      if (storageKey) await this.store.remove(storageKey);
+      await this.inference.unload(staged.sha256);
+    } catch (error) {
+      this.logger.warn({ msg: 'cleanup after a failed upload failed', err: (error as Error).message });
+    }
+  }
+}

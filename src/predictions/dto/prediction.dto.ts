@@ -1,0 +1,114 @@
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+import { ShallowBody } from '../../common/validation';
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
+import { TENSOR_DTYPES, TensorDtype } from '../../models/tensor-spec';
+
+export class TensorInputDto {
+  @ApiProperty({ type: [Number], example: [1, 4], description: 'Dimensions of the tensor' })
+  shape: number[];
+
+  @ApiProperty({
+    type: 'array',
+    items: { oneOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] },
+    example: [5.1, 3.5, 1.4, 0.2],
+    description: 'Flat, row-major values',
+  })
+  data: (number | string | boolean)[];
+
+  @ApiPropertyOptional({ enum: TENSOR_DTYPES, enumName: 'TensorDtype', description: 'Must match the model when given' })
+  dtype?: TensorDtype;
+}
+
+@ShallowBody()
+export class PredictRequestDto {
+  @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source })
+  @IsString()
+  @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
+  model: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 2, description: 'Default: the latest ready version' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  version?: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: {
+      oneOf: [
+        { $ref: getSchemaPath(TensorInputDto) },
+        { type: 'array', items: {} },
+        { type: 'number' },
+        { type: 'string' },
+        { type: 'boolean' },
+      ],
+    },
+    example: { x: [[5.1, 3.5, 1.4, 0.2]] },
+    description:
+      'Input name to tensor: a nested array (shape inferred, must be rectangular), a bare scalar, or {shape, data, dtype?}. ' +
+      'int64 values may be decimal strings.',
+  })
+  @IsObject()
+  inputs: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: [String], example: ['y'], description: 'Only these outputs (default: all)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(256)
+  @ArrayUnique()
+  @IsString({ each: true })
+  outputs?: string[];
+}
+
+export class OutputTensorDto {
+  @ApiProperty({ enum: TENSOR_DTYPES, enumName: 'TensorDtype' })
+  dtype: TensorDtype;
+
+  @ApiProperty({ type: [Number], example: [1, 3] })
+  shape: number[];
+
+  @ApiProperty({
+    type: 'array',
+    items: { oneOf: [{ type: 'number' }, { type: 'string' }, { type: 'boolean' }] },
+    description: 'Flat, row-major; int64 beyond 2^53 as decimal strings',
+  })
+  data: (number | string | boolean)[];
+}
+
+export class PredictionTimingDto {
+  @ApiProperty({ description: 'Time in the service for this request, in milliseconds' })
+  totalMs: number;
+
+  @ApiProperty({ description: 'Time inside ONNX Runtime, in milliseconds' })
+  inferenceMs: number;
+}
+
+export class PredictionResponseDto {
+  @ApiProperty({ example: 'iris' })
+  model: string;
+
+  @ApiProperty({ type: 'integer', example: 2 })
+  version: number;
+
+  @ApiProperty({ type: 'object', additionalProperties: { $ref: '#/components/schemas/OutputTensorDto' } })
+  outputs: Record<string, OutputTensorDto>;
+
+  @ApiProperty({ description: 'Served from the prediction cache' })
+  cached: boolean;
+
+  @ApiProperty({ type: PredictionTimingDto })
+  timing: PredictionTimingDto;
+}
