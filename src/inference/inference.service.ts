@@ -57,7 +57,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool?.stop();
+    await this.pool?.stop(this.config.shutdownGraceMs);
   }
 
   /** Decodes, checks and loads a staged upload, then runs it once; throws UnprocessableError with the reason. */
@@ -124,9 +124,9 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  /** Terminates one worker as a crash would; it is replaced. For tests and operators. */
-  killWorker(index: number): Promise<void> {
-    return this.pool.kill(index);
+  /** Ends one worker after its current run; requests queued on it fail with 503 and it is replaced. */
+  recycleWorker(index: number): Promise<void> {
+    return this.pool.recycle(index);
   }
 
   private touch(model: ServableModel): void {

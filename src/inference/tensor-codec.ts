@@ -17,7 +17,6 @@ const BIGINT_RANGES: Partial<Record<TensorDtype, [bigint, bigint]>> = {
   int64: [-(2n ** 63n), 2n ** 63n - 1n],
   uint64: [0n, 2n ** 64n - 1n],
 };
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 function allocate(dtype: TensorDtype, size: number): NumericArray | string[] {
   switch (dtype) {
@@ -61,9 +60,10 @@ function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value:
   };
   if (dtype === 'float32' || dtype === 'float64') {
     const out = target as Float32Array | Float64Array;
-    const limit = dtype === 'float32' ? FLOAT32_MAX : Number.MAX_VALUE;
+    // A float32 value is representable when it rounds to a finite float32 (3.4028235e38 does).
+    const finite = dtype === 'float32' ? (v: number) => Number.isFinite(Math.fround(v)) : Number.isFinite;
     return (value, at) => {
-      if (typeof value !== 'number' || !(Math.abs(value) <= limit)) fail(value, at);
+      if (typeof value !== 'number' || !finite(value)) fail(value, at);
       out[at] = value as number;
     };
   }
@@ -239,7 +239,7 @@ export function decodeInputs(
   }
   for (const spec of specs) {
     const where = `${field}.${spec.name}`;
-    if (!(spec.name in given)) {
+    if (!Object.hasOwn(given, spec.name)) {
       problems.push({
         field: where,
         problem: `is missing: the model expects ${spec.dtype} ${formatShape(spec.shape)}`,
@@ -247,16 +247,50 @@ export function decodeInputs(
       continue;
     }
     try {
-      tensors[spec.name] = decodeOne(spec, given[spec.name], budget);
+      // defineProperty: an input named __proto__ stays an own key instead of replacing the prototype.
+      const tensor = decodeOne(spec, given[spec.name], budget);
+      Object.defineProperty(tensors, spec.name, {
+        value: tensor,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     } catch (error) {
       if (!(error instanceof InputProblem)) throw error;
       problems.push({ field: where, problem: error.message });
     }
   }
+  if (problems.length === 0) problems.push(...checkSharedDims(specs, tensors, field));
   if (problems.length > 0) {
     throw new InvalidInputError(problems.map((p) => `${p.field} ${p.problem}`).join('; '), problems);
   }
   return tensors;
+}
+
+/** Inputs that name the same symbolic dimension (say `batch`) must agree on its size. */
+function checkSharedDims(
+  specs: readonly TensorSpec[],
+  tensors: Record<string, TensorData>,
+  field: string,
+): ErrorDetail[] {
+  const seen = new Map<string, { input: string; size: number }>();
+  const problems: ErrorDetail[] = [];
+  for (const spec of specs) {
+    spec.dimNames?.forEach((dimName, i) => {
+      const tensor = tensors[spec.name];
+      if (!dimName || !tensor) return;
+      const size = tensor.dims[i];
+      const first = seen.get(dimName);
+      if (!first) seen.set(dimName, { input: spec.name, size });
+      else if (first.size !== size) {
+        problems.push({
+          field: `${field}.${spec.name}`,
+          problem: `has ${dimName}=${size} in dimension ${i} but ${field}.${first.input} has ${dimName}=${first.size}`,
+        });
+      }
+    });
+  }
+  return problems;
 }
 
 export interface EncodedTensor {

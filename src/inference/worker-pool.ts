@@ -27,6 +27,7 @@ class PooledWorker {
 function toError(failure: WorkerFailure): Error {
   if (failure.kind === 'unprocessable') return new UnprocessableError(failure.message);
   if (failure.kind === 'invalid') return new InvalidInputError(failure.message);
+  if (failure.kind === 'unavailable') return new UnavailableError(failure.message, 1);
   return new Error(`inference worker error: ${failure.message}`);
 }
 
@@ -100,15 +101,30 @@ export class WorkerPool {
     await Promise.all(this.workers.map((w, i) => (w ? this.request(request, undefined, i) : undefined)));
   }
 
-  /** Terminates one worker as a crash would (for tests and operators); it is replaced. */
-  async kill(index: number): Promise<void> {
-    await this.workers[index]?.thread.terminate();
+  /**
+   * Ends one worker after its current run, as a crash between requests would: requests queued
+   * behind it fail with 503 and a replacement starts (which also returns native memory).
+   */
+  async recycle(index: number): Promise<void> {
+    const worker = this.workers[index];
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.thread.once('exit', () => resolve()));
+    worker.thread.postMessage({ id: 0, type: 'exit' } satisfies WorkerRequest);
+    await exited;
   }
 
-  async stop(): Promise<void> {
+  /** Lets running requests finish (up to `graceMs`), then ends every worker. */
+  async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     const live = this.workers.filter((w): w is PooledWorker => Boolean(w));
-    await Promise.all(live.map((w) => w.thread.terminate()));
+    await Promise.all(
+      live.map(async (worker) => {
+        const exited = new Promise<void>((resolve) => worker.thread.once('exit', () => resolve()));
+        worker.thread.postMessage({ id: 0, type: 'exit' } satisfies WorkerRequest);
+        const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
+        if ((await Promise.race([exited, timer])) === 'timeout') await worker.thread.terminate();
+      }),
+    );
   }
 
   private leastBusy(): PooledWorker | undefined {

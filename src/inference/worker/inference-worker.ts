@@ -187,6 +187,8 @@ async function handle(request: WorkerRequest): Promise<ModelInspection | RunResu
       return unload(request.sha256);
     case 'run':
       return run(request.model, request.feeds, request.outputs);
+    default:
+      throw new Error(`unknown request ${request.type}`);
   }
 }
 
@@ -197,10 +199,38 @@ function failureOf(error: unknown): WorkerFailure {
   return { kind: 'internal', message };
 }
 
+// Ending the thread while ONNX Runtime is inside run() aborts the whole process (a native
+// exception escapes), so the thread only ever ends itself, between requests.
+let active = 0;
+let exiting = false;
+
+function exitWhenIdle(): void {
+  if (exiting && active === 0) process.exit(0);
+}
+
 parentPort?.on('message', (request: WorkerRequest) => {
-  handle(request).then(
-    (result) => parentPort?.postMessage({ id: request.id, ok: true, result } satisfies WorkerResponse),
-    (error: unknown) =>
-      parentPort?.postMessage({ id: request.id, ok: false, error: failureOf(error) } satisfies WorkerResponse),
-  );
+  if (request.type === 'exit') {
+    exiting = true;
+    exitWhenIdle();
+    return;
+  }
+  if (exiting) {
+    const error: WorkerFailure = {
+      kind: 'unavailable',
+      message: 'The inference worker is restarting; retry the request',
+    };
+    parentPort?.postMessage({ id: request.id, ok: false, error } satisfies WorkerResponse);
+    return;
+  }
+  active++;
+  handle(request)
+    .then(
+      (result) => parentPort?.postMessage({ id: request.id, ok: true, result } satisfies WorkerResponse),
+      (error: unknown) =>
+        parentPort?.postMessage({ id: request.id, ok: false, error: failureOf(error) } satisfies WorkerResponse),
+    )
+    .finally(() => {
+      active--;
+      exitWhenIdle();
+    });
 });

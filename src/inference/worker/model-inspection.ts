@@ -16,7 +16,9 @@ export const SUPPORTED_DOMAINS = new Set([
   'com.ms.internal.nhwc',
 ]);
 
-export class ModelRejection extends Error {}
+export class ModelRejection extends Error {
+  override name = 'ModelRejection';
+}
 
 export interface ProtoFacts {
   irVersion: number;
@@ -44,22 +46,34 @@ function checkTensor(tensor: onnx.ITensorProto, where: string): void {
 /** Walks a graph and its subgraphs: external data and unsupported operator domains. */
 function checkGraph(graph: onnx.IGraphProto, localDomains: Set<string>, where: string): void {
   for (const tensor of graph.initializer ?? []) checkTensor(tensor, where);
-  for (const sparse of graph.sparseInitializer ?? []) {
-    if (sparse.values) checkTensor(sparse.values, where);
-    if (sparse.indices) checkTensor(sparse.indices, where);
-  }
-  for (const node of graph.node ?? []) {
+  for (const sparse of graph.sparseInitializer ?? []) checkSparse(sparse, where);
+  checkNodes(graph.node ?? [], localDomains, where);
+}
+
+function checkSparse(sparse: onnx.ISparseTensorProto, where: string): void {
+  if (sparse.values) checkTensor(sparse.values, where);
+  if (sparse.indices) checkTensor(sparse.indices, where);
+}
+
+/** Node domains, and every tensor and subgraph held in node attributes (Constant, If, Loop, Scan). */
+function checkNodes(nodes: onnx.INodeProto[], localDomains: Set<string>, where: string, owner?: string): void {
+  for (const node of nodes) {
     const domain = node.domain ?? '';
+    const at = `${where}/${node.name || node.opType}`;
     if (!SUPPORTED_DOMAINS.has(domain) && !localDomains.has(domain)) {
       throw new ModelRejection(
-        `node '${node.name || node.opType}' uses operator ${node.opType} from domain '${domain}', which ONNX Runtime does not ship`,
+        owner
+          ? `${owner} uses operator ${node.opType} from unsupported domain '${domain}'`
+          : `node '${node.name || node.opType}' uses operator ${node.opType} from domain '${domain}', which ONNX Runtime does not ship`,
       );
     }
     for (const attribute of node.attribute ?? []) {
-      if (attribute.t) checkTensor(attribute.t, `${where}/${node.name || node.opType}`);
-      for (const t of attribute.tensors ?? []) checkTensor(t, `${where}/${node.name || node.opType}`);
-      if (attribute.g) checkGraph(attribute.g, localDomains, `${where}/${node.name || node.opType}`);
-      for (const g of attribute.graphs ?? []) checkGraph(g, localDomains, `${where}/${node.name || node.opType}`);
+      if (attribute.t) checkTensor(attribute.t, at);
+      for (const t of attribute.tensors ?? []) checkTensor(t, at);
+      if (attribute.sparseTensor) checkSparse(attribute.sparseTensor, at);
+      for (const sparse of attribute.sparseTensors ?? []) checkSparse(sparse, at);
+      if (attribute.g) checkGraph(attribute.g, localDomains, at);
+      for (const g of attribute.graphs ?? []) checkGraph(g, localDomains, at);
     }
   }
 }
@@ -100,14 +114,7 @@ export function inspectProto(bytes: Uint8Array): ProtoFacts {
   const localDomains = new Set((model.functions ?? []).map((f) => f.domain ?? ''));
   checkGraph(model.graph, localDomains, 'the graph');
   for (const fn of model.functions ?? []) {
-    for (const node of fn.node ?? []) {
-      const domain = node.domain ?? '';
-      if (!SUPPORTED_DOMAINS.has(domain) && !localDomains.has(domain)) {
-        throw new ModelRejection(
-          `function '${fn.name}' uses operator ${node.opType} from unsupported domain '${domain}'`,
-        );
-      }
-    }
+    checkNodes(fn.node ?? [], localDomains, `function '${fn.name}'`, `function '${fn.name}'`);
   }
   const defaultOpset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
   const dimParams = new Map<string, (string | null)[]>();

@@ -18,7 +18,9 @@ export type WorkerRequest =
   | { id: number; type: 'inspect'; model: ModelRef }
   | { id: number; type: 'load'; model: ModelRef }
   | { id: number; type: 'unload'; sha256: string }
-  | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, TensorData>; outputs?: string[] };
+  | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, TensorData>; outputs?: string[] }
+  /** Finish the work in progress, then end the thread; later requests are refused. */
+  | { id: number; type: 'exit' };
 
 export interface ModelInspection {
   irVersion: number;
@@ -38,7 +40,7 @@ export interface RunResult {
 
 /** Why a model was refused, kept apart from engine failures so the service can answer 422. */
 export interface WorkerFailure {
-  kind: 'unprocessable' | 'invalid' | 'internal';
+  kind: 'unprocessable' | 'invalid' | 'unavailable' | 'internal';
   message: string;
 }
 

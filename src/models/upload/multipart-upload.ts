@@ -52,6 +52,7 @@ export function receiveModelUpload(
       return;
     }
     let staging: Promise<StagedArtifact> | undefined;
+    let fileStream: Readable | undefined;
     let description = '';
     let problem: Error | undefined;
     let settled = false;
@@ -61,6 +62,8 @@ export function receiveModelUpload(
       settled = true;
       request.unpipe(parser);
       request.resume(); // drain what the client still sends; nothing more is stored
+      // An unfinished file part would never end once unpiped: end it so staging removes its file.
+      if (fileStream && !fileStream.readableEnded) fileStream.destroy(error);
       if (staging) staging.then((staged) => store.discard(staged)).catch(() => undefined);
       reject(error);
     };
@@ -73,6 +76,7 @@ export function receiveModelUpload(
         );
         return;
       }
+      fileStream = stream;
       staging = store.stage(stream, maxBytes);
       staging.catch(fail);
     });
@@ -85,7 +89,8 @@ export function receiveModelUpload(
         description = value;
       }
     });
-    const tooMany = () => fail(new InvalidInputError('Too many parts: send one file part and at most a description'));
+    const tooMany = () =>
+      fail(new InvalidInputError("Too many parts: send exactly one file part named 'file' and at most a description"));
     parser.on('partsLimit', tooMany);
     parser.on('filesLimit', tooMany);
     parser.on('fieldsLimit', tooMany);

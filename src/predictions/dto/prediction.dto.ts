@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
+  ArrayNotEmpty,
   ArrayUnique,
   IsArray,
   IsInt,
@@ -10,6 +11,7 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
 } from 'class-validator';
 import { ShallowBody } from '../../common/validation';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
@@ -39,7 +41,7 @@ export class PredictRequestDto {
   model: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 2, description: 'Default: the latest ready version' })
-  @IsOptional()
+  @ValidateIf((body: PredictRequestDto) => body.version !== undefined)
   @IsInt()
   @Min(1)
   @Max(2_147_483_647)
@@ -67,6 +69,7 @@ export class PredictRequestDto {
   @ApiPropertyOptional({ type: [String], example: ['y'], description: 'Only these outputs (default: all)' })
   @IsOptional()
   @IsArray()
+  @ArrayNotEmpty({ message: 'outputs must name at least one output; omit it for all outputs' })
   @ArrayMaxSize(256)
   @ArrayUnique()
   @IsString({ each: true })
