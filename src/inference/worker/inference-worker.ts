@@ -69,17 +69,55 @@ function specsOf(
   });
 }
 
-function syntheticFeeds(specs: TensorSpec[]): Record<string, ort.Tensor> {
+/**
+ * Zero-filled inputs for the warm-up run. Dynamic dimensions are 1 first; models whose graph needs
+ * longer sequences (an STFT that pads by reflection, say) get further tries with the leading (batch)
+ * dimension at 1 and the other dynamic dimensions at `fill`.
+ */
+function syntheticFeeds(specs: TensorSpec[], fill: number): Record<string, ort.Tensor> | undefined {
   const feeds: Record<string, ort.Tensor> = {};
+  // A named dimension keeps one size across inputs; names that lead an input are batch-like (1).
+  const batchNames = new Set(specs.map((spec) => (spec.shape.length > 1 ? spec.dimNames?.[0] : null)).filter(Boolean));
+  const sizeOf = (spec: TensorSpec, i: number): number => {
+    const name = spec.dimNames?.[i];
+    if (name) return batchNames.has(name) ? 1 : fill;
+    return i === 0 && spec.shape.length > 1 ? 1 : fill;
+  };
+  let total = 0;
   for (const spec of specs) {
-    const dims = spec.shape.map((d) => (d < 0 ? 1 : d));
+    const dims = spec.shape.map((d, i) => (d >= 0 ? d : sizeOf(spec, i)));
     const size = dims.reduce((n, d) => n * d, 1);
+    total += size;
+    if (total > WARMUP_MAX_ELEMENTS) return undefined;
     feeds[spec.name] =
       spec.dtype === 'string'
         ? new ort.Tensor('string', new Array<string>(size).fill(''), dims)
         : new ort.Tensor(spec.dtype, size === 0 ? [] : new (zeroArrayFor(spec.dtype))(size), dims);
   }
   return feeds;
+}
+
+const WARMUP_FILLS = [1, 16, 256, 1024];
+const WARMUP_MAX_ELEMENTS = 64 * 1024 * 1024;
+const QUIET_RUN: ort.InferenceSession.RunOptions = { logSeverityLevel: 3 };
+
+/** Runs the warm-up tries in order; answers the first failure's message when none succeeds. */
+async function warmUp(session: ort.InferenceSession, inputs: TensorSpec[]): Promise<void> {
+  let firstFailure: Error | undefined;
+  const dynamic = inputs.some((spec) => spec.shape.some((d) => d < 0));
+  for (const fill of dynamic ? WARMUP_FILLS : [1]) {
+    const feeds = syntheticFeeds(inputs, fill);
+    if (!feeds) break;
+    try {
+      await session.run(feeds, QUIET_RUN);
+      return;
+    } catch (error) {
+      firstFailure ??= error as Error;
+    }
+  }
+  throw new UnprocessableModel(
+    `the warm-up run with synthetic inputs failed: ${firstFailure?.message ?? 'inputs too large to synthesize'}`,
+  );
 }
 
 function zeroArrayFor(dtype: TensorDtype) {
@@ -122,10 +160,10 @@ async function inspect(model: ModelRef): Promise<ModelInspection> {
   const outputs = specsOf(created.outputMetadata, facts.dimParams);
   const started = performance.now();
   try {
-    await created.run(syntheticFeeds(inputs));
+    await warmUp(created, inputs);
   } catch (error) {
     await created.release();
-    throw new UnprocessableModel(`the warm-up run with synthetic inputs failed: ${(error as Error).message}`);
+    throw error;
   }
   const warmupMs = performance.now() - started;
   // Keep the warmed session: a version committed from these bytes uses it without reloading.
@@ -152,7 +190,7 @@ async function run(model: ModelRef, feeds: Record<string, TensorData>, outputNam
   const started = performance.now();
   let results: ort.InferenceSession.ReturnType;
   try {
-    results = outputNames ? await loaded.run(ortFeeds, outputNames) : await loaded.run(ortFeeds);
+    results = outputNames ? await loaded.run(ortFeeds, outputNames, QUIET_RUN) : await loaded.run(ortFeeds, QUIET_RUN);
   } catch (error) {
     // Inputs already match the signature; what is left is data the graph cannot use (a reshape, say).
     throw new RejectedInput(`ONNX Runtime rejected the inputs: ${(error as Error).message}`);
