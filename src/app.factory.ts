@@ -12,7 +12,7 @@ import { httpLogMiddleware } from './logging/http-log.middleware';
 import { PinoNestLogger } from './logging/logger';
 import { setupOpenApi } from './openapi';
 
-const EXPOSED_HEADERS = [REQUEST_ID_HEADER, 'X-Cache', 'X-Model-Version', 'Retry-After', 'Location'];
+const EXPOSED_HEADERS = [REQUEST_ID_HEADER, 'X-Cache', 'X-Model-Version', 'Retry-After', 'Location', 'Server-Timing'];
 
 /** Builds the HTTP application: the same wiring for main.ts, the e2e tests and the benchmark. */
 export async function createApp(config: AppConfig, logger: Logger): Promise<NestExpressApplication> {
@@ -25,7 +25,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   app.use(requestIdMiddleware);
   app.use(httpLogMiddleware(logger));
   app.use(contentTypeMiddleware);
-  app.use(express.json({ limit: config.maxJsonBodyBytes, type: ['application/json', 'application/*+json'] }));
+  const jsonTypes = ['application/json', 'application/*+json'];
+  // Prediction bodies stay raw bytes on the HTTP thread; an inference worker parses them.
+  app.use('/api/v1/predictions', express.raw({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
+  app.use(express.json({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
   const origins = config.corsOrigins;
   if (origins) app.enableCors({ origin: origins === '*' ? true : origins, exposedHeaders: EXPOSED_HEADERS });
   app.useGlobalFilters(new AllExceptionsFilter());

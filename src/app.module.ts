@@ -4,6 +4,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { PredictionsModule } from './predictions/predictions.module';
 import { StorageModule } from './storage/storage.module';
@@ -18,6 +19,7 @@ export class AppModule {
         DatabaseModule,
         StorageModule,
         InferenceModule,
+        MetricsModule,
         HealthModule,
         ModelsModule,
         PredictionsModule,

@@ -4,7 +4,14 @@ import { AppConfig } from '../config/app-config';
 import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
 import { TensorData } from './tensor';
 import { WorkerPool } from './worker-pool';
-import type { ModelInspection, RunResult } from './worker/protocol';
+import type { TensorSpec } from '../models/tensor-spec';
+import type { ModelInspection, ParsedRequest, PredictResult, RunResult } from './worker/protocol';
+
+/** Where a parsed prediction body waits: the worker that parsed it and its token there. */
+export interface ParsedHandle {
+  worker: number;
+  token: number;
+}
 
 /** What the engine needs to know of a stored version. */
 export interface ServableModel {
@@ -36,6 +43,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   /** Loaded models by sha256, least recently used first (Map keeps insertion order). */
   private readonly loaded = new Map<string, ServableModel>();
   private readonly waiting = new Map<string, number>();
+  private nextToken = 1;
 
   constructor(
     private readonly config: AppConfig,
@@ -83,7 +91,68 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     await this.pool.broadcast({ type: 'unload', sha256 });
   }
 
+  /**
+   * Parses a raw prediction body in a worker, so large JSON never blocks the HTTP thread. The
+   * worker keeps the parsed inputs for `predictParsed`, which must follow (or `discardParsed`).
+   */
+  async parseRequest(body: Uint8Array): Promise<{ handle: ParsedHandle; request: ParsedRequest }> {
+    const worker = this.pool.pick();
+    const token = this.nextToken++;
+    const request = await this.pool.request<ParsedRequest>(
+      { type: 'parse', token, body },
+      this.config.inferenceTimeoutMs,
+      worker,
+    );
+    return { handle: { worker: worker as number, token }, request };
+  }
+
+  /**
+   * Checks inputs against the signature, runs the model and encodes the outputs, all in a worker.
+   * `source` is a body parsed there earlier, or inputs parsed here (small bodies).
+   */
+  predictParsed(
+    source: ParsedHandle | { inputs: Record<string, unknown> },
+    model: ServableModel & { inputs: TensorSpec[] },
+    outputs?: string[],
+  ): Promise<PredictResult> {
+    const handle = 'token' in source ? source : undefined;
+    return this.withQueueSlot(model, async () =>
+      this.pool.request<PredictResult>(
+        {
+          type: 'predict',
+          ...(handle ? { token: handle.token } : { inputs: (source as { inputs: Record<string, unknown> }).inputs }),
+          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
+          signature: model.inputs,
+          outputs,
+          maxElements: this.config.maxTensorElements,
+        },
+        this.config.inferenceTimeoutMs,
+        handle?.worker,
+      ),
+    );
+  }
+
+  /** Drops a parsed body that will not be predicted (the version did not resolve, say). */
+  discardParsed(handle: ParsedHandle): void {
+    this.pool.request({ type: 'discard', token: handle.token }, undefined, handle.worker).catch(() => undefined);
+  }
+
   async run(model: ServableModel, feeds: Record<string, TensorData>, outputs?: string[]): Promise<RunResult> {
+    return this.withQueueSlot(model, async () =>
+      this.pool.request<RunResult>(
+        {
+          type: 'run',
+          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
+          feeds,
+          outputs,
+        },
+        this.config.inferenceTimeoutMs,
+      ),
+    );
+  }
+
+  /** Bounded queue per model: past INFERENCE_MAX_QUEUE waiting or running, 429 with Retry-After. */
+  private async withQueueSlot<T>(model: ServableModel, work: () => Promise<T>): Promise<T> {
     const waiting = this.waiting.get(model.sha256) ?? 0;
     if (waiting >= this.config.inferenceMaxQueue) {
       throw new TooManyRequestsError(
@@ -94,11 +163,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     this.waiting.set(model.sha256, waiting + 1);
     try {
       this.touch(model);
-      const path = await this.store.localPath(model.storageKey);
-      return await this.pool.request<RunResult>(
-        { type: 'run', model: { sha256: model.sha256, path }, feeds, outputs },
-        this.config.inferenceTimeoutMs,
-      );
+      return await work();
     } finally {
       const left = (this.waiting.get(model.sha256) ?? 1) - 1;
       if (left === 0) this.waiting.delete(model.sha256);

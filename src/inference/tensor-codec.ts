@@ -119,24 +119,43 @@ function inferShape(value: unknown): number[] {
   return shape;
 }
 
-/** Copies a nested array into flat storage, checking that every level is rectangular. */
+/**
+ * Copies a nested array into flat storage, checking that every level is rectangular. The path of
+ * an element is only spelled out when it is wrong: this loop runs once per input value.
+ */
 function flattenNested(value: unknown, shape: number[], write: (v: unknown, at: number) => void): void {
+  const path: number[] = [];
+  const where = () => `the value${path.map((i) => `[${i}]`).join('')}`;
   let at = 0;
-  const walk = (node: unknown, depth: number, where: string): void => {
+  const walk = (node: unknown, depth: number): void => {
     if (depth === shape.length) {
-      if (Array.isArray(node)) throw new InputProblem(`is not rectangular: ${where} is an array, expected a scalar`);
-      write(node, at++);
+      write(node, at++); // rank 0: a bare scalar
       return;
     }
     if (!Array.isArray(node)) {
-      throw new InputProblem(`is not rectangular: ${where} is a scalar, expected an array of ${shape[depth]}`);
+      throw new InputProblem(`is not rectangular: ${where()} is a scalar, expected an array of ${shape[depth]}`);
     }
     if (node.length !== shape[depth]) {
-      throw new InputProblem(`is not rectangular: ${where} has ${node.length} elements, expected ${shape[depth]}`);
+      throw new InputProblem(`is not rectangular: ${where()} has ${node.length} elements, expected ${shape[depth]}`);
     }
-    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${where}[${i}]`);
+    if (depth === shape.length - 1) {
+      for (let i = 0; i < node.length; i++) {
+        const element: unknown = node[i];
+        if (Array.isArray(element)) {
+          path.push(i);
+          throw new InputProblem(`is not rectangular: ${where()} is an array, expected a scalar`);
+        }
+        write(element, at++);
+      }
+      return;
+    }
+    for (let i = 0; i < node.length; i++) {
+      path.push(i);
+      walk(node[i], depth + 1);
+      path.pop();
+    }
   };
-  walk(value, 0, 'the value');
+  walk(value, 0);
 }
 
 function formatShape(shape: readonly number[]): string {

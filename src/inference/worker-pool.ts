@@ -26,13 +26,19 @@ class PooledWorker {
 
 function toError(failure: WorkerFailure): Error {
   if (failure.kind === 'unprocessable') return new UnprocessableError(failure.message);
-  if (failure.kind === 'invalid') return new InvalidInputError(failure.message);
+  if (failure.kind === 'invalid') return new InvalidInputError(failure.message, failure.details);
   if (failure.kind === 'unavailable') return new UnavailableError(failure.message, 1);
   return new Error(`inference worker error: ${failure.message}`);
 }
 
 /** Buffers of input tensors move to the worker instead of being copied. */
 function transferablesOf(request: PoolRequest): ArrayBuffer[] {
+  if (request.type === 'parse') {
+    const { body } = request;
+    const whole =
+      body.buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    return whole ? [body.buffer as ArrayBuffer] : [];
+  }
   if (request.type !== 'run') return [];
   const buffers = new Set<ArrayBuffer>();
   for (const tensor of Object.values(request.feeds) as TensorData[]) {
@@ -125,6 +131,11 @@ export class WorkerPool {
         if ((await Promise.race([exited, timer])) === 'timeout') await worker.thread.terminate();
       }),
     );
+  }
+
+  /** The index of the worker with the fewest requests in flight, to pin related requests to it. */
+  pick(): number | undefined {
+    return this.leastBusy()?.index;
   }
 
   private leastBusy(): PooledWorker | undefined {

@@ -11,6 +11,7 @@ import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { toVersionDto } from './model.mapper';
 import { ModelsService } from './models.service';
+import { ServableVersionCache } from './servable-version-cache';
 import { receiveModelUpload, UploadRequest } from './upload/multipart-upload';
 import { VersionCleanupService } from './version-cleanup.service';
 
@@ -29,6 +30,7 @@ export class ModelUploadService {
     private readonly store: ArtifactStore,
     private readonly inference: InferenceService,
     private readonly cleanup: VersionCleanupService,
+    private readonly servable: ServableVersionCache,
   ) {}
 
   async upload(name: string, request: UploadRequest): Promise<ModelVersionDto> {
@@ -39,6 +41,7 @@ export class ModelUploadService {
       const inspection = await this.inference.inspect(staged);
       storageKey = await this.store.commit(staged);
       const entity = await this.insertVersion(model, staged, storageKey, description, inspection);
+      this.servable.invalidate(name);
       this.logger.log({ msg: 'model version stored', model: name, version: entity.version, sha256: staged.sha256 });
       const servable = { sha256: entity.sha256, storageKey, sizeBytes: entity.sizeBytes };
       this.inference.load(servable).catch((error: Error) =>

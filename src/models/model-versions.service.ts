@@ -10,6 +10,7 @@ import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { toVersionDto } from './model.mapper';
 import { ModelsService } from './models.service';
+import { ServableVersion, ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
 @Injectable()
@@ -20,6 +21,7 @@ export class ModelVersionsService {
     private readonly models: ModelsService,
     private readonly cleanup: VersionCleanupService,
     private readonly store: ArtifactStore,
+    private readonly servable: ServableVersionCache,
   ) {}
 
   async list(name: string, query: PageQueryDto): Promise<Page<ModelVersionDto>> {
@@ -59,7 +61,15 @@ export class ModelVersionsService {
    * The version a prediction or job runs on: the given number, or the newest ready version.
    * 404 when there is none, 409 when it exists but is not ready.
    */
-  async resolveServable(name: string, version?: number): Promise<{ model: ModelEntity; entity: ModelVersionEntity }> {
+  async resolveServable(name: string, version?: number): Promise<ServableVersion> {
+    const cached = this.servable.get(name, version);
+    if (cached) return cached;
+    const resolved = await this.resolveFromDatabase(name, version);
+    this.servable.set(name, version, resolved);
+    return resolved;
+  }
+
+  private async resolveFromDatabase(name: string, version?: number): Promise<ServableVersion> {
     if (version !== undefined) {
       const found = await this.findEntity(name, version);
       if (found.entity.status !== 'ready') {
@@ -69,7 +79,7 @@ export class ModelVersionsService {
     }
     const model = await this.models.findEntity(name);
     if (model.latestVersion === null) throw new NotFoundError(`Model '${name}' has no ready version yet; upload one`);
-    return this.resolveServable(name, model.latestVersion);
+    return this.resolveFromDatabase(name, model.latestVersion);
   }
 
   async delete(name: string, version: number): Promise<void> {
@@ -84,6 +94,7 @@ export class ModelVersionsService {
       const latest = row?.latest == null ? null : Number(row.latest);
       await manager.update(ModelEntity, { id: model.id }, { latestVersion: latest });
     });
+    this.servable.invalidate(name);
     await this.cleanup.afterDelete([entity]);
   }
 }

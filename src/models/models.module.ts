@@ -8,12 +8,20 @@ import { ModelVersionsController } from './model-versions.controller';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
+import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity])],
   controllers: [ModelsController, ModelVersionsController],
-  providers: [ModelsService, ModelVersionsService, ModelUploadService, VersionCleanupService, ModelPreloader],
+  providers: [
+    ModelsService,
+    ModelVersionsService,
+    ModelUploadService,
+    VersionCleanupService,
+    ModelPreloader,
+    ServableVersionCache,
+  ],
   exports: [ModelsService, ModelVersionsService],
 })
 export class ModelsModule {}

@@ -15,6 +15,7 @@ import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelsService } from './models.service';
+import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
 /** The registry services over a real in-memory SQLite database (no mocks). */
@@ -41,8 +42,9 @@ describe('ModelsService and ModelVersionsService', () => {
     inference.onModuleInit();
     const versionRepo = ds.getRepository(ModelVersionEntity);
     const cleanup = new VersionCleanupService(versionRepo, store, inference);
-    models = new ModelsService(ds.getRepository(ModelEntity), versionRepo, cleanup);
-    versions = new ModelVersionsService(versionRepo, ds, models, cleanup, store);
+    const servable = new ServableVersionCache();
+    models = new ModelsService(ds.getRepository(ModelEntity), versionRepo, cleanup, servable);
+    versions = new ModelVersionsService(versionRepo, ds, models, cleanup, store, servable);
   });
   after(async () => {
     await inference.onApplicationShutdown();

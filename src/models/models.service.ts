@@ -8,6 +8,7 @@ import { CreateModelDto, ListModelsQueryDto, ModelDto, UpdateModelDto } from './
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { toModelDto } from './model.mapper';
+import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
 @Injectable()
@@ -16,6 +17,7 @@ export class ModelsService {
     @InjectRepository(ModelEntity) private readonly models: Repository<ModelEntity>,
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
     private readonly cleanup: VersionCleanupService,
+    private readonly servable: ServableVersionCache,
   ) {}
 
   async create(dto: CreateModelDto): Promise<ModelDto> {
@@ -72,6 +74,7 @@ export class ModelsService {
     const model = await this.findEntity(name);
     const versions = await this.versions.findBy({ modelId: model.id });
     await this.models.delete({ id: model.id });
+    this.servable.invalidate(name);
     await this.cleanup.afterDelete(versions);
   }
 

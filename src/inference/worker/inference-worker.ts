@@ -7,10 +7,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { TENSOR_DTYPES, TensorDtype, TensorSpec } from '../../models/tensor-spec';
 import type { TensorData } from '../tensor';
+import { InvalidInputError } from '../../common/errors';
+import { decodeInputs, EncodedTensor, encodeTensor } from '../tensor-codec';
 import { inspectProto, ModelRejection } from './model-inspection';
+import { parsePredictBody, PredictEnvelope } from './predict-envelope';
 import type {
   ModelInspection,
   ModelRef,
+  ParsedRequest,
+  PredictResult,
   RunResult,
   WorkerFailure,
   WorkerRequest,
@@ -33,6 +38,7 @@ const sessionOptions: ort.InferenceSession.SessionOptions = {
 
 class UnprocessableModel extends Error {}
 class RejectedInput extends Error {}
+class WorkerUnavailable extends Error {}
 
 async function createSession(bytes: Uint8Array): Promise<ort.InferenceSession> {
   try {
@@ -207,6 +213,44 @@ async function run(model: ModelRef, feeds: Record<string, TensorData>, outputNam
   return { outputs, inferenceMs, loadMs };
 }
 
+/** Parsed bodies waiting for their `predict`, by token; dropped after a minute if none comes. */
+const parsed = new Map<number, { envelope: PredictEnvelope; at: number }>();
+const PARSED_TTL_MS = 60_000;
+
+function parse(token: number, body: Uint8Array): ParsedRequest {
+  const started = performance.now();
+  for (const [key, entry] of parsed) {
+    if (started - entry.at < PARSED_TTL_MS) break;
+    parsed.delete(key);
+  }
+  const envelope = parsePredictBody(body);
+  parsed.set(token, { envelope, at: started });
+  return {
+    model: envelope.model,
+    version: envelope.version,
+    outputs: envelope.outputs,
+    parseMs: performance.now() - started,
+  };
+}
+
+async function predict(request: Extract<WorkerRequest, { type: 'predict' }>): Promise<PredictResult> {
+  let inputs = request.inputs;
+  if (request.token !== undefined) {
+    inputs = parsed.get(request.token)?.envelope.inputs;
+    parsed.delete(request.token);
+    if (!inputs) throw new WorkerUnavailable('The parsed request expired or its worker restarted; retry it');
+  }
+  let mark = performance.now();
+  const feeds = decodeInputs(request.signature, inputs, request.maxElements);
+  const validateMs = performance.now() - mark;
+  const result = await run(request.model, feeds, request.outputs);
+  mark = performance.now();
+  const outputs: Record<string, EncodedTensor> = {};
+  for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = encodeTensor(tensor);
+  const outputsJson = JSON.stringify(outputs);
+  return { outputsJson, validateMs, inferenceMs: result.inferenceMs, encodeMs: performance.now() - mark };
+}
+
 async function unload(sha256: string): Promise<null> {
   const pending = sessions.get(sha256);
   sessions.delete(sha256);
@@ -214,7 +258,9 @@ async function unload(sha256: string): Promise<null> {
   return null;
 }
 
-async function handle(request: WorkerRequest): Promise<ModelInspection | RunResult | null> {
+async function handle(
+  request: WorkerRequest,
+): Promise<ModelInspection | RunResult | ParsedRequest | PredictResult | null> {
   switch (request.type) {
     case 'inspect':
       return inspect(request.model);
@@ -225,6 +271,13 @@ async function handle(request: WorkerRequest): Promise<ModelInspection | RunResu
       return unload(request.sha256);
     case 'run':
       return run(request.model, request.feeds, request.outputs);
+    case 'parse':
+      return parse(request.token, request.body);
+    case 'predict':
+      return predict(request);
+    case 'discard':
+      parsed.delete(request.token);
+      return null;
     default:
       throw new Error(`unknown request ${request.type}`);
   }
@@ -233,6 +286,8 @@ async function handle(request: WorkerRequest): Promise<ModelInspection | RunResu
 function failureOf(error: unknown): WorkerFailure {
   if (error instanceof UnprocessableModel) return { kind: 'unprocessable', message: error.message };
   if (error instanceof RejectedInput) return { kind: 'invalid', message: error.message };
+  if (error instanceof InvalidInputError) return { kind: 'invalid', message: error.message, details: error.details };
+  if (error instanceof WorkerUnavailable) return { kind: 'unavailable', message: error.message };
   const message = (error as Error)?.message ?? String(error);
   return { kind: 'internal', message };
 }
@@ -241,6 +296,7 @@ function failureOf(error: unknown): WorkerFailure {
 // exception escapes), so the thread only ever ends itself, between requests.
 let active = 0;
 let exiting = false;
+let queue: Promise<unknown> = Promise.resolve();
 
 function exitWhenIdle(): void {
   if (exiting && active === 0) process.exit(0);
@@ -261,7 +317,10 @@ parentPort?.on('message', (request: WorkerRequest) => {
     return;
   }
   active++;
-  handle(request)
+  // One request at a time, in arrival order: ONNX Runtime's run() is synchronous (deferred by a
+  // setImmediate), so interleaving would only blur each request's timings, not add throughput.
+  queue = queue
+    .then(() => handle(request))
     .then(
       (result) => parentPort?.postMessage({ id: request.id, ok: true, result } satisfies WorkerResponse),
       (error: unknown) =>

@@ -19,6 +19,21 @@ export type WorkerRequest =
   | { id: number; type: 'load'; model: ModelRef }
   | { id: number; type: 'unload'; sha256: string }
   | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, TensorData>; outputs?: string[] }
+  /** Parse and check a raw prediction body; the worker keeps it under `token` for `predict`. */
+  | { id: number; type: 'parse'; token: number; body: Uint8Array }
+  /** Check the parsed inputs against the signature, run, and encode the outputs as JSON. */
+  | {
+      id: number;
+      type: 'predict';
+      /** A body parsed by this worker earlier, or the parsed inputs themselves (small bodies). */
+      token?: number;
+      inputs?: Record<string, unknown>;
+      model: ModelRef;
+      signature: TensorSpec[];
+      outputs?: string[];
+      maxElements: number;
+    }
+  | { id: number; type: 'discard'; token: number }
   /** Finish the work in progress, then end the thread; later requests are refused. */
   | { id: number; type: 'exit' };
 
@@ -38,12 +53,28 @@ export interface RunResult {
   loadMs: number;
 }
 
+export interface ParsedRequest {
+  model: string;
+  version?: number;
+  outputs?: string[];
+  parseMs: number;
+}
+
+export interface PredictResult {
+  /** The `outputs` object of the response, already serialized. */
+  outputsJson: string;
+  validateMs: number;
+  inferenceMs: number;
+  encodeMs: number;
+}
+
 /** Why a model was refused, kept apart from engine failures so the service can answer 422. */
 export interface WorkerFailure {
   kind: 'unprocessable' | 'invalid' | 'unavailable' | 'internal';
   message: string;
+  details?: { field: string; problem: string }[];
 }
 
 export type WorkerResponse =
-  | { id: number; ok: true; result: ModelInspection | RunResult | null }
+  | { id: number; ok: true; result: ModelInspection | RunResult | ParsedRequest | PredictResult | null }
   | { id: number; ok: false; error: WorkerFailure };

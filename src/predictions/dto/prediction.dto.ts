@@ -13,7 +13,6 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { ShallowBody } from '../../common/validation';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { TENSOR_DTYPES, TensorDtype } from '../../models/tensor-spec';
 
@@ -33,7 +32,6 @@ export class TensorInputDto {
   dtype?: TensorDtype;
 }
 
-@ShallowBody()
 export class PredictRequestDto {
   @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source })
   @IsString()

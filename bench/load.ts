@@ -1,0 +1,101 @@
+import * as http from 'node:http';
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Server-Timing stages averaged over the measured responses (ms), when the server sends them. */
+  stages: Record<string, number>;
+}
+
+export interface LoadOptions {
+  url: string;
+  body: string;
+  concurrency: number;
+  /** Stop after this long... */
+  durationMs?: number;
+  /** ...or after this many requests. */
+  totalRequests?: number;
+  warmupMs?: number;
+}
+
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function parseServerTiming(header: string | string[] | undefined, into: Map<string, number>): void {
+  if (typeof header !== 'string') return;
+  for (const part of header.split(',')) {
+    const [name, dur] = part.trim().split(';dur=');
+    if (name && dur) into.set(name, (into.get(name) ?? 0) + Number(dur));
+  }
+}
+
+/**
+ * Closed-loop load: `concurrency` clients over keep-alive connections, each sending the next
+ * request when the previous answer has been read.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const url = new URL(options.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const payload = Buffer.from(options.body);
+  const send = () =>
+    new Promise<{ status: number; timing?: string | string[] }>((resolve, reject) => {
+      const req = http.request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length },
+        },
+        (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, timing: res.headers['server-timing'] }));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  const warmupEnd = Date.now() + (options.warmupMs ?? 500);
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (Date.now() < warmupEnd) await send();
+    }),
+  );
+
+  const latencies: number[] = [];
+  const stageSums = new Map<string, number>();
+  let errors = 0;
+  let issued = 0;
+  const started = performance.now();
+  const deadline = options.durationMs ? started + options.durationMs : Infinity;
+  const limit = options.totalRequests ?? Infinity;
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < deadline && issued < limit) {
+        issued++;
+        const t0 = performance.now();
+        const res = await send();
+        latencies.push(performance.now() - t0);
+        if (res.status !== 200) errors++;
+        else parseServerTiming(res.timing, stageSums);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const ok = latencies.length - errors;
+  return {
+    requests: latencies.length,
+    errors,
+    rps: (latencies.length / elapsed) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    stages: Object.fromEntries([...stageSums].map(([name, sum]) => [name, ok > 0 ? sum / ok : 0])),
+  };
+}

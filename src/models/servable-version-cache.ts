@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import type { ModelVersionEntity } from './entities/model-version.entity';
+import type { ModelEntity } from './entities/model.entity';
+
+export interface ServableVersion {
+  model: ModelEntity;
+  entity: ModelVersionEntity;
+}
+
+/** How long another replica's change can take to be seen here; this process sees its own at once. */
+export const RESOLVE_CACHE_MS = 1_000;
+
+/**
+ * Short-lived memory of which version a prediction for (model, version or latest) runs on, so the
+ * hot path does not query the database on every request. Writes in this process invalidate it.
+ */
+@Injectable()
+export class ServableVersionCache {
+  private readonly entries = new Map<string, { value: ServableVersion; expires: number }>();
+
+  get(name: string, version: number | undefined): ServableVersion | undefined {
+    const key = `${name}@${version ?? 'latest'}`;
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expires < Date.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(name: string, version: number | undefined, value: ServableVersion): void {
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(`${name}@${version ?? 'latest'}`, { value, expires: Date.now() + RESOLVE_CACHE_MS });
+  }
+
+  invalidate(name: string): void {
+    for (const key of this.entries.keys()) if (key.startsWith(`${name}@`)) this.entries.delete(key);
+  }
+}
