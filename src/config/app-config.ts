@@ -89,4 +89,64 @@ export class AppConfig {
   get maxTensorElements(): number {
     return this.env.MAX_TENSOR_ELEMENTS;
   }
+  get appRole(): 'all' | 'api' | 'worker' {
+    return this.env.APP_ROLE;
+  }
+  /** This process serves the HTTP API (and produces jobs). */
+  get servesApi(): boolean {
+    return this.env.APP_ROLE !== 'worker';
+  }
+  /** This process consumes jobs. */
+  get runsJobs(): boolean {
+    return this.env.APP_ROLE !== 'api';
+  }
+  get cacheDefaults(): { enabled: boolean; ttlSeconds: number } {
+    return { enabled: this.env.CACHE_DEFAULT_ENABLED, ttlSeconds: this.env.CACHE_DEFAULT_TTL_SECONDS };
+  }
+  get cacheMaxEntryBytes(): number {
+    return this.env.CACHE_MAX_ENTRY_BYTES;
+  }
+  get cacheMemoryMaxBytes(): number {
+    return this.env.CACHE_MEMORY_MAX_BYTES;
+  }
+  get cacheTimeoutMs(): number {
+    return this.env.CACHE_TIMEOUT_MS;
+  }
+  get predictionLog(): {
+    sampleRate: number;
+    retentionDays: number;
+    flushMs: number;
+    batchSize: number;
+    maxBuffer: number;
+  } {
+    return {
+      sampleRate: this.env.PREDICTION_LOG_SAMPLE_RATE,
+      retentionDays: this.env.PREDICTION_LOG_RETENTION_DAYS,
+      flushMs: this.env.PREDICTION_LOG_FLUSH_MS,
+      batchSize: this.env.PREDICTION_LOG_BATCH_SIZE,
+      maxBuffer: this.env.PREDICTION_LOG_MAX_BUFFER,
+    };
+  }
+  get jobs(): {
+    maxInstances: number;
+    chunkSize: number;
+    concurrency: number;
+    attempts: number;
+    backoffMs: number;
+    timeoutMs: number;
+    lockMs: number;
+  } {
+    return {
+      maxInstances: this.env.JOBS_MAX_INSTANCES,
+      chunkSize: this.env.JOBS_CHUNK_SIZE,
+      concurrency: this.env.JOBS_CONCURRENCY,
+      attempts: this.env.JOBS_ATTEMPTS,
+      backoffMs: this.env.JOBS_BACKOFF_MS,
+      timeoutMs: this.env.JOBS_TIMEOUT_MS,
+      lockMs: this.env.JOBS_LOCK_MS,
+    };
+  }
+  get queueDashboardEnabled(): boolean {
+    return this.env.QUEUE_DASHBOARD_ENABLED;
+  }
 }

@@ -1,8 +1,22 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync, ValidationError } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const toFloat = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
 
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
@@ -148,6 +162,120 @@ export class Environment {
   @Min(1)
   @Max(1_000_000_000)
   MAX_TENSOR_ELEMENTS = 16_000_000;
+
+  /** What this process runs: the HTTP API, the job worker, or both. */
+  @IsIn(['all', 'api', 'worker'])
+  APP_ROLE: 'all' | 'api' | 'worker' = 'all';
+
+  // --- prediction cache -------------------------------------------------------------------
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  CACHE_DEFAULT_ENABLED = true;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(30 * 24 * 3600)
+  CACHE_DEFAULT_TTL_SECONDS = 300;
+
+  /** Responses larger than this are not cached. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CACHE_MAX_ENTRY_BYTES = 1024 * 1024;
+
+  /** Size bound of the in-memory LRU used without REDIS_URL. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  CACHE_MEMORY_MAX_BYTES = 64 * 1024 * 1024;
+
+  /** A cache operation slower than this counts as a miss (Redis outage, network trouble). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  CACHE_TIMEOUT_MS = 50;
+
+  // --- prediction log ---------------------------------------------------------------------
+  /** Share of predictions written to the log: 0 to 1. */
+  @Transform(toFloat)
+  @IsNumber({}, { message: 'must be a number from 0 to 1' })
+  @Min(0)
+  @Max(1)
+  PREDICTION_LOG_SAMPLE_RATE = 1;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  PREDICTION_LOG_RETENTION_DAYS = 30;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  PREDICTION_LOG_FLUSH_MS = 1000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  PREDICTION_LOG_BATCH_SIZE = 500;
+
+  /** Rows held in memory waiting for the database; past it, rows are dropped and counted. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  PREDICTION_LOG_MAX_BUFFER = 50_000;
+
+  // --- queued jobs --------------------------------------------------------------------------
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  JOBS_MAX_INSTANCES = 10_000;
+
+  /** Instances run and saved together; progress is saved after each chunk. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  JOBS_CHUNK_SIZE = 64;
+
+  /** Jobs one worker process runs at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  JOBS_CONCURRENCY = 1;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  JOBS_ATTEMPTS = 3;
+
+  /** First retry delay; doubles with each attempt. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  JOBS_BACKOFF_MS = 2000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  JOBS_TIMEOUT_MS = 3_600_000;
+
+  /** Bull lock duration; must exceed the longest chunk. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  JOBS_LOCK_MS = 60_000;
+
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  QUEUE_DASHBOARD_ENABLED = false;
 }
 
 export class EnvironmentError extends Error {
