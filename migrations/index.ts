@@ -1,4 +1,5 @@
 import { CreateRegistry1764140000000 } from './1764140000000-CreateRegistry';
+import { CacheAndPredictionLog1764145000000 } from './1764145000000-CacheAndPredictionLog';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
-export const ALL_MIGRATIONS = [CreateRegistry1764140000000];
+export const ALL_MIGRATIONS = [CreateRegistry1764140000000, CacheAndPredictionLog1764145000000];

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { CacheModule } from './cache/cache.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -19,6 +20,7 @@ export class AppModule {
         DatabaseModule,
         StorageModule,
         InferenceModule,
+        CacheModule,
         MetricsModule,
         HealthModule,
         ModelsModule,

@@ -149,4 +149,7 @@ export class AppConfig {
   get queueDashboardEnabled(): boolean {
     return this.env.QUEUE_DASHBOARD_ENABLED;
   }
+  get jobsQueuePrefix(): string {
+    return this.env.JOBS_QUEUE_PREFIX;
+  }
 }

@@ -276,6 +276,10 @@ export class Environment {
   @Transform(toBool)
   @IsIn([true, false], { message: 'must be true or false' })
   QUEUE_DASHBOARD_ENABLED = false;
+
+  /** Prefix of every Bull key in Redis, so several deployments (or test runs) can share one Redis. */
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9:_-]{0,63}$/, { message: 'must be 1-64 letters, digits, ":", "_" or "-"' })
+  JOBS_QUEUE_PREFIX = 'modelforge';
 }
 
 export class EnvironmentError extends Error {

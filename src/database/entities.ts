@@ -1,4 +1,5 @@
 import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelEntity } from '../models/entities/model.entity';
+import { PredictionEntity } from '../predictions/entities/prediction.entity';
 
-export const ENTITIES = [ModelEntity, ModelVersionEntity];
+export const ENTITIES = [ModelEntity, ModelVersionEntity, PredictionEntity];

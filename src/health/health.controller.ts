@@ -23,7 +23,8 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A check failed, or shutdown has begun' })
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthResultDto> {
     const result = await this.health.readiness();
-    res.status(result.status === 'ok' ? 200 : 503);
+    // degraded (the cache is down, say) still serves: only failing checks take traffic away.
+    res.status(result.status === 'ok' || result.status === 'degraded' ? 200 : 503);
     res.setHeader('Cache-Control', 'no-store');
     return result;
   }

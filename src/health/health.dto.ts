@@ -9,8 +9,8 @@ export class HealthCheckDetailDto {
 }
 
 export class HealthResultDto {
-  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], enumName: 'HealthStatus' })
-  status: 'ok' | 'error' | 'shutting_down';
+  @ApiProperty({ enum: ['ok', 'degraded', 'error', 'shutting_down'], enumName: 'HealthStatus' })
+  status: 'ok' | 'degraded' | 'error' | 'shutting_down';
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { $ref: '#/components/schemas/HealthCheckDetailDto' } })
   info?: Record<string, HealthCheckDetailDto>;

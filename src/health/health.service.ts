@@ -5,6 +5,7 @@ import {
   HealthIndicatorService,
   TypeOrmHealthIndicator,
 } from '@nestjs/terminus';
+import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { InferenceService } from '../inference/inference.service';
 import type { HealthResultDto } from './health.dto';
 import { ShutdownState } from './shutdown-state';
@@ -17,7 +18,17 @@ export class HealthService {
     private readonly shutdown: ShutdownState,
     private readonly indicators: HealthIndicatorService,
     private readonly inference: InferenceService,
+    private readonly cache: PredictionCacheService,
   ) {}
+
+  /** The prediction cache never fails readiness: while its store is down it is only degraded. */
+  private cacheCheck() {
+    const { store, healthy, errors } = this.cache.stats();
+    const check = this.indicators.check('cache');
+    return healthy
+      ? check.up({ store })
+      : check.degraded({ store, errors, message: 'cache store unreachable; serving without it' });
+  }
 
   /** Up while at least one inference worker runs; details say how many and what is loaded. */
   private engineCheck() {
@@ -36,6 +47,7 @@ export class HealthService {
     const checks: HealthIndicatorFunction[] = [
       () => this.db.pingCheck('database').withTimeout(2_000),
       () => this.engineCheck(),
+      () => this.cacheCheck(),
     ];
     try {
       return (await this.health.check(checks)) as HealthResultDto;

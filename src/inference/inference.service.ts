@@ -5,7 +5,7 @@ import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
 import { TensorData } from './tensor';
 import { WorkerPool } from './worker-pool';
 import type { TensorSpec } from '../models/tensor-spec';
-import type { ModelInspection, ParsedRequest, PredictResult, RunResult } from './worker/protocol';
+import type { ModelInspection, ParsedRequest, PreparedInputs, PredictResult, RunResult } from './worker/protocol';
 
 /** Where a parsed prediction body waits: the worker that parsed it and its token there. */
 export interface ParsedHandle {
@@ -128,6 +128,45 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
         },
         this.config.inferenceTimeoutMs,
         handle?.worker,
+      ),
+    );
+  }
+
+  /**
+   * Validates and hashes inputs in a worker, keeping the decoded tensors there for `execute`
+   * (the cache is consulted in between). Follow with `execute` or `discardParsed`.
+   */
+  async prepare(
+    source: ParsedHandle | { inputs: Record<string, unknown> },
+    model: { inputs: TensorSpec[] },
+  ): Promise<{ handle: ParsedHandle; prepared: PreparedInputs }> {
+    const handle = 'token' in source ? source : { worker: this.pool.pick() as number, token: this.nextToken++ };
+    const prepared = await this.pool.request<PreparedInputs>(
+      {
+        type: 'prepare',
+        token: handle.token,
+        ...('token' in source ? {} : { inputs: source.inputs }),
+        signature: model.inputs,
+        maxElements: this.config.maxTensorElements,
+      },
+      this.config.inferenceTimeoutMs,
+      handle.worker,
+    );
+    return { handle, prepared };
+  }
+
+  /** Runs inputs kept by `prepare` and encodes the outputs. */
+  execute(handle: ParsedHandle, model: ServableModel, outputs?: string[]): Promise<PredictResult> {
+    return this.withQueueSlot(model, async () =>
+      this.pool.request<PredictResult>(
+        {
+          type: 'execute',
+          token: handle.token,
+          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
+          outputs,
+        },
+        this.config.inferenceTimeoutMs,
+        handle.worker,
       ),
     );
   }

@@ -33,12 +33,6 @@ function toError(failure: WorkerFailure): Error {
 
 /** Buffers of input tensors move to the worker instead of being copied. */
 function transferablesOf(request: PoolRequest): ArrayBuffer[] {
-  if (request.type === 'parse') {
-    const { body } = request;
-    const whole =
-      body.buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-    return whole ? [body.buffer as ArrayBuffer] : [];
-  }
   if (request.type !== 'run') return [];
   const buffers = new Set<ArrayBuffer>();
   for (const tensor of Object.values(request.feeds) as TensorData[]) {

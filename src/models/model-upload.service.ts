@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { ModelNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InferenceService } from '../inference/inference.service';
@@ -31,6 +32,7 @@ export class ModelUploadService {
     private readonly inference: InferenceService,
     private readonly cleanup: VersionCleanupService,
     private readonly servable: ServableVersionCache,
+    private readonly cache: PredictionCacheService,
   ) {}
 
   async upload(name: string, request: UploadRequest): Promise<ModelVersionDto> {
@@ -42,6 +44,7 @@ export class ModelUploadService {
       storageKey = await this.store.commit(staged);
       const entity = await this.insertVersion(model, staged, storageKey, description, inspection);
       this.servable.invalidate(name);
+      await this.cache.invalidate(name);
       this.logger.log({ msg: 'model version stored', model: name, version: entity.version, sha256: staged.sha256 });
       const servable = { sha256: entity.sha256, storageKey, sizeBytes: entity.sizeBytes };
       this.inference.load(servable).catch((error: Error) =>

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import type { Readable } from 'node:stream';
+import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { ConflictError, NotFoundError, VersionNotFoundError } from '../common/errors';
 import { Page, PageQueryDto, pageOf } from '../common/pagination';
 import { ArtifactStore } from '../storage/artifact-store';
@@ -22,6 +23,7 @@ export class ModelVersionsService {
     private readonly cleanup: VersionCleanupService,
     private readonly store: ArtifactStore,
     private readonly servable: ServableVersionCache,
+    private readonly cache: PredictionCacheService,
   ) {}
 
   async list(name: string, query: PageQueryDto): Promise<Page<ModelVersionDto>> {
@@ -61,11 +63,14 @@ export class ModelVersionsService {
    * The version a prediction or job runs on: the given number, or the newest ready version.
    * 404 when there is none, 409 when it exists but is not ready.
    */
-  async resolveServable(name: string, version?: number): Promise<ServableVersion> {
-    const cached = this.servable.get(name, version);
+  async resolveServable(name: string, version?: number, epoch?: string): Promise<ServableVersion> {
+    // Remembered per cache generation: a write on any replica starts a new one, so nothing
+    // resolved before it is used after it. Without a generation (store down), ask the database.
+    if (epoch === undefined) return this.resolveFromDatabase(name, version);
+    const cached = this.servable.get(name, version, epoch);
     if (cached) return cached;
     const resolved = await this.resolveFromDatabase(name, version);
-    this.servable.set(name, version, resolved);
+    this.servable.set(name, version, epoch, resolved);
     return resolved;
   }
 
@@ -95,6 +100,7 @@ export class ModelVersionsService {
       await manager.update(ModelEntity, { id: model.id }, { latestVersion: latest });
     });
     this.servable.invalidate(name);
+    await this.cache.invalidate(name);
     await this.cleanup.afterDelete([entity]);
   }
 }

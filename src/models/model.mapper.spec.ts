@@ -16,16 +16,21 @@ describe('registry mapping', () => {
       aliases: { champion: 2 },
       versionCounter: 9,
       latestVersion: 2,
+      cacheEnabled: null,
+      cacheTtlSeconds: 60,
+      logPayloads: false,
       createdAt: created,
       updatedAt: created,
     });
-    assert.deepEqual(toModelDto(entity), {
+    assert.deepEqual(toModelDto(entity, { enabled: true, ttlSeconds: 300 }), {
       id: 'id-1',
       name: 'iris',
       description: 'd',
       tags: ['a'],
       latestVersion: 2,
       aliases: { champion: 2 },
+      cache: { enabled: true, ttlSeconds: 60 },
+      logPayloads: false,
       createdAt: '2026-01-02T03:04:05.000Z',
       updatedAt: '2026-01-02T03:04:05.000Z',
     });

@@ -4,8 +4,21 @@ import type { ModelVersionEntity } from './entities/model-version.entity';
 import type { ModelEntity } from './entities/model.entity';
 import type { TensorSpec } from './tensor-spec';
 
+export interface CacheDefaults {
+  enabled: boolean;
+  ttlSeconds: number;
+}
+
+/** The cache settings that apply to a model: its own, else the configured defaults. */
+export function effectiveCache(entity: ModelEntity, defaults: CacheDefaults): CacheDefaults {
+  return {
+    enabled: entity.cacheEnabled ?? defaults.enabled,
+    ttlSeconds: entity.cacheTtlSeconds ?? defaults.ttlSeconds,
+  };
+}
+
 /** The only place registry entities become response bodies; internal columns stay behind. */
-export function toModelDto(entity: ModelEntity): ModelDto {
+export function toModelDto(entity: ModelEntity, defaults: CacheDefaults): ModelDto {
   return {
     id: entity.id,
     name: entity.name,
@@ -13,6 +26,8 @@ export function toModelDto(entity: ModelEntity): ModelDto {
     tags: entity.tags,
     latestVersion: entity.latestVersion,
     aliases: entity.aliases,
+    cache: effectiveCache(entity, defaults),
+    logPayloads: entity.logPayloads,
     createdAt: entity.createdAt.toISOString(),
     updatedAt: entity.updatedAt.toISOString(),
   };

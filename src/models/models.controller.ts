@@ -42,6 +42,15 @@ export class ModelsController {
     return this.models.update(name, dto);
   }
 
+  @Delete(':name/cache')
+  @HttpCode(204)
+  @ApiOperation({ operationId: 'flushModelCache', summary: "Empty the model's prediction cache" })
+  @ApiNoContentResponse({ description: 'Flushed' })
+  @ApiErrors(400, 404)
+  async flushCache(@Param('name', ModelNamePipe) name: string): Promise<void> {
+    await this.models.flushCache(name);
+  }
+
   @Delete(':name')
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteModel', summary: 'Delete a model, its versions and their files' })

@@ -5,6 +5,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../migrations';
+import { MemoryCacheStore } from '../cache/memory-cache-store';
+import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { AppConfig } from '../config/app-config';
 import { loadEnvironment } from '../config/environment';
 import { ConflictError, ModelNotFoundError, VersionNotFoundError } from '../common/errors';
@@ -43,8 +45,9 @@ describe('ModelsService and ModelVersionsService', () => {
     const versionRepo = ds.getRepository(ModelVersionEntity);
     const cleanup = new VersionCleanupService(versionRepo, store, inference);
     const servable = new ServableVersionCache();
-    models = new ModelsService(ds.getRepository(ModelEntity), versionRepo, cleanup, servable);
-    versions = new ModelVersionsService(versionRepo, ds, models, cleanup, store, servable);
+    const cache = new PredictionCacheService(new MemoryCacheStore(1024 * 1024), config);
+    models = new ModelsService(ds.getRepository(ModelEntity), versionRepo, cleanup, servable, cache, config);
+    versions = new ModelVersionsService(versionRepo, ds, models, cleanup, store, servable, cache);
   });
   after(async () => {
     await inference.onApplicationShutdown();

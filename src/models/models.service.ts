@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { PredictionCacheService } from '../cache/prediction-cache.service';
+import { AppConfig } from '../config/app-config';
 import { ConflictError, ModelNotFoundError } from '../common/errors';
 import { Page, pageOf } from '../common/pagination';
 import { escapeLike, isUniqueViolation } from '../database/errors';
@@ -18,6 +20,8 @@ export class ModelsService {
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
     private readonly cleanup: VersionCleanupService,
     private readonly servable: ServableVersionCache,
+    private readonly cache: PredictionCacheService,
+    private readonly config: AppConfig,
   ) {}
 
   async create(dto: CreateModelDto): Promise<ModelDto> {
@@ -29,9 +33,12 @@ export class ModelsService {
       aliases: {},
       versionCounter: 0,
       latestVersion: null,
+      cacheEnabled: dto.cache?.enabled ?? null,
+      cacheTtlSeconds: dto.cache?.ttlSeconds ?? null,
+      logPayloads: dto.logPayloads ?? false,
     });
     try {
-      return toModelDto(await this.models.save(entity));
+      return this.toDto(await this.models.save(entity));
     } catch (error) {
       if (isUniqueViolation(error)) throw this.duplicate(dto.name);
       throw error;
@@ -48,11 +55,15 @@ export class ModelsService {
       qb.andWhere("m.tags LIKE :tag ESCAPE '\\'", { tag: `%${escapeLike(JSON.stringify(query.tag))}%` });
     }
     const [rows, total] = await qb.orderBy('m.name', 'ASC').skip(query.skip).take(query.limit).getManyAndCount();
-    return pageOf(rows.map(toModelDto), total, query);
+    return pageOf(
+      rows.map((row) => this.toDto(row)),
+      total,
+      query,
+    );
   }
 
   async get(name: string): Promise<ModelDto> {
-    return toModelDto(await this.findEntity(name));
+    return this.toDto(await this.findEntity(name));
   }
 
   /** The model row, or ModelNotFoundError. For the other registry services. */
@@ -66,7 +77,16 @@ export class ModelsService {
     const model = await this.findEntity(name);
     if (dto.description !== undefined) model.description = dto.description;
     if (dto.tags !== undefined) model.tags = dto.tags;
-    return toModelDto(await this.models.save(model));
+    if (dto.logPayloads !== undefined) model.logPayloads = dto.logPayloads;
+    const cacheChanged = dto.cache !== undefined;
+    if (dto.cache?.enabled !== undefined) model.cacheEnabled = dto.cache.enabled;
+    if (dto.cache?.ttlSeconds !== undefined) model.cacheTtlSeconds = dto.cache.ttlSeconds;
+    const saved = await this.models.save(model);
+    if (cacheChanged) {
+      this.servable.invalidate(name);
+      await this.cache.invalidate(name);
+    }
+    return this.toDto(saved);
   }
 
   /** Removes the model, its versions (cascade) and every artifact no other version shares. */
@@ -75,7 +95,18 @@ export class ModelsService {
     const versions = await this.versions.findBy({ modelId: model.id });
     await this.models.delete({ id: model.id });
     this.servable.invalidate(name);
+    await this.cache.invalidate(name);
     await this.cleanup.afterDelete(versions);
+  }
+
+  /** Empties the model's prediction cache (its entries become unreachable on every replica). */
+  async flushCache(name: string): Promise<void> {
+    await this.findEntity(name);
+    await this.cache.invalidate(name);
+  }
+
+  private toDto(entity: ModelEntity): ModelDto {
+    return toModelDto(entity, this.config.cacheDefaults);
   }
 
   private duplicate(name: string): ConflictError {

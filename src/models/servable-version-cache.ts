@@ -7,8 +7,8 @@ export interface ServableVersion {
   entity: ModelVersionEntity;
 }
 
-/** How long another replica's change can take to be seen here; this process sees its own at once. */
-export const RESOLVE_CACHE_MS = 1_000;
+/** An upper bound only: entries are keyed by the model's cache generation, which writes replace. */
+export const RESOLVE_CACHE_MS = 5_000;
 
 /**
  * Short-lived memory of which version a prediction for (model, version or latest) runs on, so the
@@ -18,8 +18,8 @@ export const RESOLVE_CACHE_MS = 1_000;
 export class ServableVersionCache {
   private readonly entries = new Map<string, { value: ServableVersion; expires: number }>();
 
-  get(name: string, version: number | undefined): ServableVersion | undefined {
-    const key = `${name}@${version ?? 'latest'}`;
+  get(name: string, version: number | undefined, epoch: string): ServableVersion | undefined {
+    const key = `${name}@${version ?? 'latest'}#${epoch}`;
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expires < Date.now()) {
@@ -29,9 +29,9 @@ export class ServableVersionCache {
     return entry.value;
   }
 
-  set(name: string, version: number | undefined, value: ServableVersion): void {
+  set(name: string, version: number | undefined, epoch: string, value: ServableVersion): void {
     if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(`${name}@${version ?? 'latest'}`, { value, expires: Date.now() + RESOLVE_CACHE_MS });
+    this.entries.set(`${name}@${version ?? 'latest'}#${epoch}`, { value, expires: Date.now() + RESOLVE_CACHE_MS });
   }
 
   invalidate(name: string): void {

@@ -1,66 +1,81 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, InvalidInputError } from '../common/errors';
+import { CachedPrediction, PredictionCacheService } from '../cache/prediction-cache.service';
+import { InvalidInputError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
 import { InferenceService, ParsedHandle } from '../inference/inference.service';
 import { parsePredictBody } from '../inference/worker/predict-envelope';
-import type { ParsedRequest } from '../inference/worker/protocol';
-import { MetricsService } from '../metrics/metrics.service';
+import type { ParsedRequest, PredictResult } from '../inference/worker/protocol';
 import type { ModelVersionEntity } from '../models/entities/model-version.entity';
+import { effectiveCache } from '../models/model.mapper';
 import { ModelVersionsService } from '../models/model-versions.service';
+import { elapsedMs, PredictionContext, PredictionOutcome } from './prediction-context';
 
-/** Milliseconds spent per stage of one prediction, reported in the Server-Timing header. */
-export type PredictionStages = Record<
-  'receive' | 'parse' | 'resolve' | 'validate' | 'queue' | 'inference' | 'encode',
-  number
->;
-
-export interface PredictionOutcome {
-  /** The response body, serialized (PredictionResponseDto). */
-  json: string;
-  version: number;
-  cached: boolean;
-  stages: PredictionStages;
-}
-
-/** Bodies up to this size are parsed on the HTTP thread. */
+/** Bodies up to this size are parsed on the HTTP thread: a thread hop costs more. */
 const INLINE_PARSE_MAX_BYTES = 16 * 1024;
 
-const elapsedMs = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e6;
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
+interface Parsed {
+  request: ParsedRequest;
+  handle?: ParsedHandle;
+  inputs?: Record<string, unknown>;
+}
 
 /**
- * A prediction: the raw JSON body is parsed and checked in an inference worker, the version is
- * resolved here, then the same worker validates the inputs against the signature, runs the model
- * and serializes the outputs. The HTTP thread never parses or builds a large tensor.
+ * A prediction: the raw JSON body is parsed and checked in an inference worker (small bodies
+ * here), the version is resolved, then the worker validates the inputs against the signature,
+ * hashes them for the cache, runs the model and serializes the outputs. The HTTP thread never
+ * parses or builds a large tensor.
  */
 @Injectable()
 export class PredictionsService {
   constructor(
+    private readonly config: AppConfig,
     private readonly versions: ModelVersionsService,
     private readonly inference: InferenceService,
-    private readonly metrics: MetricsService,
+    private readonly cache: PredictionCacheService,
   ) {}
 
-  async predict(body: Uint8Array, receivedAt: bigint): Promise<PredictionOutcome> {
+  /**
+   * Answers a byte-identical repeat of an earlier request from the cache without parsing it, when
+   * the entry's model generation and resolved version are still current.
+   */
+  async fromRawCache(context: PredictionContext): Promise<PredictionOutcome | undefined> {
+    if (!context.rawHash) return undefined;
+    const started = process.hrtime.bigint();
+    const entry = await this.cache.getRaw(context.rawHash);
+    if (!entry) return undefined;
+    const epoch = await this.cache.epoch(entry.m);
+    if (epoch === undefined || epoch !== entry.e) return undefined;
+    let resolved;
     try {
-      const outcome = await this.run(body, receivedAt);
-      this.count('ok');
-      return outcome;
-    } catch (error) {
-      this.count(error instanceof DomainError ? error.kind : 'error');
-      throw error;
+      resolved = await this.versions.resolveServable(entry.m, entry.r ?? undefined, epoch);
+    } catch {
+      return undefined; // gone since: the full path answers with the right error
     }
+    const settings = effectiveCache(resolved.model, this.config.cacheDefaults);
+    if (!settings.enabled || resolved.entity.sha256 !== entry.s) return undefined;
+    this.cache.countHit();
+    context.model = entry.m;
+    context.version = entry.v;
+    return this.hit(entry, resolved.model.logPayloads, {
+      receive: Number(started - context.receivedAt) / 1e6,
+      cache: elapsedMs(started),
+    });
   }
 
-  private async run(body: Uint8Array, receivedAt: bigint): Promise<PredictionOutcome> {
-    const receive = elapsedMs(receivedAt);
+  async predict(body: Uint8Array, context: PredictionContext): Promise<PredictionOutcome> {
+    const receive = elapsedMs(context.receivedAt);
     let mark = process.hrtime.bigint();
     const parsed = await this.parse(body);
     const { request } = parsed;
     const parseTrip = elapsedMs(mark);
+    context.model = request.model;
+    context.version = request.version;
     mark = process.hrtime.bigint();
+    let epoch: string | undefined;
     let resolved;
     try {
-      resolved = await this.versions.resolveServable(request.model, request.version);
+      epoch = await this.cache.epoch(request.model);
+      resolved = await this.versions.resolveServable(request.model, request.version, epoch);
       checkOutputs(resolved.entity, request.outputs);
     } catch (error) {
       if (parsed.handle) this.inference.discardParsed(parsed.handle);
@@ -68,18 +83,60 @@ export class PredictionsService {
     }
     const resolve = elapsedMs(mark);
     const { model, entity } = resolved;
-    mark = process.hrtime.bigint();
+    context.version = entity.version;
+    const settings = effectiveCache(model, this.config.cacheDefaults);
     const source = parsed.handle ?? { inputs: parsed.inputs as Record<string, unknown> };
-    const result = await this.inference.predictParsed(source, entity, request.outputs);
-    const predictTrip = elapsedMs(mark);
-    const timing = { totalMs: round(elapsedMs(receivedAt)), inferenceMs: round(result.inferenceMs) };
-    const json =
-      `{"model":${JSON.stringify(model.name)},"version":${entity.version},"outputs":${result.outputsJson},` +
-      `"cached":false,"timing":${JSON.stringify(timing)}}`;
+    const useCache = !context.bypassCache && settings.enabled && epoch !== undefined;
+
+    mark = process.hrtime.bigint();
+    let result: PredictResult;
+    let write: PredictionOutcome['write'];
+    if (useCache) {
+      const { handle, prepared } = await this.inference.prepare(source, entity);
+      const key = this.cache.canonicalKey(
+        model.name,
+        epoch as string,
+        entity.sha256,
+        request.outputs,
+        prepared.inputHash,
+      );
+      const found = await this.cache.getCanonical(key);
+      if (found && found.s === entity.sha256) {
+        this.inference.discardParsed(handle);
+        this.cache.countHit();
+        const outcome = this.hit(found, model.logPayloads, { receive, parse: request.parseMs, resolve });
+        if (context.rawHash)
+          outcome.write = { keys: [`raw:${context.rawHash}`], entry: found, ttlSeconds: settings.ttlSeconds };
+        return outcome;
+      }
+      this.cache.countMiss();
+      result = await this.inference.execute(handle, entity, request.outputs);
+      result.validateMs += prepared.validateMs;
+      const entry: CachedPrediction = {
+        m: model.name,
+        r: request.version ?? null,
+        e: epoch as string,
+        s: entity.sha256,
+        v: entity.version,
+        o: result.outputsJson,
+        h: result.inputHash,
+      };
+      const keys = context.rawHash ? [key, `raw:${context.rawHash}`] : [key];
+      write = { keys, entry, ttlSeconds: settings.ttlSeconds };
+    } else {
+      if (context.bypassCache) this.cache.countBypass();
+      result = await this.inference.predictParsed(source, entity, request.outputs);
+    }
+    const workerTrip = elapsedMs(mark);
     return {
-      json,
+      model: model.name,
       version: entity.version,
-      cached: false,
+      cache: context.bypassCache ? 'BYPASS' : 'MISS',
+      outputsJson: result.outputsJson,
+      inputHash: result.inputHash,
+      inferenceMs: result.inferenceMs,
+      logPayloads: model.logPayloads,
+      write,
       stages: {
         receive,
         parse: request.parseMs,
@@ -87,7 +144,7 @@ export class PredictionsService {
         validate: result.validateMs,
         queue: Math.max(
           0,
-          parseTrip - request.parseMs + predictTrip - result.validateMs - result.inferenceMs - result.encodeMs,
+          parseTrip - request.parseMs + workerTrip - result.validateMs - result.inferenceMs - result.encodeMs,
         ),
         inference: result.inferenceMs,
         encode: result.encodeMs,
@@ -95,15 +152,21 @@ export class PredictionsService {
     };
   }
 
-  /**
-   * Small bodies are parsed here: a thread hop costs more than JSON.parse of a few kilobytes.
-   * Larger ones are parsed by a worker, which keeps them for the prediction.
-   */
-  private async parse(body: Uint8Array): Promise<{
-    request: ParsedRequest;
-    handle?: ParsedHandle;
-    inputs?: Record<string, unknown>;
-  }> {
+  private hit(entry: CachedPrediction, logPayloads: boolean, stages: PredictionOutcome['stages']): PredictionOutcome {
+    return {
+      model: entry.m,
+      version: entry.v,
+      cache: 'HIT',
+      outputsJson: entry.o,
+      inputHash: entry.h,
+      inferenceMs: 0,
+      logPayloads,
+      stages,
+    };
+  }
+
+  /** Small bodies are parsed here; larger ones by a worker, which keeps them for the prediction. */
+  private async parse(body: Uint8Array): Promise<Parsed> {
     if (body.byteLength > INLINE_PARSE_MAX_BYTES) return this.inference.parseRequest(body);
     const started = performance.now();
     const envelope = parsePredictBody(body);
@@ -117,10 +180,6 @@ export class PredictionsService {
       inputs: envelope.inputs,
     };
   }
-
-  private count(outcome: string): void {
-    this.metrics.increment('predictions_total', 'Synchronous predictions by outcome', { outcome });
-  }
 }
 
 function checkOutputs(entity: ModelVersionEntity, requested: string[] | undefined): void {
@@ -133,11 +192,4 @@ function checkOutputs(entity: ModelVersionEntity, requested: string[] | undefine
       unknown.map((o) => ({ field: `outputs.${o}`, problem: 'is not an output of this model' })),
     );
   }
-}
-
-/** `receive;dur=0.4, parse;dur=2.1, …` for the Server-Timing response header. */
-export function serverTiming(stages: PredictionStages): string {
-  return Object.entries(stages)
-    .map(([name, ms]) => `${name};dur=${round(ms)}`)
-    .join(', ');
 }

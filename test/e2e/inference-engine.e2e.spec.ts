@@ -11,7 +11,8 @@ const SLOW = slowModel({ layers: 400 });
 const slowInput = (rows: number) => ({ shape: [rows, 512], data: new Array<number>(rows * 512).fill(0.5) });
 
 async function withApp(env: Record<string, string>, models: Record<string, Buffer>) {
-  const t = await startTestApp('sqlite', { env: { INFERENCE_WORKERS: '1', ...env } });
+  // The cache would answer repeated slow requests without running them: these tests exercise the engine.
+  const t = await startTestApp('sqlite', { env: { INFERENCE_WORKERS: '1', CACHE_DEFAULT_ENABLED: 'false', ...env } });
   const http = () => request(t.app.getHttpServer());
   for (const [name, bytes] of Object.entries(models)) {
     await http().post('/api/v1/models').send({ name }).expect(201);

@@ -27,10 +27,12 @@ for (const engine of testEngines()) {
           .expect(201);
         assert.deepEqual(Object.keys(res.body).sort(), [
           'aliases',
+          'cache',
           'createdAt',
           'description',
           'id',
           'latestVersion',
+          'logPayloads',
           'name',
           'tags',
           'updatedAt',

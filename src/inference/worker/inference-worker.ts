@@ -9,12 +9,14 @@ import { TENSOR_DTYPES, TensorDtype, TensorSpec } from '../../models/tensor-spec
 import type { TensorData } from '../tensor';
 import { InvalidInputError } from '../../common/errors';
 import { decodeInputs, EncodedTensor, encodeTensor } from '../tensor-codec';
+import { hashInputs } from '../tensor-hash';
 import { inspectProto, ModelRejection } from './model-inspection';
 import { parsePredictBody, PredictEnvelope } from './predict-envelope';
 import type {
   ModelInspection,
   ModelRef,
   ParsedRequest,
+  PreparedInputs,
   PredictResult,
   RunResult,
   WorkerFailure,
@@ -233,22 +235,61 @@ function parse(token: number, body: Uint8Array): ParsedRequest {
   };
 }
 
-async function predict(request: Extract<WorkerRequest, { type: 'predict' }>): Promise<PredictResult> {
-  let inputs = request.inputs;
-  if (request.token !== undefined) {
-    inputs = parsed.get(request.token)?.envelope.inputs;
-    parsed.delete(request.token);
-    if (!inputs) throw new WorkerUnavailable('The parsed request expired or its worker restarted; retry it');
-  }
-  let mark = performance.now();
-  const feeds = decodeInputs(request.signature, inputs, request.maxElements);
-  const validateMs = performance.now() - mark;
-  const result = await run(request.model, feeds, request.outputs);
-  mark = performance.now();
+/** Parsed bodies (from `parse`) and decoded inputs (from `prepare`) waiting for the next step. */
+const prepared = new Map<number, { feeds: Record<string, TensorData>; inputHash: string; validateMs: number }>();
+
+function takeParsedInputs(token: number | undefined, inline: Record<string, unknown> | undefined): unknown {
+  if (token === undefined || inline !== undefined) return inline;
+  const entry = parsed.get(token);
+  parsed.delete(token);
+  if (!entry) throw new WorkerUnavailable('The parsed request expired or its worker restarted; retry it');
+  return entry.envelope.inputs;
+}
+
+function decode(inputs: unknown, signature: TensorSpec[], maxElements: number) {
+  const started = performance.now();
+  const feeds = decodeInputs(signature, inputs, maxElements);
+  const inputHash = hashInputs(feeds);
+  return { feeds, inputHash, validateMs: performance.now() - started };
+}
+
+async function runAndEncode(
+  model: ModelRef,
+  decoded: { feeds: Record<string, TensorData>; inputHash: string; validateMs: number },
+  outputNames: string[] | undefined,
+): Promise<PredictResult> {
+  const result = await run(model, decoded.feeds, outputNames);
+  const started = performance.now();
   const outputs: Record<string, EncodedTensor> = {};
   for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = encodeTensor(tensor);
   const outputsJson = JSON.stringify(outputs);
-  return { outputsJson, validateMs, inferenceMs: result.inferenceMs, encodeMs: performance.now() - mark };
+  return {
+    outputsJson,
+    inputHash: decoded.inputHash,
+    validateMs: decoded.validateMs,
+    inferenceMs: result.inferenceMs,
+    encodeMs: performance.now() - started,
+  };
+}
+
+async function predict(request: Extract<WorkerRequest, { type: 'predict' }>): Promise<PredictResult> {
+  const inputs = takeParsedInputs(request.token, request.inputs);
+  const decoded = decode(inputs, request.signature, request.maxElements);
+  return runAndEncode(request.model, decoded, request.outputs);
+}
+
+function prepare(request: Extract<WorkerRequest, { type: 'prepare' }>): PreparedInputs {
+  const inputs = takeParsedInputs(request.inputs === undefined ? request.token : undefined, request.inputs);
+  const decoded = decode(inputs, request.signature, request.maxElements);
+  prepared.set(request.token, decoded);
+  return { inputHash: decoded.inputHash, validateMs: decoded.validateMs };
+}
+
+function execute(request: Extract<WorkerRequest, { type: 'execute' }>): Promise<PredictResult> {
+  const decoded = prepared.get(request.token);
+  prepared.delete(request.token);
+  if (!decoded) throw new WorkerUnavailable('The prepared request expired or its worker restarted; retry it');
+  return runAndEncode(request.model, decoded, request.outputs);
 }
 
 async function unload(sha256: string): Promise<null> {
@@ -260,7 +301,7 @@ async function unload(sha256: string): Promise<null> {
 
 async function handle(
   request: WorkerRequest,
-): Promise<ModelInspection | RunResult | ParsedRequest | PredictResult | null> {
+): Promise<ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | null> {
   switch (request.type) {
     case 'inspect':
       return inspect(request.model);
@@ -275,8 +316,13 @@ async function handle(
       return parse(request.token, request.body);
     case 'predict':
       return predict(request);
+    case 'prepare':
+      return prepare(request);
+    case 'execute':
+      return execute(request);
     case 'discard':
       parsed.delete(request.token);
+      prepared.delete(request.token);
       return null;
     default:
       throw new Error(`unknown request ${request.type}`);

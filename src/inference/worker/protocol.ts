@@ -33,6 +33,17 @@ export type WorkerRequest =
       outputs?: string[];
       maxElements: number;
     }
+  /** Validate and hash the inputs (cache lookup), keeping the decoded tensors under `token`. */
+  | {
+      id: number;
+      type: 'prepare';
+      token: number;
+      inputs?: Record<string, unknown>;
+      signature: TensorSpec[];
+      maxElements: number;
+    }
+  /** Run tensors kept by `prepare` and encode the outputs. */
+  | { id: number; type: 'execute'; token: number; model: ModelRef; outputs?: string[] }
   | { id: number; type: 'discard'; token: number }
   /** Finish the work in progress, then end the thread; later requests are refused. */
   | { id: number; type: 'exit' };
@@ -60,9 +71,16 @@ export interface ParsedRequest {
   parseMs: number;
 }
 
+export interface PreparedInputs {
+  inputHash: string;
+  validateMs: number;
+}
+
 export interface PredictResult {
   /** The `outputs` object of the response, already serialized. */
   outputsJson: string;
+  /** Canonical hash of the inputs (see tensor-hash.ts). */
+  inputHash: string;
   validateMs: number;
   inferenceMs: number;
   encodeMs: number;
@@ -76,5 +94,9 @@ export interface WorkerFailure {
 }
 
 export type WorkerResponse =
-  | { id: number; ok: true; result: ModelInspection | RunResult | ParsedRequest | PredictResult | null }
+  | {
+      id: number;
+      ok: true;
+      result: ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | null;
+    }
   | { id: number; ok: false; error: WorkerFailure };

@@ -1,6 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import {
   MAX_DESCRIPTION_LENGTH,
@@ -10,6 +23,28 @@ import {
   TAG_PATTERN,
   TAG_RULE,
 } from '../model-name';
+
+export class CacheSettingsDto {
+  @ApiPropertyOptional({ description: 'Cache predictions of this model' })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 2592000, description: 'How long an entry lives' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2_592_000)
+  ttlSeconds?: number;
+}
+
+export class CacheSettingsViewDto {
+  @ApiProperty()
+  enabled: boolean;
+
+  @ApiProperty({ type: 'integer' })
+  ttlSeconds: number;
+}
 
 export class CreateModelDto {
   @ApiProperty({ pattern: MODEL_NAME_PATTERN.source, example: 'iris', description: MODEL_NAME_RULE })
@@ -31,6 +66,20 @@ export class CreateModelDto {
   @IsString({ each: true })
   @Matches(TAG_PATTERN, { each: true, message: `tags: ${TAG_RULE}` })
   tags?: string[];
+
+  @ApiPropertyOptional({
+    type: CacheSettingsDto,
+    description: 'Prediction cache settings (defaults from configuration)',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CacheSettingsDto)
+  cache?: CacheSettingsDto;
+
+  @ApiPropertyOptional({ description: 'Keep request inputs and outputs in the prediction log' })
+  @IsOptional()
+  @IsBoolean()
+  logPayloads?: boolean;
 }
 
 export class UpdateModelDto {
@@ -48,6 +97,20 @@ export class UpdateModelDto {
   @IsString({ each: true })
   @Matches(TAG_PATTERN, { each: true, message: `tags: ${TAG_RULE}` })
   tags?: string[];
+
+  @ApiPropertyOptional({
+    type: CacheSettingsDto,
+    description: 'Prediction cache settings (defaults from configuration)',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CacheSettingsDto)
+  cache?: CacheSettingsDto;
+
+  @ApiPropertyOptional({ description: 'Keep request inputs and outputs in the prediction log' })
+  @IsOptional()
+  @IsBoolean()
+  logPayloads?: boolean;
 }
 
 export class ListModelsQueryDto extends PageQueryDto {
@@ -88,6 +151,12 @@ export class ModelDto {
     description: 'Alias name to version number',
   })
   aliases: Record<string, number>;
+
+  @ApiProperty({ type: CacheSettingsViewDto, description: 'Effective prediction cache settings' })
+  cache: CacheSettingsViewDto;
+
+  @ApiProperty({ description: 'Request inputs and outputs are kept in the prediction log' })
+  logPayloads: boolean;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;

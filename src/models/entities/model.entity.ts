@@ -25,6 +25,18 @@ export class ModelEntity {
   @Column({ name: 'latest_version', type: 'integer', nullable: true })
   latestVersion: number | null;
 
+  /** Prediction cache on or off for this model; null follows CACHE_DEFAULT_ENABLED. */
+  @Column({ name: 'cache_enabled', type: 'boolean', nullable: true })
+  cacheEnabled: boolean | null;
+
+  /** Null follows CACHE_DEFAULT_TTL_SECONDS. */
+  @Column({ name: 'cache_ttl_seconds', type: 'integer', nullable: true })
+  cacheTtlSeconds: number | null;
+
+  /** Keep request inputs and outputs in the prediction log (opt-in). */
+  @Column({ name: 'log_payloads', type: 'boolean', default: false })
+  logPayloads: boolean;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 

@@ -1,0 +1,25 @@
+export interface CacheStoreStats {
+  /** Entries and bytes held, for stores that can tell (the in-memory LRU). */
+  entries?: number;
+  bytes?: number;
+}
+
+/**
+ * Where cached predictions live. Values are strings; operations never throw: a failing store
+ * answers `undefined` (a miss) and reports itself degraded.
+ */
+export abstract class CacheStore {
+  abstract readonly kind: 'memory' | 'redis';
+  abstract get(key: string): Promise<string | undefined>;
+  abstract set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** The model's current cache generation; a new one is created if none exists. */
+  abstract getEpoch(model: string): Promise<string | undefined>;
+  /** Starts a new generation: every entry of the old one becomes unreachable. */
+  abstract bumpEpoch(model: string): Promise<void>;
+  abstract stats(): CacheStoreStats;
+  /** Operations that failed or timed out since start. */
+  abstract get errors(): number;
+  /** False while the store is failing (outage); the service keeps answering without it. */
+  abstract get healthy(): boolean;
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,23 @@
+import { Global, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { CacheStore } from './cache-store';
+import { MemoryCacheStore } from './memory-cache-store';
+import { PredictionCacheService } from './prediction-cache.service';
+import { RedisCacheStore } from './redis-cache-store';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CacheStore,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): CacheStore =>
+        config.redisUrl
+          ? new RedisCacheStore(config.redisUrl, config.cacheTimeoutMs)
+          : new MemoryCacheStore(config.cacheMemoryMaxBytes),
+    },
+    PredictionCacheService,
+  ],
+  exports: [PredictionCacheService],
+})
+export class CacheModule {}

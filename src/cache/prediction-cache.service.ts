@@ -1,0 +1,142 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { CacheStore } from './cache-store';
+
+/** One cached prediction. Short field names: entries are stored many times over. */
+export interface CachedPrediction {
+  /** model name */
+  m: string;
+  /** version as requested (null = latest) */
+  r: number | null;
+  /** cache generation of the model when stored */
+  e: string;
+  /** sha256 of the version that ran */
+  s: string;
+  /** version number that ran */
+  v: number;
+  /** the outputs object, serialized */
+  o: string;
+  /** canonical hash of the inputs */
+  h: string;
+}
+
+export interface CacheSettings {
+  enabled: boolean;
+  ttlSeconds: number;
+}
+
+export interface CacheStats {
+  store: 'memory' | 'redis';
+  healthy: boolean;
+  hits: number;
+  misses: number;
+  bypasses: number;
+  hitRatio: number;
+  errors: number;
+  skippedTooLarge: number;
+  entries?: number;
+  bytes?: number;
+}
+
+/**
+ * The prediction cache's keys and bookkeeping. Two keys point at an entry: the sha256 of the raw
+ * request body (answers a repeated request without parsing it) and a canonical key built from
+ * the version's sha256, the requested outputs and a hash of every input's name, dtype, shape and
+ * values (so nested and {shape, data} forms of one tensor meet). Keys carry the model's cache
+ * generation, kept in the shared store: bumping it makes old entries unreachable on every replica.
+ */
+@Injectable()
+export class PredictionCacheService implements OnApplicationShutdown {
+  private readonly logger = new Logger(PredictionCacheService.name);
+  private hits = 0;
+  private misses = 0;
+  private bypasses = 0;
+  private skippedTooLarge = 0;
+
+  constructor(
+    private readonly store: CacheStore,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+
+  get healthy(): boolean {
+    return this.store.healthy;
+  }
+
+  /** The model's current generation, or undefined while the store is unavailable. */
+  epoch(model: string): Promise<string | undefined> {
+    return this.store.getEpoch(model);
+  }
+
+  /** Makes every cached prediction of the model unreachable, here and on every replica. */
+  async invalidate(model: string): Promise<void> {
+    try {
+      await this.store.bumpEpoch(model);
+    } catch (error) {
+      this.logger.warn({ msg: 'could not invalidate cached predictions', model, err: (error as Error).message });
+    }
+  }
+
+  async getRaw(rawHash: string): Promise<CachedPrediction | undefined> {
+    return this.read(`raw:${rawHash}`);
+  }
+
+  canonicalKey(model: string, epoch: string, sha256: string, outputs: string[] | undefined, inputHash: string): string {
+    const wanted = outputs ? [...outputs].sort().join(',') : '*';
+    return `can:${model}:${epoch}:${sha256}:${wanted}:${inputHash}`;
+  }
+
+  async getCanonical(key: string): Promise<CachedPrediction | undefined> {
+    return this.read(key);
+  }
+
+  /** Stores an entry under its keys unless it is larger than CACHE_MAX_ENTRY_BYTES. */
+  async put(keys: string[], entry: CachedPrediction, ttlSeconds: number): Promise<void> {
+    const value = JSON.stringify(entry);
+    if (value.length > this.config.cacheMaxEntryBytes) {
+      this.skippedTooLarge++;
+      return;
+    }
+    await Promise.all(keys.map((key) => this.store.set(key, value, ttlSeconds * 1000)));
+  }
+
+  countHit(): void {
+    this.hits++;
+  }
+
+  countMiss(): void {
+    this.misses++;
+  }
+
+  countBypass(): void {
+    this.bypasses++;
+  }
+
+  stats(): CacheStats {
+    const lookups = this.hits + this.misses;
+    return {
+      store: this.store.kind,
+      healthy: this.store.healthy,
+      hits: this.hits,
+      misses: this.misses,
+      bypasses: this.bypasses,
+      hitRatio: lookups === 0 ? 0 : this.hits / lookups,
+      errors: this.store.errors,
+      skippedTooLarge: this.skippedTooLarge,
+      ...this.store.stats(),
+    };
+  }
+
+  private async read(key: string): Promise<CachedPrediction | undefined> {
+    const value = await this.store.get(key);
+    if (value === undefined) return undefined;
+    try {
+      return JSON.parse(value) as CachedPrediction;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import KeyvRedis, { Keyv } from '@keyv/redis';
+import { Cache, createCache } from 'cache-manager';
+import { CacheStore, CacheStoreStats } from './cache-store';
+
+const OUTAGE_LOG_INTERVAL_MS = 30_000;
+/** After a failure, the store is skipped this long before one request probes it again. */
+const BREAKER_COOLDOWN_MS = 1_000;
+
+class CacheTimeout extends Error {}
+
+/**
+ * Redis through cache-manager with the Keyv Redis store. Every operation has a short timeout and
+ * a failure counts as a miss. After a failure a breaker skips Redis for a second, so an outage
+ * costs requests nothing but the cache; the client reconnects by itself and the cache resumes.
+ * Outages are logged once per interval, not per request.
+ */
+export class RedisCacheStore extends CacheStore {
+  readonly kind = 'redis' as const;
+  private readonly logger = new Logger('PredictionCache');
+  private readonly cache: Cache;
+  private readonly keyv: Keyv;
+  private failures = 0;
+  private openUntil = 0;
+  private lastOutageLog = 0;
+  private failingSince: number | undefined;
+
+  constructor(
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
+    super();
+    const store = new KeyvRedis(
+      {
+        url,
+        disableOfflineQueue: true,
+        socket: { connectTimeout: 1_000, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2_000) },
+      },
+      { throwOnConnectError: false, throwOnErrors: true, namespace: 'modelforge:cache' },
+    );
+    store.on('error', (error: Error) => this.noteFailure(error));
+    this.keyv = new Keyv({ store, namespace: 'modelforge:cache', useKeyPrefix: false });
+    this.keyv.on('error', (error: Error) => this.noteFailure(error));
+    this.cache = createCache({ stores: [this.keyv] });
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.guard(() => this.cache.get<string>(key).then((v) => v ?? undefined), undefined);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.guard(() => this.cache.set(key, value, ttlMs).then(() => undefined), undefined);
+  }
+
+  async getEpoch(model: string): Promise<string | undefined> {
+    return this.guard(async () => {
+      const key = `epoch:${model}`;
+      const current = await this.cache.get<string>(key);
+      if (current) return current;
+      // A missing generation (new model, or evicted) gets a fresh one: old entries stay unreachable.
+      const fresh = randomUUID();
+      await this.cache.set(key, fresh);
+      return fresh;
+    }, undefined);
+  }
+
+  async bumpEpoch(model: string): Promise<void> {
+    // Not behind the breaker: an invalidation must be attempted even while lookups are skipped.
+    try {
+      await this.withTimeout(this.cache.set(`epoch:${model}`, randomUUID()), this.timeoutMs * 10);
+    } catch (error) {
+      this.noteFailure(error as Error);
+      throw error;
+    }
+  }
+
+  stats(): CacheStoreStats {
+    return {};
+  }
+
+  get errors(): number {
+    return this.failures;
+  }
+
+  get healthy(): boolean {
+    return this.failingSince === undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.withTimeout(this.cache.disconnect(), 1_000).catch(() => undefined);
+  }
+
+  private async guard<T>(operation: () => Promise<T>, fallback: T): Promise<T> {
+    if (Date.now() < this.openUntil) return fallback;
+    try {
+      const result = await this.withTimeout(operation(), this.timeoutMs);
+      if (this.failingSince !== undefined) {
+        this.logger.log({ msg: 'prediction cache reachable again', downMs: Date.now() - this.failingSince });
+        this.failingSince = undefined;
+      }
+      return result;
+    } catch (error) {
+      this.noteFailure(error as Error);
+      return fallback;
+    }
+  }
+
+  private noteFailure(error: Error): void {
+    this.failures++;
+    const now = Date.now();
+    this.openUntil = now + BREAKER_COOLDOWN_MS;
+    this.failingSince ??= now;
+    if (now - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {
+      this.lastOutageLog = now;
+      const reason = error instanceof CacheTimeout ? `no answer within ${this.timeoutMs} ms` : error.message;
+      this.logger.warn({
+        msg: 'prediction cache unavailable; predictions continue without it',
+        reason,
+        failures: this.failures,
+      });
+    }
+  }
+
+  private withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CacheTimeout()), ms);
+    });
+    promise.catch(() => undefined);
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
+
+export class ListPredictionsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Only this model' })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
+  model?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'Only this version' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(2_147_483_647)
+  version?: number;
+
+  @ApiPropertyOptional({ description: 'ok, or an error kind: invalid, not_found, conflict, too_many, timeout, ...' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(24)
+  status?: string;
+}
+
+export class PredictionLogDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  model: string | null;
+
+  @ApiProperty({ type: 'integer', nullable: true })
+  version: number | null;
+
+  @ApiProperty({ example: 'ok' })
+  status: string;
+
+  @ApiProperty({ type: 'integer', example: 200 })
+  statusCode: number;
+
+  @ApiProperty()
+  cached: boolean;
+
+  @ApiProperty({ description: 'Time in the service, milliseconds' })
+  latencyMs: number;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Canonical sha256 of the inputs' })
+  inputHash: string | null;
+
+  @ApiProperty({ type: 'string', nullable: true })
+  error: string | null;
+
+  @ApiPropertyOptional({ description: 'The request body, for models that opted in (logPayloads)' })
+  inputs?: string;
+
+  @ApiPropertyOptional({ description: 'The outputs, for models that opted in (logPayloads)' })
+  outputs?: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}
+
+export class PredictionLogPageDto {
+  @ApiProperty({ type: [PredictionLogDto] })
+  items: PredictionLogDto[];
+
+  @ApiProperty({ type: 'integer' })
+  total: number;
+
+  @ApiProperty({ type: 'integer' })
+  skip: number;
+
+  @ApiProperty({ type: 'integer' })
+  limit: number;
+}

@@ -1,0 +1,43 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/** One row of the prediction log, written in batches off the request path. */
+@Entity('predictions')
+export class PredictionEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  /** Null when the request failed before naming a valid model. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  model: string | null;
+
+  @Column({ type: 'integer', nullable: true })
+  version: number | null;
+
+  /** ok, or the error kind (invalid, not_found, conflict, too_many, timeout, ...). */
+  @Column({ type: 'varchar', length: 24 })
+  status: string;
+
+  @Column({ name: 'status_code', type: 'integer' })
+  statusCode: number;
+
+  @Column({ type: 'boolean', default: false })
+  cached: boolean;
+
+  @Column({ name: 'latency_ms', type: 'double precision' })
+  latencyMs: number;
+
+  @Column({ name: 'input_hash', type: 'varchar', length: 64, nullable: true })
+  inputHash: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  inputs: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  outputs: string | null;
+
+  @CreateDateColumn({ name: 'created_at' })
+  createdAt: Date;
+}

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
+import type { Response } from 'express';
+import { map, Observable, of } from 'rxjs';
+import { PredictionCacheService } from '../cache/prediction-cache.service';
+import type { RequestWithId } from '../common/request-id';
+import { PredictionOutcome, RequestWithPrediction, serverTiming } from './prediction-context';
+import { PredictionsService } from './predictions.service';
+
+/**
+ * ModelForge's own cache interceptor for POST /api/v1/predictions (Nest's CacheInterceptor only
+ * caches GET). Before the handler: `Cache-Control: no-cache` bypasses the cache; otherwise the
+ * sha256 of the raw body is looked up, and a hit answers without the body ever being parsed.
+ * After it: the X-Cache, X-Model-Version and Server-Timing headers, and the cache write, which
+ * happens off the response path.
+ */
+@Injectable()
+export class PredictionCacheInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(PredictionCacheInterceptor.name);
+
+  constructor(
+    private readonly predictions: PredictionsService,
+    private readonly cache: PredictionCacheService,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    const req = context.switchToHttp().getRequest<RequestWithPrediction & RequestWithId>();
+    const res = context.switchToHttp().getResponse<Response>();
+    const bypassCache = /no-cache|no-store/i.test(req.header('cache-control') ?? '');
+    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash: undefined as string | undefined };
+    req.prediction = prediction;
+    if (!bypassCache && Buffer.isBuffer(req.body) && req.body.length > 0) {
+      prediction.rawHash = createHash('sha256').update(req.body).digest('hex');
+      const hit = await this.predictions.fromRawCache(prediction);
+      if (hit) return of(this.finish(hit, res));
+    }
+    return next.handle().pipe(map((outcome: PredictionOutcome) => this.finish(outcome, res)));
+  }
+
+  private finish(outcome: PredictionOutcome, res: Response): PredictionOutcome {
+    res.setHeader('X-Cache', outcome.cache);
+    res.setHeader('X-Model-Version', String(outcome.version));
+    res.setHeader('Server-Timing', serverTiming(outcome.stages));
+    const write = outcome.write;
+    if (write) {
+      this.cache
+        .put(write.keys, write.entry, write.ttlSeconds)
+        .catch((error: Error) => this.logger.warn({ msg: 'cache write failed', err: error.message }));
+    }
+    return outcome;
+  }
+}

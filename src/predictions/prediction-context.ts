@@ -1,0 +1,57 @@
+import type { Request } from 'express';
+import type { CachedPrediction } from '../cache/prediction-cache.service';
+
+/** Milliseconds spent per stage of one prediction, reported in the Server-Timing header. */
+export type PredictionStages = Partial<
+  Record<'receive' | 'cache' | 'parse' | 'resolve' | 'validate' | 'queue' | 'inference' | 'encode', number>
+>;
+
+/** What one prediction produced; the interceptors turn it into the response, a cache write and a log row. */
+export interface PredictionOutcome {
+  model: string;
+  version: number;
+  cache: 'HIT' | 'MISS' | 'BYPASS';
+  /** The `outputs` object, serialized. */
+  outputsJson: string;
+  inputHash?: string;
+  inferenceMs: number;
+  stages: PredictionStages;
+  /** Keep inputs and outputs in the prediction log. */
+  logPayloads: boolean;
+  /** Entries to store once the response is on its way. */
+  write?: { keys: string[]; entry: CachedPrediction; ttlSeconds: number };
+}
+
+/** Per-request state shared by the prediction interceptors and the service. */
+export interface PredictionContext {
+  receivedAt: bigint;
+  bypassCache: boolean;
+  rawHash?: string;
+  /** Known as soon as the body names them, so failed predictions are logged with them. */
+  model?: string;
+  version?: number;
+}
+
+export type RequestWithPrediction = Request & { prediction?: PredictionContext };
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+export function elapsedMs(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e6;
+}
+
+/** The response body (PredictionResponseDto), serialized without re-encoding the outputs. */
+export function responseJson(outcome: PredictionOutcome, receivedAt: bigint): string {
+  const timing = { totalMs: round(elapsedMs(receivedAt)), inferenceMs: round(outcome.inferenceMs) };
+  return (
+    `{"model":${JSON.stringify(outcome.model)},"version":${outcome.version},"outputs":${outcome.outputsJson},` +
+    `"cached":${outcome.cache === 'HIT'},"timing":${JSON.stringify(timing)}}`
+  );
+}
+
+/** `receive;dur=0.4, parse;dur=2.1, …` for the Server-Timing response header. */
+export function serverTiming(stages: PredictionStages): string {
+  return Object.entries(stages)
+    .map(([name, ms]) => `${name};dur=${round(ms ?? 0)}`)
+    .join(', ');
+}

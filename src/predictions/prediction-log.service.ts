@@ -1,0 +1,147 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { LessThan, Repository } from 'typeorm';
+import { NotFoundError } from '../common/errors';
+import { Page, pageOf } from '../common/pagination';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { ListPredictionsQueryDto, PredictionLogDto } from './dto/prediction-log.dto';
+import { PredictionEntity } from './entities/prediction.entity';
+
+export type PredictionLogRow = Omit<PredictionEntity, 'id' | 'createdAt'> & { createdAt?: Date };
+
+/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters; a row has 11). */
+const ROWS_PER_STATEMENT = 2_000;
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+const DROP_LOG_INTERVAL_MS = 30_000;
+/** Inputs and outputs kept for opted-in models are cut beyond this many characters. */
+const MAX_PAYLOAD_CHARS = 64 * 1024;
+
+/**
+ * The prediction log. Rows are sampled, buffered in memory and written in batches off the request
+ * path; a database problem drops log rows (counted in metrics and logged once per interval),
+ * never predictions. Rows older than the retention period are deleted on a schedule.
+ */
+@Injectable()
+export class PredictionLogService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(PredictionLogService.name);
+  private buffer: PredictionLogRow[] = [];
+  private flushing: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private lastDropLog = 0;
+
+  constructor(
+    @InjectRepository(PredictionEntity) private readonly rows: Repository<PredictionEntity>,
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  onModuleInit(): void {
+    const { flushMs } = this.config.predictionLog;
+    this.timers.push(setInterval(() => void this.flush(), flushMs).unref());
+    this.timers.push(setInterval(() => void this.prune(), RETENTION_INTERVAL_MS).unref());
+    this.timers.push(setTimeout(() => void this.prune(), 5_000).unref());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.timers.forEach((t) => clearInterval(t));
+    await this.flush();
+  }
+
+  /** Queues one row (subject to sampling); never throws, never waits for the database. */
+  record(row: PredictionLogRow): void {
+    const { sampleRate, maxBuffer, batchSize } = this.config.predictionLog;
+    if (sampleRate < 1 && Math.random() >= sampleRate) return;
+    if (this.buffer.length >= maxBuffer) {
+      this.dropped(1, 'the log buffer is full');
+      return;
+    }
+    if (row.inputs) row.inputs = row.inputs.slice(0, MAX_PAYLOAD_CHARS);
+    if (row.outputs) row.outputs = row.outputs.slice(0, MAX_PAYLOAD_CHARS);
+    this.buffer.push({ ...row, createdAt: row.createdAt ?? new Date() });
+    if (this.buffer.length >= batchSize) setImmediate(() => void this.flush());
+  }
+
+  /** Writes everything buffered; concurrent calls share one flush. */
+  flush(): Promise<void> {
+    this.flushing ??= this.writeAll().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  async list(query: ListPredictionsQueryDto): Promise<Page<PredictionLogDto>> {
+    const where = {
+      ...(query.model ? { model: query.model } : {}),
+      ...(query.version ? { version: query.version } : {}),
+      ...(query.status ? { status: query.status } : {}),
+    };
+    const [rows, total] = await this.rows.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: query.skip,
+      take: query.limit,
+    });
+    return pageOf(rows.map(toDto), total, query);
+  }
+
+  async get(id: string): Promise<PredictionLogDto> {
+    const row = await this.rows.findOneBy({ id });
+    if (!row) throw new NotFoundError(`No prediction ${id} in the log (it may not have been sampled, or has expired)`);
+    return toDto(row);
+  }
+
+  /** Deletes rows older than PREDICTION_LOG_RETENTION_DAYS. */
+  async prune(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.config.predictionLog.retentionDays * 24 * 3600 * 1000);
+    try {
+      const result = await this.rows.delete({ createdAt: LessThan(cutoff) });
+      return result.affected ?? 0;
+    } catch (error) {
+      this.logger.warn({ msg: 'prediction log retention failed', err: (error as Error).message });
+      return 0;
+    }
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, Math.min(this.config.predictionLog.batchSize, ROWS_PER_STATEMENT));
+      try {
+        await this.rows.insert(batch);
+        this.metrics.increment('prediction_log_written_total', 'Prediction log rows written', {}, batch.length);
+        this.metrics.increment('prediction_log_batches_total', 'INSERT statements of the prediction log');
+      } catch (error) {
+        this.dropped(batch.length, (error as Error).message);
+      }
+    }
+  }
+
+  private dropped(count: number, reason: string): void {
+    this.metrics.increment(
+      'prediction_log_dropped_total',
+      'Prediction log rows lost (predictions were not)',
+      {},
+      count,
+    );
+    const now = Date.now();
+    if (now - this.lastDropLog >= DROP_LOG_INTERVAL_MS) {
+      this.lastDropLog = now;
+      this.logger.warn({ msg: 'prediction log rows dropped', count, reason });
+    }
+  }
+}
+
+function toDto(row: PredictionEntity): PredictionLogDto {
+  return {
+    id: row.id,
+    model: row.model,
+    version: row.version,
+    status: row.status,
+    statusCode: row.statusCode,
+    cached: Boolean(row.cached),
+    latencyMs: row.latencyMs,
+    inputHash: row.inputHash,
+    error: row.error,
+    createdAt: row.createdAt.toISOString(),
+    ...(row.inputs !== null ? { inputs: row.inputs } : {}),
+    ...(row.outputs !== null ? { outputs: row.outputs } : {}),
+  };
+}
