@@ -8,11 +8,15 @@ export interface LoadResult {
   p99Ms: number;
   /** Server-Timing stages averaged over the measured responses (ms), when the server sends them. */
   stages: Record<string, number>;
+  /** Count of responses per X-Cache value. */
+  cache: Record<string, number>;
 }
 
 export interface LoadOptions {
   url: string;
-  body: string;
+  /** The same body for every request, or a function giving the body of request n. */
+  body: string | ((n: number) => string);
+  headers?: Record<string, string>;
   concurrency: number;
   /** Stop after this long... */
   durationMs?: number;
@@ -41,24 +45,34 @@ function parseServerTiming(header: string | string[] | undefined, into: Map<stri
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const payload = Buffer.from(options.body);
-  const send = () =>
-    new Promise<{ status: number; timing?: string | string[] }>((resolve, reject) => {
+  const fixed = typeof options.body === 'string' ? Buffer.from(options.body) : undefined;
+  const bodyFor = options.body;
+  let sent = 0;
+  const send = () => {
+    const payload = fixed ?? Buffer.from((bodyFor as (n: number) => string)(sent++));
+    return new Promise<{ status: number; timing?: string | string[]; cache?: string | string[] }>((resolve, reject) => {
       const req = http.request(
         url,
         {
           method: 'POST',
           agent,
-          headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length },
+          headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length, ...options.headers },
         },
         (res) => {
           res.on('data', () => undefined);
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, timing: res.headers['server-timing'] }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              timing: res.headers['server-timing'],
+              cache: res.headers['x-cache'],
+            }),
+          );
         },
       );
       req.on('error', reject);
       req.end(payload);
     });
+  };
 
   const warmupEnd = Date.now() + (options.warmupMs ?? 500);
   await Promise.all(
@@ -69,6 +83,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 
   const latencies: number[] = [];
   const stageSums = new Map<string, number>();
+  const cacheHeaders = new Map<string, number>();
   let errors = 0;
   let issued = 0;
   const started = performance.now();
@@ -83,6 +98,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         latencies.push(performance.now() - t0);
         if (res.status !== 200) errors++;
         else parseServerTiming(res.timing, stageSums);
+        if (typeof res.cache === 'string') cacheHeaders.set(res.cache, (cacheHeaders.get(res.cache) ?? 0) + 1);
       }
     }),
   );
@@ -97,5 +113,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     stages: Object.fromEntries([...stageSums].map(([name, sum]) => [name, ok > 0 ? sum / ok : 0])),
+    cache: Object.fromEntries(cacheHeaders),
   };
 }

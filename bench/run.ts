@@ -62,7 +62,37 @@ async function directRun(model: BenchModel, input: unknown, concurrency: number)
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     stages: {},
+    cache: {},
   };
+}
+
+/** Cache hit and miss throughput for the CNN (already uploaded as `cnn`) on one ModelForge. */
+async function benchCache(baseUrl: string, store: string): Promise<string[]> {
+  const cnn = MODELS[1];
+  const body = JSON.stringify({ model: cnn.name, inputs: { [cnn.inputName]: sampleInput(cnn.shape) } });
+  // Distinct inputs per request: the first value of the tensor carries the request number.
+  const at = body.indexOf('[[[[') + 4;
+  const end = body.indexOf(',', at);
+  const distinct = (n: number) => `${body.slice(0, at)}${(n + 1) * 1e-6 + 5}${body.slice(end)}`;
+  const url = `${baseUrl}/api/v1/predictions`;
+  const miss = await runLoad({ url, body: distinct, concurrency: 16, durationMs: DURATION_MS, warmupMs: 300 });
+  await runLoad({ url, body, concurrency: 1, totalRequests: 1, warmupMs: 0 });
+  const hit = await runLoad({ url, body, concurrency: 16, durationMs: DURATION_MS });
+  const seen = (r: LoadResult) =>
+    Object.entries(r.cache)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  return [
+    row([store, 'miss', fmt(miss.rps, 0), `${fmt(miss.p50Ms, 2)} / ${fmt(miss.p99Ms, 2)}`, seen(miss), '']),
+    row([
+      store,
+      'hit',
+      fmt(hit.rps, 0),
+      `${fmt(hit.p50Ms, 2)} / ${fmt(hit.p99Ms, 2)}`,
+      seen(hit),
+      `${fmt(hit.rps / miss.rps, 1)}x`,
+    ]),
+  ];
 }
 
 async function upload(baseUrl: string, model: BenchModel): Promise<void> {
@@ -77,6 +107,9 @@ async function upload(baseUrl: string, model: BenchModel): Promise<void> {
   if (res.status !== 201) throw new Error(`upload of ${model.name} failed: ${res.status} ${await res.text()}`);
 }
 
+/** The comparison with Express measures inference, not the prediction cache. */
+const NO_CACHE = { 'Cache-Control': 'no-cache' };
+
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
 
@@ -90,6 +123,7 @@ async function main(): Promise<void> {
   const loopDelay: string[] = [];
   const breakdown: string[] = [];
   let rssRows: string[];
+  const cacheRows: string[] = [];
 
   const mf = await startModelForge(path.join(work, 'data'), 39100);
   try {
@@ -106,6 +140,7 @@ async function main(): Promise<void> {
           const forge = await runLoad({
             url: `${mf.baseUrl}/api/v1/predictions`,
             body: JSON.stringify({ model: model.name, inputs: { [model.inputName]: input } }),
+            headers: NO_CACHE,
             concurrency,
             durationMs: DURATION_MS,
           });
@@ -151,11 +186,13 @@ async function main(): Promise<void> {
       }
     }
 
+    cacheRows.push(...(await benchCache(mf.baseUrl, 'in-memory LRU')));
     const mlp = MODELS[0];
     const rssBefore = await scrapeMetric(mf.baseUrl, 'modelforge_process_resident_memory_bytes');
     const soak = await runLoad({
       url: `${mf.baseUrl}/api/v1/predictions`,
       body: JSON.stringify({ model: mlp.name, inputs: { [mlp.inputName]: sampleInput(mlp.shape) } }),
+      headers: NO_CACHE,
       concurrency: 16,
       totalRequests: RSS_REQUESTS,
       warmupMs: 0,
@@ -172,6 +209,14 @@ async function main(): Promise<void> {
     ];
   } finally {
     await mf.stop();
+  }
+  const redisUrl = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+  const withRedis = await startModelForge(path.join(work, 'data-redis'), 39102, { REDIS_URL: redisUrl });
+  try {
+    await upload(withRedis.baseUrl, MODELS[1]);
+    cacheRows.push(...(await benchCache(withRedis.baseUrl, 'Redis')));
+  } finally {
+    await withRedis.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
 
@@ -202,6 +247,10 @@ async function main(): Promise<void> {
   );
   console.log(row(Array(9).fill('---')));
   breakdown.forEach((r) => console.log(r));
+  console.log('\n## Prediction cache, CNN at concurrency 16 (every miss has distinct inputs)\n');
+  console.log(row(['store', 'path', 'rps', 'p50 / p99 ms', 'X-Cache seen', 'hit rps / miss rps']));
+  console.log(row(Array(6).fill('---')));
+  cacheRows.forEach((r) => console.log(r));
   console.log('\n## ModelForge resident memory (MiB)\n');
   console.log(row(['load', 'RSS before', 'RSS after', 'growth', 'errors']));
   console.log(row(Array(5).fill('---')));

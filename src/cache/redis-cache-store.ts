@@ -5,7 +5,9 @@ import { Cache, createCache } from 'cache-manager';
 import { CacheStore, CacheStoreStats } from './cache-store';
 
 const OUTAGE_LOG_INTERVAL_MS = 30_000;
-/** After a failure, the store is skipped this long before one request probes it again. */
+/** After this many failures in a row the store is skipped for a while (a single slow answer under load is not an outage). */
+const BREAKER_THRESHOLD = 3;
+/** How long the store is skipped before one request probes it again. */
 const BREAKER_COOLDOWN_MS = 1_000;
 
 class CacheTimeout extends Error {}
@@ -22,6 +24,7 @@ export class RedisCacheStore extends CacheStore {
   private readonly cache: Cache;
   private readonly keyv: Keyv;
   private failures = 0;
+  private consecutiveFailures = 0;
   private openUntil = 0;
   private lastOutageLog = 0;
   private failingSince: number | undefined;
@@ -95,6 +98,7 @@ export class RedisCacheStore extends CacheStore {
     if (Date.now() < this.openUntil) return fallback;
     try {
       const result = await this.withTimeout(operation(), this.timeoutMs);
+      this.consecutiveFailures = 0;
       if (this.failingSince !== undefined) {
         this.logger.log({ msg: 'prediction cache reachable again', downMs: Date.now() - this.failingSince });
         this.failingSince = undefined;
@@ -108,7 +112,9 @@ export class RedisCacheStore extends CacheStore {
 
   private noteFailure(error: Error): void {
     this.failures++;
+    this.consecutiveFailures++;
     const now = Date.now();
+    if (this.consecutiveFailures < BREAKER_THRESHOLD) return;
     this.openUntil = now + BREAKER_COOLDOWN_MS;
     this.failingSince ??= now;
     if (now - this.lastOutageLog >= OUTAGE_LOG_INTERVAL_MS) {

@@ -195,7 +195,7 @@ export class Environment {
   @IsInt()
   @Min(1)
   @Max(10_000)
-  CACHE_TIMEOUT_MS = 50;
+  CACHE_TIMEOUT_MS = 100;
 
   // --- prediction log ---------------------------------------------------------------------
   /** Share of predictions written to the log: 0 to 1. */
