@@ -78,6 +78,11 @@ async function benchCache(baseUrl: string, store: string): Promise<string[]> {
   const miss = await runLoad({ url, body: distinct, concurrency: 16, durationMs: DURATION_MS, warmupMs: 300 });
   await runLoad({ url, body, concurrency: 1, totalRequests: 1, warmupMs: 0 });
   const hit = await runLoad({ url, body, concurrency: 16, durationMs: DURATION_MS });
+  const serverMs = (r: LoadResult) =>
+    fmt(
+      Object.values(r.stages).reduce((a, b) => a + b, 0),
+      2,
+    );
   const seen = (r: LoadResult) =>
     Object.entries(r.cache)
       .map(([k, v]) => `${k} ${v}`)
@@ -248,8 +253,18 @@ async function main(): Promise<void> {
   console.log(row(Array(9).fill('---')));
   breakdown.forEach((r) => console.log(r));
   console.log('\n## Prediction cache, CNN at concurrency 16 (every miss has distinct inputs)\n');
-  console.log(row(['store', 'path', 'rps', 'p50 / p99 ms', 'X-Cache seen', 'hit rps / miss rps']));
-  console.log(row(Array(6).fill('---')));
+  console.log(
+    row([
+      'store',
+      'path',
+      'rps',
+      'client p50 / p99 ms',
+      'server ms (Server-Timing sum)',
+      'X-Cache seen',
+      'hit/miss rps',
+    ]),
+  );
+  console.log(row(Array(7).fill('---')));
   cacheRows.forEach((r) => console.log(r));
   console.log('\n## ModelForge resident memory (MiB)\n');
   console.log(row(['load', 'RSS before', 'RSS after', 'growth', 'errors']));

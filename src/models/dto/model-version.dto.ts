@@ -1,3 +1,4 @@
+import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VERSION_STATUSES, VersionStatus } from '../entities/model-version.entity';
 import { TENSOR_DTYPES, TensorDtype } from '../tensor-spec';
@@ -62,16 +63,4 @@ export class ModelVersionDto {
   createdAt: string;
 }
 
-export class ModelVersionPageDto {
-  @ApiProperty({ type: [ModelVersionDto] })
-  items: ModelVersionDto[];
-
-  @ApiProperty({ type: 'integer' })
-  total: number;
-
-  @ApiProperty({ type: 'integer' })
-  skip: number;
-
-  @ApiProperty({ type: 'integer' })
-  limit: number;
-}
+export class ModelVersionPageDto extends PageDtoOf(ModelVersionDto, 'ModelVersionPageDto') {}

@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PageDtoOf } from '../../common/pagination';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -82,36 +83,8 @@ export class CreateModelDto {
   logPayloads?: boolean;
 }
 
-export class UpdateModelDto {
-  @ApiPropertyOptional({ maxLength: MAX_DESCRIPTION_LENGTH })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MAX_DESCRIPTION_LENGTH)
-  description?: string;
-
-  @ApiPropertyOptional({ type: [String], maxItems: MAX_TAGS, description: 'Replaces the tag list' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_TAGS)
-  @ArrayUnique({ message: 'tags must not repeat' })
-  @IsString({ each: true })
-  @Matches(TAG_PATTERN, { each: true, message: `tags: ${TAG_RULE}` })
-  tags?: string[];
-
-  @ApiPropertyOptional({
-    type: CacheSettingsDto,
-    description: 'Prediction cache settings (defaults from configuration)',
-  })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => CacheSettingsDto)
-  cache?: CacheSettingsDto;
-
-  @ApiPropertyOptional({ description: 'Keep request inputs and outputs in the prediction log' })
-  @IsOptional()
-  @IsBoolean()
-  logPayloads?: boolean;
-}
+/** Everything of CreateModelDto but the name, all optional; tags replace the list. */
+export class UpdateModelDto extends PartialType(OmitType(CreateModelDto, ['name'] as const)) {}
 
 export class ListModelsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Case-insensitive search in name and description', maxLength: 100 })
@@ -165,16 +138,4 @@ export class ModelDto {
   updatedAt: string;
 }
 
-export class ModelPageDto {
-  @ApiProperty({ type: [ModelDto] })
-  items: ModelDto[];
-
-  @ApiProperty({ type: 'integer' })
-  total: number;
-
-  @ApiProperty({ type: 'integer' })
-  skip: number;
-
-  @ApiProperty({ type: 'integer' })
-  limit: number;
-}
+export class ModelPageDto extends PageDtoOf(ModelDto, 'ModelPageDto') {}

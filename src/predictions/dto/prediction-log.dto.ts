@@ -1,3 +1,4 @@
+import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
@@ -64,16 +65,4 @@ export class PredictionLogDto {
   createdAt: string;
 }
 
-export class PredictionLogPageDto {
-  @ApiProperty({ type: [PredictionLogDto] })
-  items: PredictionLogDto[];
-
-  @ApiProperty({ type: 'integer' })
-  total: number;
-
-  @ApiProperty({ type: 'integer' })
-  skip: number;
-
-  @ApiProperty({ type: 'integer' })
-  limit: number;
-}
+export class PredictionLogPageDto extends PageDtoOf(PredictionLogDto, 'PredictionLogPageDto') {}
