@@ -17,6 +17,8 @@ export abstract class CacheStore {
   /** Starts a new generation: every entry of the old one becomes unreachable. */
   abstract bumpEpoch(model: string): Promise<void>;
   abstract stats(): CacheStoreStats;
+  /** One round trip past any breaker; true when the store answered. */
+  abstract probe(): Promise<boolean>;
   /** Operations that failed or timed out since start. */
   abstract get errors(): number;
   /** False while the store is failing (outage); the service keeps answering without it. */

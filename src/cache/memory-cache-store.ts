@@ -63,6 +63,10 @@ export class MemoryCacheStore extends CacheStore {
     return { entries: this.entries.size, bytes: this.bytes };
   }
 
+  async probe(): Promise<boolean> {
+    return true;
+  }
+
   get errors(): number {
     return 0;
   }

@@ -18,6 +18,8 @@ export interface CachedPrediction {
   o: string;
   /** canonical hash of the inputs */
   h: string;
+  /** expiry, epoch milliseconds: a key added later (the raw alias of a hit) lives no longer */
+  x: number;
 }
 
 export interface CacheSettings {
@@ -66,6 +68,11 @@ export class PredictionCacheService implements OnApplicationShutdown {
     return this.store.healthy;
   }
 
+  /** Asks the store directly, past any breaker: how readiness notices a recovered Redis. */
+  probe(): Promise<boolean> {
+    return this.store.probe();
+  }
+
   /** The model's current generation, or undefined while the store is unavailable. */
   epoch(model: string): Promise<string | undefined> {
     return this.store.getEpoch(model);
@@ -93,14 +100,16 @@ export class PredictionCacheService implements OnApplicationShutdown {
     return this.read(key);
   }
 
-  /** Stores an entry under its keys unless it is larger than CACHE_MAX_ENTRY_BYTES. */
-  async put(keys: string[], entry: CachedPrediction, ttlSeconds: number): Promise<void> {
+  /** Stores an entry under its keys until its expiry, unless it is larger than CACHE_MAX_ENTRY_BYTES. */
+  async put(keys: string[], entry: CachedPrediction): Promise<void> {
     const value = JSON.stringify(entry);
-    if (value.length > this.config.cacheMaxEntryBytes) {
+    if (Buffer.byteLength(value) > this.config.cacheMaxEntryBytes) {
       this.skippedTooLarge++;
       return;
     }
-    await Promise.all(keys.map((key) => this.store.set(key, value, ttlSeconds * 1000)));
+    const ttlMs = entry.x - Date.now();
+    if (ttlMs <= 0) return;
+    await Promise.all(keys.map((key) => this.store.set(key, value, ttlMs)));
   }
 
   countHit(): void {
@@ -134,7 +143,8 @@ export class PredictionCacheService implements OnApplicationShutdown {
     const value = await this.store.get(key);
     if (value === undefined) return undefined;
     try {
-      return JSON.parse(value) as CachedPrediction;
+      const entry = JSON.parse(value) as CachedPrediction;
+      return entry.x > Date.now() ? entry : undefined;
     } catch {
       return undefined;
     }

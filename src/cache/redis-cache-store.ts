@@ -78,6 +78,22 @@ export class RedisCacheStore extends CacheStore {
     }
   }
 
+  async probe(): Promise<boolean> {
+    try {
+      await this.withTimeout(this.cache.get('probe'), this.timeoutMs * 5);
+      this.consecutiveFailures = 0;
+      this.openUntil = 0;
+      if (this.failingSince !== undefined) {
+        this.logger.log({ msg: 'prediction cache reachable again', downMs: Date.now() - this.failingSince });
+        this.failingSince = undefined;
+      }
+      return true;
+    } catch (error) {
+      this.noteFailure(error as Error);
+      return false;
+    }
+  }
+
   stats(): CacheStoreStats {
     return {};
   }

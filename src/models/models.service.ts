@@ -78,11 +78,12 @@ export class ModelsService {
     if (dto.description !== undefined) model.description = dto.description;
     if (dto.tags !== undefined) model.tags = dto.tags;
     if (dto.logPayloads !== undefined) model.logPayloads = dto.logPayloads;
-    const cacheChanged = dto.cache !== undefined;
+    // Settings the prediction path reads: every replica must see them on its next request.
+    const servingChanged = dto.cache !== undefined || dto.logPayloads !== undefined;
     if (dto.cache?.enabled !== undefined) model.cacheEnabled = dto.cache.enabled;
     if (dto.cache?.ttlSeconds !== undefined) model.cacheTtlSeconds = dto.cache.ttlSeconds;
     const saved = await this.models.save(model);
-    if (cacheChanged) {
+    if (servingChanged) {
       this.servable.invalidate(name);
       await this.cache.invalidate(name);
     }

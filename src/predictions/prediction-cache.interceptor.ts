@@ -44,7 +44,7 @@ export class PredictionCacheInterceptor implements NestInterceptor {
     const write = outcome.write;
     if (write) {
       this.cache
-        .put(write.keys, write.entry, write.ttlSeconds)
+        .put(write.keys, write.entry)
         .catch((error: Error) => this.logger.warn({ msg: 'cache write failed', err: error.message }));
     }
     return outcome;

@@ -19,7 +19,7 @@ export interface PredictionOutcome {
   /** Keep inputs and outputs in the prediction log. */
   logPayloads: boolean;
   /** Entries to store once the response is on its way. */
-  write?: { keys: string[]; entry: CachedPrediction; ttlSeconds: number };
+  write?: { keys: string[]; entry: CachedPrediction };
 }
 
 /** Per-request state shared by the prediction interceptors and the service. */

@@ -105,8 +105,8 @@ export class PredictionsService {
         this.inference.discardParsed(handle);
         this.cache.countHit();
         const outcome = this.hit(found, model.logPayloads, { receive, parse: request.parseMs, resolve });
-        if (context.rawHash)
-          outcome.write = { keys: [`raw:${context.rawHash}`], entry: found, ttlSeconds: settings.ttlSeconds };
+        // The raw alias lives only as long as the entry it points to.
+        if (context.rawHash) outcome.write = { keys: [`raw:${context.rawHash}`], entry: found };
         return outcome;
       }
       this.cache.countMiss();
@@ -120,9 +120,10 @@ export class PredictionsService {
         v: entity.version,
         o: result.outputsJson,
         h: result.inputHash,
+        x: Date.now() + settings.ttlSeconds * 1000,
       };
       const keys = context.rawHash ? [key, `raw:${context.rawHash}`] : [key];
-      write = { keys, entry, ttlSeconds: settings.ttlSeconds };
+      write = { keys, entry };
     } else {
       if (context.bypassCache) this.cache.countBypass();
       result = await this.inference.predictParsed(source, entity, request.outputs);
