@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { cnnModel, mlpModel } from '../test/support/onnx-models';
+import { benchJobs } from './jobs';
 import { LoadResult, percentile, runLoad } from './load';
 import { scrapeMetric, startExpressBaseline, startModelForge } from './processes';
 
@@ -88,12 +89,21 @@ async function benchCache(baseUrl: string, store: string): Promise<string[]> {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
   return [
-    row([store, 'miss', fmt(miss.rps, 0), `${fmt(miss.p50Ms, 2)} / ${fmt(miss.p99Ms, 2)}`, seen(miss), '']),
+    row([
+      store,
+      'miss',
+      fmt(miss.rps, 0),
+      `${fmt(miss.p50Ms, 2)} / ${fmt(miss.p99Ms, 2)}`,
+      serverMs(miss),
+      seen(miss),
+      '',
+    ]),
     row([
       store,
       'hit',
       fmt(hit.rps, 0),
       `${fmt(hit.p50Ms, 2)} / ${fmt(hit.p99Ms, 2)}`,
+      serverMs(hit),
       seen(hit),
       `${fmt(hit.rps / miss.rps, 1)}x`,
     ]),
@@ -270,6 +280,8 @@ async function main(): Promise<void> {
   console.log(row(['load', 'RSS before', 'RSS after', 'growth', 'errors']));
   console.log(row(Array(5).fill('---')));
   rssRows.forEach((r) => console.log(r));
+  console.log('');
+  console.log((await benchJobs()).join('\n'));
 }
 
 main().catch((error: unknown) => {

@@ -34,7 +34,10 @@ export class CacheAndPredictionLog1764145000000 implements MigrationInterface {
       'predictions',
       new TableIndex({ name: 'IDX_predictions_model_created', columnNames: ['model', 'created_at'] }),
     );
-    await queryRunner.createIndex('predictions', new TableIndex({ name: 'IDX_predictions_created', columnNames: ['created_at'] }));
+    await queryRunner.createIndex(
+      'predictions',
+      new TableIndex({ name: 'IDX_predictions_created', columnNames: ['created_at'] }),
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
+import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { PredictionsModule } from './predictions/predictions.module';
@@ -25,6 +26,7 @@ export class AppModule {
         HealthModule,
         ModelsModule,
         PredictionsModule,
+        JobsModule.forRoot(config),
       ],
     };
   }

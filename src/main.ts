@@ -5,11 +5,15 @@ import { createApp } from './app.factory';
 import { AppConfig } from './config/app-config';
 import { EnvironmentError, loadEnvironment } from './config/environment';
 import { ShutdownState } from './health/shutdown-state';
+import { workerRoutesOnly } from './jobs/worker-routes';
 import { createRootLogger } from './logging/logger';
 
 function readConfig(): AppConfig {
   try {
-    return new AppConfig(loadEnvironment());
+    const env = loadEnvironment();
+    // A worker serves no API, so no API documentation either (see workerRoutesOnly).
+    if (env.APP_ROLE === 'worker') env.DOCS_ENABLED = false;
+    return new AppConfig(env);
   } catch (error) {
     if (error instanceof EnvironmentError) {
       for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
@@ -49,10 +53,17 @@ async function main(): Promise<void> {
   const config = readConfig();
   const logger = createRootLogger(config);
   const app = await createApp(config, logger);
+  // A worker consumes jobs and answers its probes; every API route is 404 there.
+  if (!config.servesApi) app.use(workerRoutesOnly);
   installShutdown(app, config, logger);
   await app.listen(config.port, config.host);
   logger.info(
-    { port: config.port, database: config.databaseUrl ? 'postgres' : 'sqlite', dataDir: config.dataDir },
+    {
+      port: config.port,
+      role: config.appRole,
+      database: config.databaseUrl ? 'postgres' : 'sqlite',
+      dataDir: config.dataDir,
+    },
     'ModelForge listening',
   );
 }

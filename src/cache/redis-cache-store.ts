@@ -23,6 +23,7 @@ export class RedisCacheStore extends CacheStore {
   private readonly logger = new Logger('PredictionCache');
   private readonly cache: Cache;
   private readonly keyv: Keyv;
+  private readonly redis: KeyvRedis<string>;
   private failures = 0;
   private consecutiveFailures = 0;
   private openUntil = 0;
@@ -43,6 +44,7 @@ export class RedisCacheStore extends CacheStore {
       { throwOnConnectError: false, throwOnErrors: true, namespace: 'modelforge:cache' },
     );
     store.on('error', (error: Error) => this.noteFailure(error));
+    this.redis = store;
     this.keyv = new Keyv({ store, namespace: 'modelforge:cache', useKeyPrefix: false });
     this.keyv.on('error', (error: Error) => this.noteFailure(error));
     this.cache = createCache({ stores: [this.keyv] });
@@ -80,6 +82,9 @@ export class RedisCacheStore extends CacheStore {
 
   async probe(): Promise<boolean> {
     try {
+      // A disconnected client answers operations with nothing rather than an error: ask it.
+      const client = this.redis.client as { isReady?: boolean };
+      if (client.isReady === false) throw new Error('Redis client is not connected');
       await this.withTimeout(this.cache.get('probe'), this.timeoutMs * 5);
       this.consecutiveFailures = 0;
       this.openUntil = 0;

@@ -1,5 +1,7 @@
+import { JobResultEntity } from '../jobs/entities/job-result.entity';
+import { JobEntity } from '../jobs/entities/job.entity';
 import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelEntity } from '../models/entities/model.entity';
 import { PredictionEntity } from '../predictions/entities/prediction.entity';
 
-export const ENTITIES = [ModelEntity, ModelVersionEntity, PredictionEntity];
+export const ENTITIES = [ModelEntity, ModelVersionEntity, PredictionEntity, JobEntity, JobResultEntity];

@@ -7,6 +7,8 @@ import {
 } from '@nestjs/terminus';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { InferenceService } from '../inference/inference.service';
+import { JobQueue } from '../jobs/queue/job-queue';
+import { queueHealth } from '../jobs/queue/queue-health';
 import type { HealthResultDto } from './health.dto';
 import { ShutdownState } from './shutdown-state';
 
@@ -18,14 +20,17 @@ export class HealthService {
     private readonly shutdown: ShutdownState,
     private readonly indicators: HealthIndicatorService,
     private readonly inference: InferenceService,
+    private readonly jobs: JobQueue,
     private readonly cache: PredictionCacheService,
   ) {}
 
   /** The prediction cache never fails readiness: while its store is down it is only degraded. */
-  private cacheCheck() {
-    const { store, healthy, errors } = this.cache.stats();
+  private async cacheCheck() {
+    // Probe on every readiness call: it notices an outage, and a recovery, without prediction traffic.
+    const reachable = await this.cache.probe();
+    const { store, errors } = this.cache.stats();
     const check = this.indicators.check('cache');
-    return healthy
+    return reachable
       ? check.up({ store })
       : check.degraded({ store, errors, message: 'cache store unreachable; serving without it' });
   }
@@ -47,6 +52,7 @@ export class HealthService {
     const checks: HealthIndicatorFunction[] = [
       () => this.db.pingCheck('database').withTimeout(2_000),
       () => this.engineCheck(),
+      () => queueHealth(this.jobs, this.indicators),
       () => this.cacheCheck(),
     ];
     try {

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { InvalidInputError, TooManyRequestsError } from '../common/errors';
+import { AppConfig } from '../config/app-config';
+import { InferenceService, ServableModel } from '../inference/inference.service';
+import type { TensorData } from '../inference/tensor';
+import { encodeTensor, EncodedTensor } from '../inference/tensor-codec';
+import type { TensorSpec } from '../models/tensor-spec';
+import { BatchGroup, canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
+
+/** What one instance produced: its outputs as the JSON a prediction returns, or why it failed. */
+export type InstanceOutcome =
+  { index: number; outputs: string; error?: undefined } | { index: number; outputs?: undefined; error: string };
+
+export interface ChunkModel extends ServableModel {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** Longest wait for a slot when synchronous predictions fill the model's queue (429). */
+const BUSY_WAIT_MS = 250;
+
+function encodeOutputs(outputs: Record<string, TensorData>): string {
+  const encoded = Object.entries(outputs).map(([name, tensor]): [string, EncodedTensor] => [
+    name,
+    encodeTensor(tensor),
+  ]);
+  return JSON.stringify(Object.fromEntries(encoded));
+}
+
+/** Runs `work` on at most `limit` items at once. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]);
+  });
+  await Promise.all(lanes);
+}
+
+/**
+ * Runs one chunk of a job through the InferenceService the synchronous path uses. Instances are
+ * stacked into batches where the signature allows it (see batching.ts), spread over the inference
+ * workers; an instance that ONNX Runtime rejects gets its own error, and a batch that fails is
+ * re-run one instance at a time so the error lands on the instance that caused it. Any other
+ * failure (a worker crash, a timeout) fails the whole chunk: the attempt is retried from here.
+ */
+@Injectable()
+export class ChunkExecutor {
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async run(model: ChunkModel, instances: readonly PreparedInstance[], deadline: number): Promise<InstanceOutcome[]> {
+    const outcomes: InstanceOutcome[] = [];
+    const lanes = this.config.inferenceWorkers;
+    let groups: BatchGroup[] = [];
+    let singles: readonly PreparedInstance[] = instances;
+    if (canBatch(model.inputs, model.outputs)) {
+      // Enough batches to keep every worker busy, each within the tensor size limit.
+      const perBatch = Math.max(2, Math.ceil(instances.length / lanes));
+      ({ groups, singles } = groupForBatching(instances, model.inputs, this.config.maxTensorElements, perBatch));
+    }
+    const work: (BatchGroup | PreparedInstance)[] = [...groups, ...singles];
+    await eachLimited(work, lanes, async (item) => {
+      if ('members' in item) outcomes.push(...(await this.runBatch(model, item, deadline)));
+      else outcomes.push(await this.runSingle(model, item, deadline));
+    });
+    return outcomes.sort((a, b) => a.index - b.index);
+  }
+
+  private async runBatch(model: ChunkModel, group: BatchGroup, deadline: number): Promise<InstanceOutcome[]> {
+    let parts: Record<string, TensorData>[] | undefined;
+    try {
+      const result = await this.runWhenFree(model, stack(group, model.inputs), deadline);
+      parts = split(result, group.rows);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+    }
+    if (!parts) {
+      const outcomes: InstanceOutcome[] = [];
+      for (const member of group.members) outcomes.push(await this.runSingle(model, member, deadline));
+      return outcomes;
+    }
+    return parts.map((outputs, i) => ({ index: group.members[i].index, outputs: encodeOutputs(outputs) }));
+  }
+
+  private async runSingle(model: ChunkModel, instance: PreparedInstance, deadline: number): Promise<InstanceOutcome> {
+    try {
+      return { index: instance.index, outputs: encodeOutputs(await this.runWhenFree(model, instance.feeds, deadline)) };
+    } catch (error) {
+      if (error instanceof InvalidInputError) return { index: instance.index, error: error.message };
+      throw error;
+    }
+  }
+
+  /** A job yields to synchronous traffic: when the model's queue is full it waits, up to the deadline. */
+  private async runWhenFree(
+    model: ChunkModel,
+    feeds: Record<string, TensorData>,
+    deadline: number,
+  ): Promise<Record<string, TensorData>> {
+    for (;;) {
+      try {
+        return (await this.inference.run(model, feeds)).outputs;
+      } catch (error) {
+        if (!(error instanceof TooManyRequestsError) || Date.now() + BUSY_WAIT_MS > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));
+      }
+    }
+  }
+}

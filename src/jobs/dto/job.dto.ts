@@ -1,0 +1,170 @@
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { PageQueryDto } from '../../common/pagination';
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
+import { OutputTensorDto, TensorInputDto } from '../../predictions/dto/prediction.dto';
+import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
+
+const INPUTS_SCHEMA: ApiPropertyOptions = {
+  type: 'object' as const,
+  additionalProperties: {
+    oneOf: [
+      { $ref: getSchemaPath(TensorInputDto) },
+      { type: 'array', items: {} },
+      { type: 'number' },
+      { type: 'string' },
+      { type: 'boolean' },
+    ],
+  },
+  example: { x: [[5.1, 3.5, 1.4, 0.2]] },
+  description: 'Input name to tensor, exactly as in a prediction request',
+};
+
+export class JobInstanceDto {
+  @ApiProperty(INPUTS_SCHEMA)
+  inputs: Record<string, unknown>;
+}
+
+/** The JSON body of POST /api/v1/jobs (checked by parseJobBody, without a copy of the tensors). */
+export class CreateJobDto {
+  @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source })
+  model: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 2, description: 'Default: the latest ready version' })
+  version?: number;
+
+  @ApiProperty({
+    type: [JobInstanceDto],
+    minItems: 1,
+    description:
+      'Each instance is checked against the signature before anything is queued (at most JOBS_MAX_INSTANCES)',
+  })
+  instances: JobInstanceDto[];
+}
+
+/** Query of POST /api/v1/jobs: the model of an NDJSON upload (a JSON body names it itself). */
+export class SubmitJobQueryDto {
+  @ApiPropertyOptional({
+    description: 'Model name, for an application/x-ndjson upload',
+    pattern: MODEL_NAME_PATTERN.source,
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
+  model?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'Version, for an application/x-ndjson upload' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'version must be a positive integer' })
+  @Min(1)
+  @Max(2_147_483_647)
+  version?: number;
+}
+
+export class ListJobsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: JOB_STATUSES, enumName: 'JobStatus' })
+  @IsOptional()
+  @IsIn(JOB_STATUSES)
+  status?: JobStatus;
+
+  @ApiPropertyOptional({ description: 'Only jobs of this model', pattern: MODEL_NAME_PATTERN.source })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
+  model?: string;
+}
+
+export class JobProgressDto {
+  @ApiProperty({ type: 'integer', description: 'Instances with a result (outputs or error)' })
+  done: number;
+
+  @ApiProperty({ type: 'integer' })
+  total: number;
+
+  @ApiProperty({ description: '100 * done / total, two decimals' })
+  percent: number;
+}
+
+export class JobDto {
+  @ApiProperty({ format: 'uuid' })
+  id: string;
+
+  @ApiProperty({ example: 'iris' })
+  model: string;
+
+  @ApiProperty({ type: 'integer', example: 2, description: 'The version resolved at submission' })
+  version: number;
+
+  @ApiProperty({ enum: JOB_STATUSES, enumName: 'JobStatus' })
+  status: JobStatus;
+
+  @ApiProperty({ type: JobProgressDto })
+  progress: JobProgressDto;
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Times a worker started the job (a retry, or a resume after a crash or a shutdown, counts)',
+  })
+  attempts: number;
+
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description: 'Why the job failed, or why its last attempt failed while it waits for a retry',
+  })
+  error: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  startedAt: string | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  finishedAt: string | null;
+}
+
+export class JobPageDto {
+  @ApiProperty({ type: [JobDto] })
+  items: JobDto[];
+
+  @ApiProperty({ type: 'integer' })
+  total: number;
+
+  @ApiProperty({ type: 'integer' })
+  skip: number;
+
+  @ApiProperty({ type: 'integer' })
+  limit: number;
+}
+
+export class JobResultDto {
+  @ApiProperty({ type: 'integer', description: 'Position of the instance in the submission, from 0' })
+  index: number;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(OutputTensorDto) },
+    description: 'As in a prediction response; absent when the instance failed',
+  })
+  outputs?: Record<string, OutputTensorDto>;
+
+  @ApiPropertyOptional({ description: 'Why this instance failed; absent when it has outputs' })
+  error?: string;
+}
+
+export class JobResultPageDto {
+  @ApiProperty({ type: [JobResultDto] })
+  items: JobResultDto[];
+
+  @ApiProperty({ type: 'integer', description: 'Results so far (progress.done)' })
+  total: number;
+
+  @ApiProperty({ type: 'integer' })
+  skip: number;
+
+  @ApiProperty({ type: 'integer' })
+  limit: number;
+}

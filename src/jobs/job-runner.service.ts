@@ -1,0 +1,185 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { ModelVersionEntity } from '../models/entities/model-version.entity';
+import type { PreparedInstance } from './batching';
+import { ChunkExecutor, InstanceOutcome } from './chunk-executor';
+import { decodeInstance } from './instance-codec';
+import { JobMetrics } from './job-metrics';
+import { JobStore } from './job-store';
+
+/** How one attempt at a job ended; the queue in charge decides what follows. */
+export type AttemptOutcome =
+  /** Every instance has a result. */
+  | { kind: 'completed' }
+  | { kind: 'cancelled' }
+  /** Nothing to do: the job is gone, finished, or owned by another attempt. */
+  | { kind: 'skipped' }
+  /** The process is stopping: progress is saved and the job is queued again. */
+  | { kind: 'released' }
+  /** The attempt failed; run the job again after `delayMs` (it resumes where it stopped). */
+  | { kind: 'retry'; delayMs: number; error: string }
+  /** The attempt failed and no attempt is left: the job is failed. */
+  | { kind: 'failed'; error: string };
+
+/** A failure that no retry can fix: the job fails at once. */
+class PermanentJobError extends Error {}
+
+/**
+ * Runs jobs, one attempt at a time, for both queues (Bull and in-process). An attempt claims the
+ * job, then runs it chunk by chunk from `done`: each chunk's results and the new `done` are saved
+ * in one transaction under the attempt's lease. Between chunks it checks for cancellation, its
+ * timeout (JOBS_TIMEOUT_MS per attempt) and shutdown, which releases the job for another worker.
+ */
+@Injectable()
+export class JobRunnerService {
+  private readonly logger = new Logger(JobRunnerService.name);
+  private stopping = false;
+  private readonly active = new Set<Promise<AttemptOutcome>>();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly store: JobStore,
+    private readonly executor: ChunkExecutor,
+    private readonly metrics: JobMetrics,
+    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+  ) {}
+
+  /** Attempts running in this process. */
+  get running(): number {
+    return this.active.size;
+  }
+
+  runAttempt(jobId: string): Promise<AttemptOutcome> {
+    const attempt: Promise<AttemptOutcome> = this.attempt(jobId).finally(() => this.active.delete(attempt));
+    this.active.add(attempt);
+    return attempt;
+  }
+
+  /** From now on every attempt releases its job at the next chunk boundary; resolves when all have. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.active]);
+  }
+
+  /** Backoff before retry number `failures`: JOBS_BACKOFF_MS, doubling each time. */
+  backoffMs(failures: number): number {
+    return this.config.jobs.backoffMs * 2 ** Math.max(0, failures - 1);
+  }
+
+  /** The queue gave up on a job (Bull: stalled more often than allowed); fail it unless finished. */
+  async failFromQueue(jobId: string, reason: string): Promise<void> {
+    if (await this.store.failUnfinished(jobId, reason)) {
+      this.metrics.jobEvent('failed');
+      this.logger.warn({ msg: 'job failed by the queue', jobId, reason });
+    }
+  }
+
+  private async attempt(jobId: string): Promise<AttemptOutcome> {
+    if (this.stopping) return { kind: 'released' };
+    const lease = await this.store.claim(jobId);
+    if (!lease) return { kind: 'skipped' };
+    try {
+      return await this.runChunks(jobId, lease);
+    } catch (error) {
+      return this.failed(jobId, lease, error as Error);
+    }
+  }
+
+  /**
+   * The chunk loop, pipelined: while chunk k runs in the inference workers, chunk k+1 is read
+   * and decoded and chunk k-1 is saved. Saves stay in order (each moves `done` from where the
+   * previous one left it), and every exit waits for the save in flight, so a chunk that ran is
+   * never lost by a cancel, a release or a failure.
+   */
+  private async runChunks(jobId: string, lease: string): Promise<AttemptOutcome> {
+    const job = await this.store.find(jobId);
+    if (!job) return { kind: 'skipped' };
+    const version = job.modelVersionId ? await this.versions.findOneBy({ id: job.modelVersionId }) : null;
+    if (!version) {
+      throw new PermanentJobError(`Version ${job.version} of '${job.modelName}' was deleted before the job finished`);
+    }
+    const deadline = Date.now() + this.config.jobs.timeoutMs;
+    const { total } = job;
+    const load = (from: number) => this.load(jobId, from, Math.min(total, from + this.config.jobs.chunkSize));
+    let saving: Promise<boolean> = Promise.resolve(true);
+    let prefetch: Promise<PreparedInstance[]> | undefined;
+    this.logger.log({ msg: 'job attempt started', jobId, done: job.done, total });
+    try {
+      for (let from = job.done; ;) {
+        const control = await this.store.control(jobId);
+        if (!control || control.lease !== lease || control.status !== 'running') return { kind: 'skipped' };
+        const stop = control.cancelRequested || from >= total || this.stopping;
+        if (stop && !(await saving)) return { kind: 'skipped' };
+        if (control.cancelRequested) return this.end(jobId, lease, 'cancelled');
+        if (from >= total) return this.end(jobId, lease, 'completed');
+        if (this.stopping) return this.release(jobId, lease, from);
+        if (Date.now() > deadline) {
+          throw new Error(`The attempt exceeded JOBS_TIMEOUT_MS (${this.config.jobs.timeoutMs} ms)`);
+        }
+        const instances = await (prefetch ?? load(from));
+        if (instances.length === 0) throw new PermanentJobError(`The stored instances of job ${jobId} are missing`);
+        const to = from + instances.length;
+        prefetch = to < total ? load(to) : undefined;
+        const outcomes = await this.executor.run(version, instances, deadline);
+        if (!(await saving)) return { kind: 'skipped' };
+        saving = this.save(jobId, lease, from, outcomes);
+        from = to;
+      }
+    } finally {
+      prefetch?.catch(() => undefined);
+      await saving.catch(() => false);
+    }
+  }
+
+  private async load(jobId: string, from: number, to: number): Promise<PreparedInstance[]> {
+    const rows = await this.store.instances(jobId, from, to);
+    return rows.map((row) => ({ index: row.index, feeds: decodeInstance(row) }));
+  }
+
+  private async save(jobId: string, lease: string, from: number, outcomes: InstanceOutcome[]): Promise<boolean> {
+    const saved = await this.store.saveChunk(jobId, lease, from, outcomes);
+    if (saved) {
+      const failed = outcomes.filter((o) => o.error !== undefined).length;
+      this.metrics.instances(outcomes.length - failed, failed);
+    }
+    return saved;
+  }
+
+  private async release(jobId: string, lease: string, done: number): Promise<AttemptOutcome> {
+    await this.store.release(jobId, lease);
+    this.metrics.jobEvent('released');
+    this.logger.log({ msg: 'job released at shutdown', jobId, done });
+    return { kind: 'released' };
+  }
+
+  private async end(jobId: string, lease: string, status: 'completed' | 'cancelled'): Promise<AttemptOutcome> {
+    if (!(await this.store.finish(jobId, lease, status))) return { kind: 'skipped' };
+    this.metrics.jobEvent(status);
+    this.logger.log({ msg: `job ${status}`, jobId });
+    return { kind: status };
+  }
+
+  private async failed(jobId: string, lease: string, error: Error): Promise<AttemptOutcome> {
+    const message = error.message || String(error);
+    const maxFailures = error instanceof PermanentJobError ? 1 : this.config.jobs.attempts;
+    const recorded = await this.store.recordFailure(jobId, lease, message, maxFailures);
+    if (!recorded) return { kind: 'skipped' };
+    if (recorded.final) {
+      this.metrics.jobEvent('failed');
+      this.logger.warn({ msg: 'job failed', jobId, failures: recorded.failures, err: message });
+      return { kind: 'failed', error: message };
+    }
+    this.metrics.jobEvent('retried');
+    const delayMs = this.backoffMs(recorded.failures);
+    this.logger.warn({
+      msg: 'job attempt failed; will retry',
+      jobId,
+      failures: recorded.failures,
+      delayMs,
+      err: message,
+    });
+    return { kind: 'retry', delayMs, error: message };
+  }
+}

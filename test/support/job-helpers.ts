@@ -1,0 +1,139 @@
+/**
+ * Helpers for the queued jobs specs: models to submit, uploads, polling a job to an end, reading
+ * every result page, and Redis key prefixes that keep parallel spec files apart.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import Bull, { Queue } from 'bull';
+import { attr, DataType, encodeModel, graph, int64Initializer, node, seededRandom, tensorInfo } from './onnx-models';
+
+export const REDIS_TEST_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+
+/** A Bull key prefix of its own for one spec file (JOBS_QUEUE_PREFIX). */
+export function redisPrefix(name: string): string {
+  return `mf-test-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The `inference` queue under a prefix, seen from the test: counts, keys, clean-up. */
+export function testQueue(prefix: string): Queue {
+  return new Bull('inference', REDIS_TEST_URL, { prefix });
+}
+
+/** Every Redis key under the prefix. */
+export async function redisKeys(queue: Queue, prefix: string): Promise<string[]> {
+  return queue.client.keys(`${prefix}:*`);
+}
+
+/** Removes every key under the prefix and closes the queue. */
+export async function dropQueue(queue: Queue, prefix: string): Promise<void> {
+  const keys = await redisKeys(queue, prefix);
+  if (keys.length > 0) await queue.client.del(...keys);
+  await queue.close();
+}
+
+/**
+ * `pairsModel()`: x float32 [batch, n] -> Reshape(x, [-1, 2]) -> y float32 [batch, 2]. Any shape
+ * passes the signature check, but ONNX Runtime refuses an odd number of elements at run time: an
+ * instance {x: [[1, 2, 3]]} fails there while {x: [[1, 2]]} gives [[1, 2]].
+ */
+export function pairsModel(): Buffer {
+  return encodeModel({
+    graph: graph({
+      name: 'pairs',
+      inputs: [tensorInfo('x', DataType.FLOAT, ['batch', 'n'])],
+      outputs: [tensorInfo('y', DataType.FLOAT, ['batch', 2])],
+      initializers: [int64Initializer('pair_shape', [2], [-1, 2])],
+      nodes: [node('Reshape', ['x', 'pair_shape'], ['y'], [attr.int('allowzero', 0)])],
+    }),
+  });
+}
+
+/** `count` MLP instances of `inputSize` values, deterministic, each as {x: [[...]]}. */
+export function mlpInstances(count: number, inputSize = 4, seed = 11): { inputs: { x: number[][] } }[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, () => ({
+    inputs: { x: [Array.from({ length: inputSize }, () => Math.round(random() * 1e4) / 1e3)] },
+  }));
+}
+
+export interface JobBody {
+  id: string;
+  model: string;
+  version: number;
+  status: string;
+  progress: { done: number; total: number; percent: number };
+  attempts: number;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface ResultItem {
+  index: number;
+  outputs?: Record<string, { dtype: string; shape: number[]; data: (number | string | boolean)[] }>;
+  error?: string;
+}
+
+type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
+
+export function client(baseUrl: string): Fetch {
+  return (path, init) => fetch(`${baseUrl}${path}`, init);
+}
+
+export async function json<T>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Creates the model and uploads `bytes` as its next version. */
+export async function uploadModel(http: Fetch, name: string, bytes: Buffer): Promise<void> {
+  const created = await http('/api/v1/models', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  assert.ok([201, 409].includes(created.status), await created.text());
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(bytes)]), `${name}.onnx`);
+  await json(await http(`/api/v1/models/${name}/versions`, { method: 'POST', body: form }), 201);
+}
+
+export async function submitJob(http: Fetch, body: unknown): Promise<{ res: Response; job: JobBody }> {
+  const res = await http('/api/v1/jobs', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { res, job: await json<JobBody>(res, 202) };
+}
+
+/** Polls the job until `done(job)` holds; fails with the last state after `timeoutMs`. */
+export async function waitForJob(
+  http: Fetch,
+  id: string,
+  done: (job: JobBody) => boolean = (job) => ['completed', 'failed', 'cancelled'].includes(job.status),
+  timeoutMs = 30_000,
+): Promise<JobBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await json<JobBody>(await http(`/api/v1/jobs/${id}`), 200);
+    if (done(job)) return job;
+    if (Date.now() > deadline) assert.fail(`job ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(job)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Every result of a job, page by page. */
+export async function allResults(http: Fetch, id: string): Promise<ResultItem[]> {
+  const items: ResultItem[] = [];
+  for (let skip = 0; ; skip += 100) {
+    const page = await json<{ items: ResultItem[]; total: number }>(
+      await http(`/api/v1/jobs/${id}/results?skip=${skip}&limit=100`),
+      200,
+    );
+    items.push(...page.items);
+    if (items.length >= page.total || page.items.length === 0) return items;
+  }
+}
