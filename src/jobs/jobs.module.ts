@@ -9,6 +9,7 @@ import { ChunkExecutor } from './chunk-executor';
 import { JobResultEntity } from './entities/job-result.entity';
 import { JobEntity } from './entities/job.entity';
 import { JobMetrics } from './job-metrics';
+import { QueueGauges } from './queue/queue-gauges';
 import { JobRunnerService } from './job-runner.service';
 import { JobStore } from './job-store';
 import { JobSubmissionService } from './job-submission.service';
@@ -43,6 +44,7 @@ export class JobsModule {
     const providers: Provider[] = [
       JobStore,
       JobMetrics,
+      QueueGauges,
       ChunkExecutor,
       JobRunnerService,
       JobsService,

@@ -13,7 +13,7 @@ export class MetricsController {
   @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus metrics (modelforge_*, base units)' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ schema: { type: 'string' }, description: 'Prometheus text exposition format' })
-  render(): string {
+  render(): Promise<string> {
     return this.metrics.render();
   }
 }

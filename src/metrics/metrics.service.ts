@@ -4,6 +4,18 @@ import { InferenceService } from '../inference/inference.service';
 
 type Labels = Record<string, string>;
 
+export interface GaugeSample {
+  name: string;
+  help: string;
+  value: number;
+  labels?: Labels;
+}
+
+/** Gauges read at scrape time from another module (the job queue's depth, say). */
+export type GaugeSource = () => Promise<GaugeSample[]>;
+
+const SOURCE_TIMEOUT_MS = 500;
+
 const LOOP_RESOLUTION_MS = 10;
 
 function labelText(labels: Labels): string {
@@ -21,6 +33,7 @@ function labelText(labels: Labels): string {
 export class MetricsService implements OnModuleDestroy {
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
+  private readonly sources: GaugeSource[] = [];
 
   constructor(private readonly inference: InferenceService) {
     this.loopDelay.enable();
@@ -41,7 +54,13 @@ export class MetricsService implements OnModuleDestroy {
     counter.values.set(key, (counter.values.get(key) ?? 0) + by);
   }
 
-  render(): string {
+  /** Adds gauges computed at every scrape; a source that fails or is slow is left out of that scrape. */
+  registerGauges(source: GaugeSource): void {
+    this.sources.push(source);
+  }
+
+  async render(): Promise<string> {
+    const external = await Promise.all(this.sources.map((source) => this.sample(source)));
     const lines: string[] = [];
     const gauge = (name: string, help: string, value: number, labels: Labels = {}) => {
       if (!lines.includes(`# TYPE modelforge_${name} gauge`)) {
@@ -73,10 +92,27 @@ export class MetricsService implements OnModuleDestroy {
     gauge('inference_loaded_versions', 'Distinct model files loaded in the workers', engine.loadedVersions);
     gauge('inference_loaded_bytes', 'Size of the model files loaded', engine.loadedBytes);
     gauge('inference_in_flight', 'Requests sent to workers and not answered yet', engine.inFlight);
+    for (const sample of external.flat()) gauge(sample.name, sample.help, sample.value, sample.labels);
     for (const [name, counter] of this.counters) {
       lines.push(`# HELP modelforge_${name} ${counter.help}`, `# TYPE modelforge_${name} counter`);
       for (const [labels, value] of counter.values) lines.push(`modelforge_${name}${labels} ${value}`);
     }
     return `${lines.join('\n')}\n`;
+  }
+
+  private async sample(source: GaugeSource): Promise<GaugeSample[]> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        source(),
+        new Promise<GaugeSample[]>((resolve) => {
+          timer = setTimeout(() => resolve([]), SOURCE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch {
+      return [];
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

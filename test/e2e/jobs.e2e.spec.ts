@@ -126,6 +126,12 @@ for (const engine of testEngines()) {
         Array.from({ length: 10 }, (_, i) => 290 + i),
       );
       assert.equal(await countRows(t.dataSource, 'job_results'), 300);
+
+      const metrics = await (await http('/metrics')).text();
+      assert.match(metrics, /^modelforge_jobs_waiting 0$/m);
+      assert.match(metrics, /^modelforge_jobs_active 0$/m);
+      assert.match(metrics, /^modelforge_job_instances_per_second \d+(\.\d+)?$/m);
+      assert.match(metrics, /^modelforge_job_instances_total\{outcome="ok"\} 300$/m);
     });
 
     it('accepts an NDJSON upload streamed in pieces, with the same results as the JSON body', async () => {
