@@ -204,14 +204,13 @@ async function run(model: ModelRef, feeds: Record<string, TensorData>, outputNam
     throw new RejectedInput(`ONNX Runtime rejected the inputs: ${(error as Error).message}`);
   }
   const inferenceMs = performance.now() - started;
-  const outputs: Record<string, TensorData> = {};
-  for (const [name, tensor] of Object.entries(results)) {
-    outputs[name] = {
-      dtype: tensor.type as TensorDtype,
-      dims: [...tensor.dims],
-      data: tensor.data as TensorData['data'],
-    };
-  }
+  // fromEntries: an output named __proto__ stays an own key.
+  const outputs: Record<string, TensorData> = Object.fromEntries(
+    Object.entries(results).map(([name, tensor]) => [
+      name,
+      { dtype: tensor.type as TensorDtype, dims: [...tensor.dims], data: tensor.data as TensorData['data'] },
+    ]),
+  );
   return { outputs, inferenceMs, loadMs };
 }
 
@@ -260,8 +259,9 @@ async function runAndEncode(
 ): Promise<PredictResult> {
   const result = await run(model, decoded.feeds, outputNames);
   const started = performance.now();
-  const outputs: Record<string, EncodedTensor> = {};
-  for (const [name, tensor] of Object.entries(result.outputs)) outputs[name] = encodeTensor(tensor);
+  const outputs: Record<string, EncodedTensor> = Object.fromEntries(
+    Object.entries(result.outputs).map(([name, tensor]) => [name, encodeTensor(tensor)]),
+  );
   const outputsJson = JSON.stringify(outputs);
   return {
     outputsJson,

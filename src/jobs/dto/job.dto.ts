@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { PageQueryDto } from '../../common/pagination';
+import { PageDtoOf, PageQueryDto } from '../../common/pagination';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { OutputTensorDto, TensorInputDto } from '../../predictions/dto/prediction.dto';
 import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
@@ -126,19 +126,7 @@ export class JobDto {
   finishedAt: string | null;
 }
 
-export class JobPageDto {
-  @ApiProperty({ type: [JobDto] })
-  items: JobDto[];
-
-  @ApiProperty({ type: 'integer' })
-  total: number;
-
-  @ApiProperty({ type: 'integer' })
-  skip: number;
-
-  @ApiProperty({ type: 'integer' })
-  limit: number;
-}
+export class JobPageDto extends PageDtoOf(JobDto, 'JobPageDto') {}
 
 export class JobResultDto {
   @ApiProperty({ type: 'integer', description: 'Position of the instance in the submission, from 0' })
