@@ -14,7 +14,6 @@ import { startModelForge } from './processes';
 
 /** A CNN job bigger than this is cut down (its upload alone is ~110 KB of JSON per instance). */
 const CNN_MAX_INSTANCES = Number(process.env.BENCH_JOBS_CNN_MAX ?? 2_000);
-const TUNED_CHUNK = 1024;
 
 interface JobModel {
   name: string;
@@ -194,8 +193,6 @@ export async function benchJobs(): Promise<string[]> {
   ];
   try {
     await measure(lines, path.join(work, 'default'), MODELS, {});
-    // Per-chunk costs (a transaction, two queries) dominate a model this small: bigger chunks pay off.
-    await measure(lines, path.join(work, 'tuned'), [MODELS[0]], { JOBS_CHUNK_SIZE: String(TUNED_CHUNK) });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }

@@ -236,12 +236,12 @@ export class Environment {
   @Max(1_000_000)
   JOBS_MAX_INSTANCES = 10_000;
 
-  /** Instances run and saved together; progress is saved after each chunk. */
+  /** Most instances run and saved together (fewer for large inputs); progress is saved after each chunk. */
   @Transform(toInt)
   @IsInt()
   @Min(1)
   @Max(10_000)
-  JOBS_CHUNK_SIZE = 64;
+  JOBS_CHUNK_SIZE = 1024;
 
   /** Jobs one worker process runs at once. */
   @Transform(toInt)

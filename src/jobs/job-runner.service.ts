@@ -1,3 +1,4 @@
+import type { TensorSpec } from '../models/tensor-spec';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
@@ -102,7 +103,8 @@ export class JobRunnerService {
     }
     const deadline = Date.now() + this.config.jobs.timeoutMs;
     const { total } = job;
-    const load = (from: number) => this.load(jobId, from, Math.min(total, from + this.config.jobs.chunkSize));
+    const chunk = chunkSizeFor(version.inputs, this.config.jobs.chunkSize);
+    const load = (from: number) => this.load(jobId, from, Math.min(total, from + chunk));
     let saving: Promise<boolean> = Promise.resolve(true);
     let prefetch: Promise<PreparedInstance[]> | undefined;
     this.logger.log({ msg: 'job attempt started', jobId, done: job.done, total });
@@ -182,4 +184,17 @@ export class JobRunnerService {
     });
     return { kind: 'retry', delayMs, error: message };
   }
+}
+
+/** Elements one chunk may hold across its instances' inputs (16 MiB of float32). */
+const CHUNK_ELEMENT_BUDGET = 4 * 1024 * 1024;
+
+/**
+ * Instances per chunk: JOBS_CHUNK_SIZE at most, fewer when instances are large, so a chunk of
+ * image inputs stays a few megabytes while a small model gets chunks long enough to amortize the
+ * per-chunk transaction. Dynamic dimensions count as 1 (an instance is usually one row).
+ */
+export function chunkSizeFor(inputs: readonly TensorSpec[], maxInstances: number): number {
+  const perInstance = inputs.reduce((sum, spec) => sum + spec.shape.reduce((n, d) => n * Math.max(1, d), 1), 0);
+  return Math.max(1, Math.min(maxInstances, Math.floor(CHUNK_ELEMENT_BUDGET / Math.max(1, perInstance))));
 }
