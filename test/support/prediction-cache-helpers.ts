@@ -1,3 +1,4 @@
+import type { CacheStats } from '../../src/cache/prediction-cache.service';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
@@ -22,18 +23,7 @@ export function uniqueModelName(prefix: string): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-export interface CacheStatsBody {
-  store: 'memory' | 'redis';
-  healthy: boolean;
-  hits: number;
-  misses: number;
-  bypasses: number;
-  hitRatio: number;
-  errors: number;
-  skippedTooLarge: number;
-  entries?: number;
-  bytes?: number;
-}
+export type CacheStatsBody = CacheStats;
 
 export async function cacheStats(http: Http): Promise<CacheStatsBody> {
   const res = await http().get('/api/v1/cache/stats').expect(200);

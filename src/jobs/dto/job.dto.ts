@@ -3,21 +3,11 @@ import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { PageDtoOf, PageQueryDto } from '../../common/pagination';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
-import { OutputTensorDto, TensorInputDto } from '../../predictions/dto/prediction.dto';
+import { OutputTensorDto, TENSOR_INPUTS_SCHEMA } from '../../predictions/dto/prediction.dto';
 import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
 
 const INPUTS_SCHEMA: ApiPropertyOptions = {
-  type: 'object' as const,
-  additionalProperties: {
-    oneOf: [
-      { $ref: getSchemaPath(TensorInputDto) },
-      { type: 'array', items: {} },
-      { type: 'number' },
-      { type: 'string' },
-      { type: 'boolean' },
-    ],
-  },
-  example: { x: [[5.1, 3.5, 1.4, 0.2]] },
+  ...TENSOR_INPUTS_SCHEMA,
   description: 'Input name to tensor, exactly as in a prediction request',
 };
 

@@ -1,18 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { TENSOR_DTYPES, TensorDtype } from '../../models/tensor-spec';
 
@@ -32,45 +18,53 @@ export class TensorInputDto {
   dtype?: TensorDtype;
 }
 
+/** How an `inputs` map is documented wherever a request carries one (predictions, job instances). */
+export const TENSOR_INPUTS_SCHEMA: ApiPropertyOptions = {
+  type: 'object' as const,
+  additionalProperties: {
+    oneOf: [
+      { $ref: getSchemaPath(TensorInputDto) },
+      { type: 'array', items: {} },
+      { type: 'number' },
+      { type: 'string' },
+      { type: 'boolean' },
+    ],
+  },
+  example: { x: [[5.1, 3.5, 1.4, 0.2]] },
+  description:
+    'Input name to tensor: a nested array (shape inferred, must be rectangular), a bare scalar, or {shape, data, dtype?}. ' +
+    'int64 values may be decimal strings.',
+};
+
+/**
+ * The prediction body, for the OpenAPI document. It is checked by parsePredictBody
+ * (inference/worker/predict-envelope.ts) in an inference worker, not by the validation pipe: the
+ * body reaches the handler as raw bytes so that a large one is never parsed on the HTTP thread.
+ */
 export class PredictRequestDto {
-  @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source })
-  @IsString()
-  @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
+  @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source, description: `model ${MODEL_NAME_RULE}` })
   model: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 2, description: 'Default: the latest ready version' })
-  @ValidateIf((body: PredictRequestDto) => body.version !== undefined)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 2_147_483_647,
+    example: 2,
+    description: 'Default: the latest ready version',
+  })
   version?: number;
 
-  @ApiProperty({
-    type: 'object',
-    additionalProperties: {
-      oneOf: [
-        { $ref: getSchemaPath(TensorInputDto) },
-        { type: 'array', items: {} },
-        { type: 'number' },
-        { type: 'string' },
-        { type: 'boolean' },
-      ],
-    },
-    example: { x: [[5.1, 3.5, 1.4, 0.2]] },
-    description:
-      'Input name to tensor: a nested array (shape inferred, must be rectangular), a bare scalar, or {shape, data, dtype?}. ' +
-      'int64 values may be decimal strings.',
-  })
-  @IsObject()
+  @ApiProperty(TENSOR_INPUTS_SCHEMA)
   inputs: Record<string, unknown>;
 
-  @ApiPropertyOptional({ type: [String], example: ['y'], description: 'Only these outputs (default: all)' })
-  @IsOptional()
-  @IsArray()
-  @ArrayNotEmpty({ message: 'outputs must name at least one output; omit it for all outputs' })
-  @ArrayMaxSize(256)
-  @ArrayUnique()
-  @IsString({ each: true })
+  @ApiPropertyOptional({
+    type: [String],
+    minItems: 1,
+    maxItems: 256,
+    uniqueItems: true,
+    example: ['y'],
+    description: 'Only these outputs (default: all)',
+  })
   outputs?: string[];
 }
 
