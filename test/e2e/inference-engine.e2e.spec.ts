@@ -6,8 +6,8 @@ import { mlpModel } from '../support/onnx-models';
 import { slowModel } from '../support/slow-model';
 import { startTestApp } from '../support/test-app';
 
-/** About 0.3-1 s per run of 128 rows on one thread: long enough to interrupt or time out. */
-const SLOW = slowModel({ layers: 400 });
+/** About 0.3-1 s per run on one thread (one input row tiled to 128): long enough to interrupt or time out. */
+const SLOW = slowModel({ layers: 400, tile: 128 });
 const slowInput = (rows: number) => ({ shape: [rows, 512], data: new Array<number>(rows * 512).fill(0.5) });
 
 async function withApp(env: Record<string, string>, models: Record<string, Buffer>) {
@@ -36,7 +36,7 @@ describe('inference engine', () => {
       const slow = ctx
         .http()
         .post('/api/v1/predictions')
-        .send({ model: 'slow', inputs: { x: slowInput(128) } })
+        .send({ model: 'slow', inputs: { x: slowInput(1) } })
         .then((res) => {
           order.push('prediction');
           return res;
@@ -54,10 +54,10 @@ describe('inference engine', () => {
         ctx
           .http()
           .post('/api/v1/predictions')
-          .send({ model: 'slow', inputs: { x: slowInput(128) } })
+          .send({ model: 'slow', inputs: { x: slowInput(1) } })
           .then((res) => res);
       const running = predict();
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const recycled = ctx.engine.recycleWorker(0);
       const queued = predict();
       await recycled;
@@ -85,7 +85,7 @@ describe('inference engine', () => {
         const res = await ctx
           .http()
           .post('/api/v1/predictions')
-          .send({ model: 'slow', inputs: { x: slowInput(128) } })
+          .send({ model: 'slow', inputs: { x: slowInput(1) } })
           .expect(504);
         assert.match(res.body.message, /did not finish within 20 ms/);
       } finally {
@@ -101,7 +101,7 @@ describe('inference engine', () => {
             ctx
               .http()
               .post('/api/v1/predictions')
-              .send({ model: 'slow', inputs: { x: slowInput(16) } }),
+              .send({ model: 'slow', inputs: { x: slowInput(1) } }),
           ),
         );
         const statuses = responses.map((r) => r.status).sort();
