@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorDetail, InvalidInputError, STATUS_BY_KIND } from '../common/errors';
 import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
-import { decodeInputs, encodeTensor } from './tensor-codec';
+import { decodeInputs } from './tensor-codec';
+import { encodeTensor } from './tensor-encode';
 import type { TensorData } from './tensor';
 
 const BIG = 1_000_000;

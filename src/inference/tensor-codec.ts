@@ -1,6 +1,6 @@
 import { ErrorDetail, InvalidInputError } from '../common/errors';
 import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
-import { elementCount, NumericArray, TensorData } from './tensor';
+import { allocateTensorData, elementCount, NumericArray, TensorData } from './tensor';
 
 /** Thrown while decoding one input; collected into a single 400 naming every problem. */
 class InputProblem extends Error {}
@@ -19,33 +19,8 @@ const BIGINT_RANGES: Partial<Record<TensorDtype, [bigint, bigint]>> = {
 };
 
 function allocate(dtype: TensorDtype, size: number): NumericArray | string[] {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size);
-    case 'float64':
-      return new Float64Array(size);
-    case 'int8':
-      return new Int8Array(size);
-    case 'uint8':
-    case 'bool':
-      return new Uint8Array(size);
-    case 'int16':
-      return new Int16Array(size);
-    case 'uint16':
-      return new Uint16Array(size);
-    case 'int32':
-      return new Int32Array(size);
-    case 'uint32':
-      return new Uint32Array(size);
-    case 'int64':
-      return new BigInt64Array(size);
-    case 'uint64':
-      return new BigUint64Array(size);
-    case 'string':
-      return new Array<string>(size);
-    default:
-      throw new InputProblem(`has dtype ${dtype}, which predictions over JSON do not support yet`);
-  }
+  if (dtype === 'float16') throw new InputProblem('has dtype float16, which predictions over JSON do not support yet');
+  return allocateTensorData(dtype, size);
 }
 
 function describeValue(value: unknown): string {
@@ -310,30 +285,4 @@ function checkSharedDims(
     });
   }
   return problems;
-}
-
-export interface EncodedTensor {
-  dtype: TensorDtype;
-  shape: number[];
-  data: (number | string | boolean)[];
-}
-
-/** Outputs as JSON: flat row-major data; 64-bit integers beyond 2^53 become decimal strings. */
-export function encodeTensor(tensor: TensorData): EncodedTensor {
-  const { dtype, dims, data } = tensor;
-  let out: (number | string | boolean)[];
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    out = new Array<number | string>(data.length);
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      out[i] = v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v.toString();
-    }
-  } else if (dtype === 'bool') {
-    out = Array.from(data as Uint8Array, (v) => v !== 0);
-  } else if (Array.isArray(data)) {
-    out = data;
-  } else {
-    out = Array.from(data as Float32Array);
-  }
-  return { dtype, shape: dims, data: out };
 }

@@ -3,7 +3,7 @@ import { InvalidInputError, TooManyRequestsError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InferenceService, ServableModel } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
-import { encodeTensor, EncodedTensor } from '../inference/tensor-codec';
+import { encodeTensor, EncodedTensor } from '../inference/tensor-encode';
 import type { TensorSpec } from '../models/tensor-spec';
 import { BatchGroup, canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
 

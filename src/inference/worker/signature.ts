@@ -1,6 +1,7 @@
 /** A loaded model's signature as ONNX Runtime reports it, and the warm-up run built from it. */
 import * as ort from 'onnxruntime-node';
 import { TENSOR_DTYPES, TensorDtype, TensorSpec } from '../../models/tensor-spec';
+import { allocateTensorData } from '../tensor';
 import { UnprocessableModel } from './worker-errors';
 
 /** Inputs or outputs as ONNX Runtime reports them: -1 for dynamic dimensions, symbolic names from the proto. */
@@ -41,10 +42,7 @@ function syntheticFeeds(specs: TensorSpec[], fill: number): Record<string, ort.T
     const size = dims.reduce((n, d) => n * d, 1);
     total += size;
     if (total > WARMUP_MAX_ELEMENTS) return undefined;
-    feeds[spec.name] =
-      spec.dtype === 'string'
-        ? new ort.Tensor('string', new Array<string>(size).fill(''), dims)
-        : new ort.Tensor(spec.dtype, size === 0 ? [] : new (zeroArrayFor(spec.dtype))(size), dims);
+    feeds[spec.name] = new ort.Tensor(spec.dtype, allocateTensorData(spec.dtype, size) as ort.Tensor.DataType, dims);
   }
   return feeds;
 }
@@ -70,30 +68,4 @@ export async function warmUp(session: ort.InferenceSession, inputs: TensorSpec[]
   throw new UnprocessableModel(
     `the warm-up run with synthetic inputs failed: ${firstFailure?.message ?? 'inputs too large to synthesize'}`,
   );
-}
-
-function zeroArrayFor(dtype: TensorDtype) {
-  switch (dtype) {
-    case 'float32':
-      return Float32Array;
-    case 'float64':
-      return Float64Array;
-    case 'int8':
-      return Int8Array;
-    case 'int16':
-      return Int16Array;
-    case 'int32':
-      return Int32Array;
-    case 'int64':
-      return BigInt64Array;
-    case 'uint16':
-    case 'float16':
-      return Uint16Array;
-    case 'uint32':
-      return Uint32Array;
-    case 'uint64':
-      return BigUint64Array;
-    default:
-      return Uint8Array;
-  }
 }
