@@ -28,6 +28,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   const jsonTypes = ['application/json', 'application/*+json'];
   // Prediction bodies stay raw bytes on the HTTP thread; an inference worker parses them.
   app.use('/api/v1/predictions', express.raw({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
+  app.use('/api/v1/jobs', express.raw({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
   app.use(express.json({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
   const origins = config.corsOrigins;
   if (origins) app.enableCors({ origin: origins === '*' ? true : origins, exposedHeaders: EXPOSED_HEADERS });

@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'unprocessable'
   | 'too_many'
   | 'unavailable'
+  | 'insufficient_storage'
   | 'timeout';
 
 export interface ErrorDetail {
@@ -85,6 +86,13 @@ export class TooManyRequestsError extends DomainError {
   }
 }
 
+/** The data folder is too full to accept the upload or submission (507). */
+export class InsufficientStorageError extends DomainError {
+  constructor(message: string) {
+    super('insufficient_storage', message);
+  }
+}
+
 export class TimeoutError extends DomainError {
   constructor(message: string) {
     super('timeout', message);
@@ -100,5 +108,6 @@ export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   unprocessable: 422,
   too_many: 429,
   unavailable: 503,
+  insufficient_storage: 507,
   timeout: 504,
 };

@@ -45,6 +45,18 @@ export class AppConfig {
   get maxJsonBodyBytes(): number {
     return this.env.MAX_JSON_BODY_BYTES;
   }
+  get maxRegistryBodyBytes(): number {
+    return this.env.MAX_REGISTRY_BODY_BYTES;
+  }
+  get maxInflightBodyBytes(): number {
+    return this.env.MAX_INFLIGHT_BODY_BYTES;
+  }
+  get minFreeDiskBytes(): number {
+    return this.env.MIN_FREE_DISK_BYTES;
+  }
+  get maxConcurrentUploads(): number {
+    return this.env.MAX_CONCURRENT_UPLOADS;
+  }
   get corsOrigins(): string[] | '*' | undefined {
     const raw = this.env.CORS_ORIGINS.trim();
     if (raw === '') return undefined;
@@ -89,6 +101,12 @@ export class AppConfig {
   get maxTensorElements(): number {
     return this.env.MAX_TENSOR_ELEMENTS;
   }
+  get maxOutputElements(): number {
+    return this.env.MAX_OUTPUT_ELEMENTS;
+  }
+  get warmupMaxElements(): number {
+    return this.env.WARMUP_MAX_ELEMENTS;
+  }
   get appRole(): 'all' | 'api' | 'worker' {
     return this.env.APP_ROLE;
   }
@@ -129,6 +147,9 @@ export class AppConfig {
   }
   get jobs(): {
     maxInstances: number;
+    maxSubmissionBytes: number;
+    maxDecodedBytes: number;
+    maxInstanceElements: number;
     chunkSize: number;
     concurrency: number;
     attempts: number;
@@ -138,6 +159,9 @@ export class AppConfig {
   } {
     return {
       maxInstances: this.env.JOBS_MAX_INSTANCES,
+      maxSubmissionBytes: this.env.JOBS_MAX_SUBMISSION_BYTES,
+      maxDecodedBytes: this.env.JOBS_MAX_DECODED_BYTES,
+      maxInstanceElements: this.env.JOBS_MAX_INSTANCE_ELEMENTS,
       chunkSize: this.env.JOBS_CHUNK_SIZE,
       concurrency: this.env.JOBS_CONCURRENCY,
       attempts: this.env.JOBS_ATTEMPTS,

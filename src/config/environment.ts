@@ -88,6 +88,32 @@ export class Environment {
   @Max(1024 * 1024 * 1024)
   MAX_JSON_BODY_BYTES = 32 * 1024 * 1024;
 
+  /** Largest JSON body of a registry route (create or change a model); 413 above. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  MAX_REGISTRY_BODY_BYTES = 1024 * 1024;
+
+  /** Request body bytes held in memory by all requests at once; past it, 503 with Retry-After. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  MAX_INFLIGHT_BODY_BYTES = 128 * 1024 * 1024;
+
+  /** Uploads and job submissions are refused (507) when the data folder has less free space than this. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
+
+  /** Model uploads handled at once by this process; past it, 429 with Retry-After. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_CONCURRENT_UPLOADS = 4;
+
   @IsString()
   @Matches(/^(\*|(https?:\/\/[^,\s]+)(,\s*https?:\/\/[^,\s]+)*)?$/, {
     message: 'must be empty, * or a comma-separated list of http(s) origins',
@@ -163,6 +189,20 @@ export class Environment {
   @Max(1_000_000_000)
   MAX_TENSOR_ELEMENTS = 16_000_000;
 
+  /** Largest number of elements across the outputs a request asks for; past it, 422 naming the output. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  MAX_OUTPUT_ELEMENTS = 8_000_000;
+
+  /** Elements across all synthetic inputs of one upload warm-up run. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  WARMUP_MAX_ELEMENTS = 1_000_000;
+
   /** What this process runs: the HTTP API, the job worker, or both. */
   @IsIn(['all', 'api', 'worker'])
   APP_ROLE: 'all' | 'api' | 'worker' = 'all';
@@ -235,6 +275,25 @@ export class Environment {
   @Min(1)
   @Max(1_000_000)
   JOBS_MAX_INSTANCES = 10_000;
+
+  /** Bytes of one job submission as sent (JSON or NDJSON); past it, 413 and nothing is stored. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  JOBS_MAX_SUBMISSION_BYTES = 512 * 1024 * 1024;
+
+  /** Bytes of one job's decoded tensors (what is stored); past it, 413 and nothing is stored. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  JOBS_MAX_DECODED_BYTES = 1024 * 1024 * 1024;
+
+  /** Elements across the inputs of one job instance. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  JOBS_MAX_INSTANCE_ELEMENTS = 4_000_000;
 
   /** Most instances run and saved together (fewer for large inputs); progress is saved after each chunk. */
   @Transform(toInt)

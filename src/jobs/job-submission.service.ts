@@ -18,6 +18,18 @@ import { fromArray, fromNdjson, JobTarget, parseJobBody, RawInstance, readLines 
 
 export const NDJSON = 'application/x-ndjson';
 
+/** The JSON job body arrives as raw bytes (express.raw on /api/v1/jobs). */
+function parseJson(body: unknown): unknown {
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    throw new InvalidInputError('The request body must be a JSON object {model, version?, instances}');
+  }
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new InvalidInputError(`Malformed JSON body: ${(error as Error).message}`);
+  }
+}
+
 /**
  * POST /api/v1/jobs: resolves the version, checks every instance against its signature (the
  * first bad one rejects the whole submission with 400, naming its index), and only then stores
@@ -57,7 +69,7 @@ export class JobSubmissionService {
     if (query.model !== undefined || query.version !== undefined) {
       throw new InvalidInputError('A JSON job names model and version in its body, not in the query string');
     }
-    const { target, instances } = parseJobBody(req.body);
+    const { target, instances } = parseJobBody(parseJson(req.body));
     this.checkCount(instances.length);
     return this.accept(target, fromArray(instances));
   }
