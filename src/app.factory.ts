@@ -1,16 +1,19 @@
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import express from 'express';
+import type express from 'express';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { BodyBudget, bodyReader } from './common/body-reader';
 import { contentTypeMiddleware } from './common/content-type.middleware';
 import { REQUEST_ID_HEADER, requestIdMiddleware } from './common/request-id';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { httpLogMiddleware } from './logging/http-log.middleware';
 import { PinoNestLogger } from './logging/logger';
+import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
+import { wantsRawCacheKey } from './predictions/prediction-context';
 
 const EXPOSED_HEADERS = [REQUEST_ID_HEADER, 'X-Cache', 'X-Model-Version', 'Retry-After', 'Location', 'Server-Timing'];
 
@@ -25,11 +28,21 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   app.use(requestIdMiddleware);
   app.use(httpLogMiddleware(logger));
   app.use(contentTypeMiddleware);
-  const jsonTypes = ['application/json', 'application/*+json'];
-  // Prediction bodies stay raw bytes on the HTTP thread; an inference worker parses them.
-  app.use('/api/v1/predictions', express.raw({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
-  app.use('/api/v1/jobs', express.raw({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
-  app.use(express.json({ limit: config.maxJsonBodyBytes, type: jsonTypes }));
+  // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.
+  const budget = new BodyBudget(config.maxInflightBodyBytes);
+  const registry = { limit: config.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
+  const large = { limit: config.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
+  const server = app.getHttpAdapter().getInstance() as express.Express;
+  // Prediction and job bodies stay raw bytes on the HTTP thread; an inference worker parses them.
+  server.post('/api/v1/predictions', bodyReader({ ...large, mode: 'raw', sha256: wantsRawCacheKey }));
+  server.post('/api/v1/jobs', bodyReader({ ...large, mode: 'raw' }));
+  server.post('/api/v1/models', bodyReader({ ...registry, mode: 'json' }));
+  server.patch('/api/v1/models/:name', bodyReader({ ...registry, mode: 'json' }));
+  app
+    .get(MetricsService)
+    .registerGauges(async () => [
+      { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
+    ]);
   const origins = config.corsOrigins;
   if (origins) app.enableCors({ origin: origins === '*' ? true : origins, exposedHeaders: EXPOSED_HEADERS });
   app.useGlobalFilters(new AllExceptionsFilter());

@@ -10,6 +10,29 @@ interface Mapped {
   retryAfterSeconds?: number;
 }
 
+/** Longest `message` in an error body, whatever the input that caused it. */
+export const MAX_ERROR_MESSAGE_CHARS = 2048;
+/** Most entries in `details`, and the longest field and problem text of one. */
+const MAX_DETAILS = 50;
+const MAX_DETAIL_FIELD_CHARS = 200;
+const MAX_DETAIL_PROBLEM_CHARS = 500;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Bounds an error body: messages and details may quote client input, which can be arbitrarily large. */
+function bounded(mapped: Mapped): Mapped {
+  const details = mapped.details?.slice(0, MAX_DETAILS).map((d) => ({
+    field: cut(String(d.field), MAX_DETAIL_FIELD_CHARS),
+    problem: cut(String(d.problem), MAX_DETAIL_PROBLEM_CHARS),
+  }));
+  if (details && mapped.details!.length > MAX_DETAILS) {
+    details.push({ field: '…', problem: `${mapped.details!.length - MAX_DETAILS} more problems not shown` });
+  }
+  return { ...mapped, message: cut(mapped.message, MAX_ERROR_MESSAGE_CHARS), details };
+}
+
 /** Errors raised by body-parser and other http-errors based middleware. */
 interface MiddlewareError {
   type?: string;
@@ -70,10 +93,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const mapped = this.map(exception);
+    const mapped = bounded(this.map(exception));
     const requestId = requestIdOf(req);
 
-    if (mapped.status >= 500 && mapped.status !== 503 && mapped.status !== 504) {
+    if (mapped.status >= 500 && ![503, 504, 507].includes(mapped.status)) {
       const err = exception instanceof Error ? { message: exception.message, stack: exception.stack } : exception;
       this.logger.error({ msg: 'Unhandled error', requestId, err });
     }

@@ -1,22 +1,22 @@
 import { Type } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type as TransformType } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
+import { MAX_INT_PARAM, QueryInt } from './strict-int';
 
 export const MAX_PAGE_SIZE = 100;
 
 export class PageQueryDto {
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, default: 0, description: 'Items to skip' })
-  @TransformType(() => Number)
-  @IsInt()
-  @Min(0)
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_INT_PARAM,
+    default: 0,
+    description: 'Items to skip (decimal digits only)',
+  })
+  @QueryInt(0)
   skip = 0;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 20, description: 'Page size' })
-  @TransformType(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
+  @QueryInt(1, MAX_PAGE_SIZE)
   limit = 20;
 }
 

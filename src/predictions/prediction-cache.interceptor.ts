@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { map, Observable, of } from 'rxjs';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
 import type { RequestWithId } from '../common/request-id';
-import { PredictionOutcome, RequestWithPrediction, serverTiming } from './prediction-context';
+import { bypassesCache, PredictionOutcome, RequestWithPrediction, serverTiming } from './prediction-context';
 import { PredictionsService } from './predictions.service';
 
 /**
@@ -26,11 +25,12 @@ export class PredictionCacheInterceptor implements NestInterceptor {
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     const req = context.switchToHttp().getRequest<RequestWithPrediction & RequestWithId>();
     const res = context.switchToHttp().getResponse<Response>();
-    const bypassCache = /no-cache|no-store/i.test(req.header('cache-control') ?? '');
-    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash: undefined as string | undefined };
+    const bypassCache = bypassesCache(req);
+    // The body reader hashed the raw bytes as they arrived (src/common/body-reader.ts).
+    const rawHash = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.rawBodySha256 : undefined;
+    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash };
     req.prediction = prediction;
-    if (!bypassCache && Buffer.isBuffer(req.body) && req.body.length > 0) {
-      prediction.rawHash = createHash('sha256').update(req.body).digest('hex');
+    if (!bypassCache && rawHash) {
       const hit = await this.predictions.fromRawCache(prediction);
       if (hit) return of(this.finish(hit, res));
     }

@@ -32,7 +32,17 @@ export interface PredictionContext {
   version?: number;
 }
 
-export type RequestWithPrediction = Request & { prediction?: PredictionContext };
+export type RequestWithPrediction = Request & { prediction?: PredictionContext; rawBodySha256?: string };
+
+/** `Cache-Control: no-cache` (or no-store) skips the prediction cache lookup. */
+export function bypassesCache(req: Request): boolean {
+  return /no-cache|no-store/i.test(req.header('cache-control') ?? '');
+}
+
+/** The body reader hashes a prediction body as it arrives unless the cache is bypassed. */
+export function wantsRawCacheKey(req: Request): boolean {
+  return !bypassesCache(req);
+}
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 

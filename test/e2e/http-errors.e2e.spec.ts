@@ -9,7 +9,7 @@ describe('error responses', () => {
   const http = () => request(t.app.getHttpServer());
 
   before(async () => {
-    t = await startTestApp('sqlite', { env: { MAX_JSON_BODY_BYTES: '2048' } });
+    t = await startTestApp('sqlite', { env: { MAX_REGISTRY_BODY_BYTES: '2048' } });
   });
   after(async () => {
     await t?.close();
@@ -41,7 +41,7 @@ describe('error responses', () => {
       .send({ name: 'big', description: 'x'.repeat(4096) })
       .expect(413);
     assertErrorBody(res.body, 413);
-    assert.match(res.body.message, /exceeds the limit of 2048 bytes/);
+    assert.match(res.body.message, /exceeds the limit of 2048 bytes \(MAX_REGISTRY_BODY_BYTES\)/);
     await http().get('/api/v1/models/big').expect(404);
   });
 

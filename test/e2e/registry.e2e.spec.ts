@@ -169,10 +169,10 @@ for (const engine of testEngines()) {
       });
 
       for (const [query, problem] of [
-        [{ limit: 101 }, /limit must not be greater than 100/],
-        [{ limit: 0 }, /limit must not be less than 1/],
-        [{ skip: -1 }, /skip must not be less than 0/],
-        [{ limit: 'ten' }, /limit must be an integer/],
+        [{ limit: 101 }, /limit must be a decimal integer from 1 to 100/],
+        [{ limit: 0 }, /limit must be a decimal integer from 1 to 100/],
+        [{ skip: -1 }, /skip must be a decimal integer from 0 to 2147483647/],
+        [{ limit: 'ten' }, /limit must be a decimal integer from 1 to 100/],
         [{ tag: 'bad tag' }, /tag/],
         [{ unknown: 1 }, /property unknown should not exist/],
       ] as const) {

@@ -1,8 +1,8 @@
 import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
+import { MAX_INT_PARAM, QueryInt } from '../../common/strict-int';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 
 export class ListPredictionsQueryDto extends PageQueryDto {
@@ -12,12 +12,9 @@ export class ListPredictionsQueryDto extends PageQueryDto {
   @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
   model?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'Only this version' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_INT_PARAM, description: 'Only this version' })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(2_147_483_647)
+  @QueryInt(1)
   version?: number;
 
   @ApiPropertyOptional({ description: 'ok, or an error kind: invalid, not_found, conflict, too_many, timeout, ...' })

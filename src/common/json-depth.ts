@@ -1,0 +1,42 @@
+import { InvalidInputError } from './errors';
+
+/**
+ * Deepest nesting of arrays and objects accepted in a JSON body. A tensor of rank R inside a
+ * prediction or job body nests R + 3 deep; validators and transformers recurse, so thousands of
+ * levels would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * Refuses (400) a JSON text nested deeper than `maxDepth`, in one pass over the bytes and before
+ * anything parses it. Brackets inside strings do not count. Malformed text is left for
+ * JSON.parse to report.
+ */
+export function checkJsonDepth(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) {
+      inString = true;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (++depth > maxDepth) {
+        throw new InvalidInputError(`The JSON body is nested deeper than ${maxDepth} levels`, [
+          { field: 'body', problem: `must not nest arrays and objects deeper than ${maxDepth} levels` },
+        ]);
+      }
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+}
