@@ -12,10 +12,17 @@ export abstract class CacheStore {
   abstract readonly kind: 'memory' | 'redis';
   abstract get(key: string): Promise<string | undefined>;
   abstract set(key: string, value: string, ttlMs: number): Promise<void>;
-  /** The model's current cache generation; a new one is created if none exists. */
-  abstract getEpoch(model: string): Promise<string | undefined>;
+  /**
+   * The model's current cache generation: null when it has none yet, undefined while the store is
+   * unavailable. Reading never creates one, so names that do not exist leave nothing behind.
+   */
+  abstract getEpoch(model: string): Promise<string | null | undefined>;
+  /** The current generation, created first if there is none (call only for a model that exists). */
+  abstract ensureEpoch(model: string): Promise<string | undefined>;
   /** Starts a new generation: every entry of the old one becomes unreachable. */
   abstract bumpEpoch(model: string): Promise<void>;
+  /** Removes the generation of a deleted model: its entries become unreachable, and nothing stays. */
+  abstract dropEpoch(model: string): Promise<void>;
   abstract stats(): CacheStoreStats;
   /** One round trip past any breaker; true when the store answered. */
   abstract probe(): Promise<boolean>;

@@ -141,8 +141,8 @@ describe('MemoryCacheStore', () => {
   describe('epochs', () => {
     it('are stable per model until bumped, and a bump changes only that model', async () => {
       const store = new MemoryCacheStore(10_000);
-      const a1 = await store.getEpoch('a');
-      const b1 = await store.getEpoch('b');
+      const a1 = await store.ensureEpoch('a');
+      const b1 = await store.ensureEpoch('b');
       assert.equal(typeof a1, 'string');
       assert.ok(a1.length > 0);
       assert.notEqual(a1, b1);
@@ -157,6 +157,18 @@ describe('MemoryCacheStore', () => {
       assert.notEqual(await store.getEpoch('a'), a1);
     });
 
+    it('are never created by reading: an unknown name leaves nothing behind', async () => {
+      const store = new MemoryCacheStore(10_000);
+      for (let i = 0; i < 100; i++) assert.equal(await store.getEpoch(`nosuch-${i}`), null);
+      assert.equal(await store.getEpoch('nosuch-0'), null);
+      const created = await store.ensureEpoch('real');
+      assert.equal(await store.getEpoch('real'), created);
+      await store.dropEpoch('real');
+      assert.equal(await store.getEpoch('real'), null);
+      const again = await store.ensureEpoch('real');
+      assert.notEqual(again, created, 'a model created again under the same name starts a new generation');
+    });
+
     it('bumping a model never seen before gives it a generation', async () => {
       const store = new MemoryCacheStore(10_000);
       await store.bumpEpoch('fresh');
@@ -168,13 +180,13 @@ describe('MemoryCacheStore', () => {
     it('survive eviction of every entry and do not count as entries or bytes', async () => {
       const store = new MemoryCacheStore(40);
       const epochs = new Map<string, string>();
-      for (const model of ['m1', 'm2', 'm3']) epochs.set(model, await store.getEpoch(model));
+      for (const model of ['m1', 'm2', 'm3']) epochs.set(model, await store.ensureEpoch(model));
       for (let i = 0; i < 50; i++) await store.set(`k${String(i).padStart(2, '0')}`, 'v'.repeat(7), MINUTE); // 20 bytes each
       assert.deepEqual(store.stats(), { entries: 2, bytes: 40 });
       for (const [model, epoch] of epochs) assert.equal(await store.getEpoch(model), epoch);
       // even a store that holds nothing keeps them
       const empty = new MemoryCacheStore(0);
-      const e = await empty.getEpoch('m');
+      const e = await empty.ensureEpoch('m');
       await empty.set('x', 'y', MINUTE);
       assert.equal(await empty.getEpoch('m'), e);
     });

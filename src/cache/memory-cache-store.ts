@@ -46,7 +46,11 @@ export class MemoryCacheStore extends CacheStore {
     }
   }
 
-  async getEpoch(model: string): Promise<string> {
+  async getEpoch(model: string): Promise<string | null> {
+    return this.epochs.get(model) ?? null;
+  }
+
+  async ensureEpoch(model: string): Promise<string> {
     let epoch = this.epochs.get(model);
     if (!epoch) {
       epoch = randomUUID();
@@ -57,6 +61,10 @@ export class MemoryCacheStore extends CacheStore {
 
   async bumpEpoch(model: string): Promise<void> {
     this.epochs.set(model, randomUUID());
+  }
+
+  async dropEpoch(model: string): Promise<void> {
+    this.epochs.delete(model);
   }
 
   stats(): CacheStoreStats {

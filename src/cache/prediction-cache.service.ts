@@ -73,15 +73,32 @@ export class PredictionCacheService implements OnApplicationShutdown {
     return this.store.probe();
   }
 
-  /** The model's current generation, or undefined while the store is unavailable. */
-  epoch(model: string): Promise<string | undefined> {
+  /**
+   * The model's current generation: null when it has none yet (never created for a name that
+   * does not exist), undefined while the store is unavailable.
+   */
+  epoch(model: string): Promise<string | null | undefined> {
     return this.store.getEpoch(model);
+  }
+
+  /** The generation of a model that exists, created on its first prediction. */
+  ensureEpoch(model: string): Promise<string | undefined> {
+    return this.store.ensureEpoch(model);
   }
 
   /** Makes every cached prediction of the model unreachable, here and on every replica. */
   async invalidate(model: string): Promise<void> {
+    await this.attempt(model, () => this.store.bumpEpoch(model));
+  }
+
+  /** As invalidate, for a deleted model: its generation is removed rather than replaced. */
+  async forget(model: string): Promise<void> {
+    await this.attempt(model, () => this.store.dropEpoch(model));
+  }
+
+  private async attempt(model: string, write: () => Promise<void>): Promise<void> {
     try {
-      await this.store.bumpEpoch(model);
+      await write();
     } catch (error) {
       this.logger.warn({ msg: 'could not invalidate cached predictions', model, err: (error as Error).message });
     }

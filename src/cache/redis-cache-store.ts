@@ -58,22 +58,34 @@ export class RedisCacheStore extends CacheStore {
     await this.guard(() => this.cache.set(key, value, ttlMs).then(() => undefined), undefined);
   }
 
-  async getEpoch(model: string): Promise<string | undefined> {
+  async getEpoch(model: string): Promise<string | null | undefined> {
+    return this.guard(async () => (await this.cache.get<string>(`epoch:${model}`)) ?? null, undefined);
+  }
+
+  async ensureEpoch(model: string): Promise<string | undefined> {
     return this.guard(async () => {
       const key = `epoch:${model}`;
       const current = await this.cache.get<string>(key);
       if (current) return current;
       // A missing generation (new model, or evicted) gets a fresh one: old entries stay unreachable.
-      const fresh = randomUUID();
-      await this.cache.set(key, fresh);
-      return fresh;
+      // Two replicas racing here each write one; the later wins and the earlier's entries are misses.
+      await this.cache.set(key, randomUUID());
+      return (await this.cache.get<string>(key)) ?? undefined;
     }, undefined);
   }
 
   async bumpEpoch(model: string): Promise<void> {
-    // Not behind the breaker: an invalidation must be attempted even while lookups are skipped.
+    await this.writeEpoch(() => this.cache.set(`epoch:${model}`, randomUUID()));
+  }
+
+  async dropEpoch(model: string): Promise<void> {
+    await this.writeEpoch(() => this.cache.del(`epoch:${model}`));
+  }
+
+  /** Not behind the breaker: an invalidation must be attempted even while lookups are skipped. */
+  private async writeEpoch(write: () => Promise<unknown>): Promise<void> {
     try {
-      await this.withTimeout(this.cache.set(`epoch:${model}`, randomUUID()), this.timeoutMs * 10);
+      await this.withTimeout(write(), this.timeoutMs * 10);
     } catch (error) {
       this.noteFailure(error as Error);
       throw error;

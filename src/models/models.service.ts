@@ -96,7 +96,7 @@ export class ModelsService {
     const versions = await this.versions.findBy({ modelId: model.id });
     await this.models.delete({ id: model.id });
     this.servable.invalidate(name);
-    await this.cache.invalidate(name);
+    await this.cache.forget(name);
     await this.cleanup.afterDelete(versions);
   }
 

@@ -44,7 +44,7 @@ export class PredictionsService {
     const entry = await this.cache.getRaw(context.rawHash);
     if (!entry) return undefined;
     const epoch = await this.cache.epoch(entry.m);
-    if (epoch === undefined || epoch !== entry.e) return undefined;
+    if (!epoch || epoch !== entry.e) return undefined;
     let resolved;
     try {
       resolved = await this.versions.resolveServable(entry.m, entry.r ?? undefined, epoch);
@@ -71,12 +71,14 @@ export class PredictionsService {
     context.model = request.model;
     context.version = request.version;
     mark = process.hrtime.bigint();
-    let epoch: string | undefined;
+    let epoch: string | null | undefined;
     let resolved;
     try {
       epoch = await this.cache.epoch(request.model);
-      resolved = await this.versions.resolveServable(request.model, request.version, epoch);
+      resolved = await this.versions.resolveServable(request.model, request.version, epoch ?? undefined);
       checkOutputs(resolved.entity, request.outputs);
+      // The first prediction of a model creates its generation: an unknown name never gets one.
+      if (epoch === null) epoch = await this.cache.ensureEpoch(request.model);
     } catch (error) {
       if (parsed.handle) this.inference.discardParsed(parsed.handle);
       throw error;
