@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.factory';
 import { AppConfig } from './config/app-config';
 import { EnvironmentError, loadEnvironment } from './config/environment';
+import { scrubSecrets, secretsOf } from './config/secrets';
 import { ShutdownState } from './health/shutdown-state';
 import { workerRoutesOnly } from './jobs/worker-routes';
 import { createRootLogger } from './logging/logger';
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`ModelForge failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  const text = (error as Error).stack ?? String(error);
+  process.stderr.write(`ModelForge failed to start: ${scrubSecrets(text, secretsOf(process.env))}\n`);
   process.exit(1);
 });

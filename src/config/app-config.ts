@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Environment, LogLevel } from './environment';
+import { secretsOf } from './secrets';
 
 /** Typed, read-only view of the validated environment. Inject this; never read process.env. */
 export class AppConfig {
@@ -23,6 +24,10 @@ export class AppConfig {
   }
   get runMigrations(): boolean {
     return this.env.DATABASE_MIGRATIONS_RUN;
+  }
+  /** Passwords held in the configuration, which the logger scrubs from every line. */
+  get secrets(): string[] {
+    return secretsOf({ DATABASE_URL: this.env.DATABASE_URL, REDIS_URL: this.env.REDIS_URL });
   }
   get redisUrl(): string | undefined {
     return this.env.REDIS_URL;

@@ -11,6 +11,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
+import { redactUrl, URL_SECRET_VARIABLES } from './secrets';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -349,11 +350,13 @@ export class EnvironmentError extends Error {
 }
 
 function describe(error: ValidationError, raw: Record<string, string>): string {
+  const value = raw[error.property] ?? '';
+  const shown = (URL_SECRET_VARIABLES as readonly string[]).includes(error.property) ? redactUrl(value) : value;
   const constraints = error.constraints ?? {};
   // A value that is not a number at all only needs that said, not its range too.
   const relevant = constraints.isInt ? { isInt: 'must be an integer' } : constraints;
   const reasons = Object.values(relevant).map((m) => m.replace(`${error.property} `, ''));
-  return `${error.property}=${JSON.stringify(raw[error.property] ?? '')}: ${reasons.join('; ')}`;
+  return `${error.property}=${JSON.stringify(shown)}: ${reasons.join('; ')}`;
 }
 
 /** Validates the environment and returns typed values with defaults; throws one line per problem. */

@@ -1,6 +1,7 @@
 import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
+import { scrubSecrets } from '../config/secrets';
 
 /** Field names whose values are never written to the log, wherever they appear. */
 const REDACT = [
@@ -15,13 +16,20 @@ const REDACT = [
   'redisUrl',
 ];
 
-export function createRootLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): Logger {
+export function createRootLogger(
+  config: Pick<AppConfig, 'logLevel' | 'logFormat' | 'secrets'>,
+  destination?: pino.DestinationStream,
+): Logger {
+  const secrets = config.secrets;
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: { service: 'modelforge' },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Drivers quote connection strings in their errors: no configured secret is ever written.
+    ...(secrets.length > 0 ? { hooks: { streamWrite: (line: string) => scrubSecrets(line, secrets) } } : {}),
   };
+  if (destination) return pino(options, destination);
   if (config.logFormat === 'pretty') {
     return pino({
       ...options,

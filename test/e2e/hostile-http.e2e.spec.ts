@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { CacheStore } from '../../src/cache/cache-store';
 import { testEngines } from '../support/postgres';
 import { startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait';
@@ -214,6 +217,36 @@ describe('bounded error bodies (finding 12)', () => {
     assert.ok(res.body.details.length <= 51, `${res.body.details.length} details`);
     assert.ok(res.text.length < 64 * 1024, `error body of ${res.text.length} bytes`);
   });
+});
+
+describe('unknown model names create nothing (finding 5)', () => {
+  const redisUrl = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+  for (const store of ['memory', 'redis'] as const) {
+    it(`predictions for names that do not exist leave no cache generation in the ${store} store`, async () => {
+      const t = await startTestApp('sqlite', { env: store === 'redis' ? { REDIS_URL: redisUrl } : {} });
+      try {
+        const names = Array.from({ length: 20 }, () => `nosuch-${randomBytes(6).toString('hex')}`);
+        for (const name of names) {
+          // Both paths: inline parse (small body) and a body parsed in a worker (over 16 KiB).
+          for (const pad of ['', ' '.repeat(20 * 1024)]) {
+            const res = await request(t.app.getHttpServer())
+              .post('/api/v1/predictions')
+              .set('Content-Type', 'application/json')
+              .send(`{"model":"${name}","inputs":{"x":[1]}}${pad}`);
+            assertErrorBody(res, 404);
+          }
+        }
+        const cache = t.app.get(CacheStore);
+        for (const name of names) assert.equal(await cache.getEpoch(name), null, name);
+        if (store === 'redis') {
+          const keys = execFileSync('redis-cli', ['-u', redisUrl, '--scan', '--pattern', '*nosuch-*']).toString();
+          for (const name of names) assert.ok(!keys.includes(name), `a Redis key was created for ${name}`);
+        }
+      } finally {
+        await t.close();
+      }
+    });
+  }
 });
 
 /** Writes a raw HTTP request and resolves with the status and head of the answer. */
