@@ -3,7 +3,8 @@
 # ModelForge image: docker build -t modelforge .
 # Debian (glibc), not Alpine: onnxruntime-node ships glibc-only binaries.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24 is the active LTS (20 reached end of life in April 2026); CI tests 20 and 24.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- base: toolchain shared by both install stages ---------------------------------------------
 FROM ${NODE_IMAGE} AS base

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { cnnModel, mlpModel } from '../test/support/onnx-models';
+import { benchBodies } from './bodies';
 import { benchJobs } from './jobs';
 import { LoadResult, percentile, runLoad } from './load';
 import { scrapeMetric, startExpressBaseline, startModelForge } from './processes';
@@ -282,6 +283,7 @@ async function main(): Promise<void> {
   rssRows.forEach((r) => console.log(r));
   console.log('');
   console.log((await benchJobs()).join('\n'));
+  console.log((await benchBodies()).join('\n'));
 }
 
 main().catch((error: unknown) => {
