@@ -209,14 +209,19 @@ for (const engine of testEngines()) {
 
     it('refuses an upload past MAX_CONCURRENT_UPLOADS with 429 and Retry-After, before reading its body', async () => {
       const held = holdUpload(t.baseUrl as string, 'target', mlpModel({ seed: 5 }));
-      await waitFor(() => stagingFiles().length === 1);
-      const rowsBefore = await versionRows();
-      const refused = await upload(mlpModel({ seed: 6 })).expect(429);
-      assert.equal(refused.headers['retry-after'], '5');
-      assert.deepEqual(Object.keys(refused.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
-      assert.match(refused.body.message, /MAX_CONCURRENT_UPLOADS/);
-      assert.equal(stagingFiles().length, 1, 'the refused upload staged nothing');
-      assert.equal(await versionRows(), rowsBefore);
+      try {
+        await waitFor(() => stagingFiles().length === 1);
+        const rowsBefore = await versionRows();
+        const refused = await upload(mlpModel({ seed: 6 })).expect(429);
+        assert.equal(refused.headers['retry-after'], '5');
+        assert.deepEqual(Object.keys(refused.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
+        assert.match(refused.body.message, /MAX_CONCURRENT_UPLOADS/);
+        assert.equal(stagingFiles().length, 1, 'the refused upload staged nothing');
+        assert.equal(await versionRows(), rowsBefore);
+      } catch (error) {
+        held.abort(); // an open request would keep the app from closing
+        throw error;
+      }
       const finished = await held.finish();
       assert.equal(finished.status, 201);
       await upload(mlpModel({ seed: 6 })).expect(201);
