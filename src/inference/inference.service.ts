@@ -71,7 +71,11 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   /** Decodes, checks and loads a staged upload, then runs it once; throws UnprocessableError with the reason. */
   inspect(staged: StagedArtifact): Promise<ModelInspection> {
     return this.pool.request<ModelInspection>(
-      { type: 'inspect', model: { sha256: staged.sha256, path: staged.tempPath } },
+      {
+        type: 'inspect',
+        model: { sha256: staged.sha256, path: staged.tempPath },
+        warmupMaxElements: this.config.warmupMaxElements,
+      },
       INSPECT_TIMEOUT_MS,
     );
   }

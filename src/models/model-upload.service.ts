@@ -2,11 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
-import { ModelNotFoundError } from '../common/errors';
+import { ModelNotFoundError, TooManyRequestsError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InferenceService } from '../inference/inference.service';
 import type { ModelInspection } from '../inference/worker/protocol';
 import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
+import { ensureFreeDisk } from '../storage/free-disk';
 import { ModelVersionDto } from './dto/model-version.dto';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
@@ -16,13 +17,25 @@ import { ServableVersionCache } from './servable-version-cache';
 import { receiveModelUpload, UploadRequest } from './upload/multipart-upload';
 import { VersionCleanupService } from './version-cleanup.service';
 
+/** Seconds a client refused for MAX_CONCURRENT_UPLOADS is asked to wait. */
+const UPLOAD_RETRY_AFTER_SECONDS = 5;
+
+/** The body size the client announced (Content-Length), or 0 when it did not say. */
+function announcedBytes(request: UploadRequest): number {
+  const length = request.headers['content-length'];
+  return length !== undefined && /^\d{1,15}$/.test(length) ? Number(length) : 0;
+}
+
 /**
  * Upload of a new version: stream to staging, inspect and warm up in an inference worker, then
- * commit file and row together. Any failure leaves no row, no file and no staging file.
+ * commit file and row together. Any failure leaves no row, no file and no staging file. At most
+ * MAX_CONCURRENT_UPLOADS run at once in this process, and an upload that would leave less than
+ * MIN_FREE_DISK_BYTES free is refused; both before the body is read.
  */
 @Injectable()
 export class ModelUploadService {
   private readonly logger = new Logger(ModelUploadService.name);
+  private active = 0;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -36,6 +49,22 @@ export class ModelUploadService {
   ) {}
 
   async upload(name: string, request: UploadRequest): Promise<ModelVersionDto> {
+    if (this.active >= this.config.maxConcurrentUploads) {
+      throw new TooManyRequestsError(
+        `${this.active} model uploads are already in progress (MAX_CONCURRENT_UPLOADS); retry shortly`,
+        UPLOAD_RETRY_AFTER_SECONDS,
+      );
+    }
+    this.active++;
+    try {
+      await ensureFreeDisk(this.config.dataDir, announcedBytes(request), this.config.minFreeDiskBytes);
+      return await this.receiveAndStore(name, request);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async receiveAndStore(name: string, request: UploadRequest): Promise<ModelVersionDto> {
     const model = await this.models.findEntity(name);
     const { staged, description } = await receiveModelUpload(request, this.store, this.config.maxModelBytes);
     let storageKey: string | undefined;

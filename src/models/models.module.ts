@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { StagingSweeper } from '../storage/staging-sweep';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { ModelPreloader } from './model-preloader';
@@ -21,6 +22,7 @@ import { VersionCleanupService } from './version-cleanup.service';
     VersionCleanupService,
     ModelPreloader,
     ServableVersionCache,
+    StagingSweeper,
   ],
   exports: [ModelsService, ModelVersionsService],
 })

@@ -30,6 +30,11 @@ class HashingLimiter extends Transform {
   }
 }
 
+/** Where uploads are staged before they are committed (swept at start, see staging-sweep.ts). */
+export function artifactStagingDir(dataDir: string): string {
+  return path.join(dataDir, 'artifacts', '.staging');
+}
+
 /** Content-addressed files under DATA_DIR/artifacts; staging files under DATA_DIR/artifacts/.staging. */
 @Injectable()
 export class LocalArtifactStore extends ArtifactStore {
@@ -39,7 +44,7 @@ export class LocalArtifactStore extends ArtifactStore {
   constructor(config: AppConfig) {
     super();
     this.root = path.join(config.dataDir, 'artifacts');
-    this.staging = path.join(this.root, '.staging');
+    this.staging = artifactStagingDir(config.dataDir);
     fs.mkdirSync(this.staging, { recursive: true });
   }
 

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
+import { hugeStaticInputModel } from '../support/hostile-models';
 import {
   cnnModel,
   externalDataModel,
@@ -16,15 +20,74 @@ import { listFiles, startTestApp, TestApp } from '../support/test-app';
 
 const MAX_MODEL_BYTES = 64 * 1024;
 
+/** Resolves once `condition` holds, checking every few milliseconds (the test's timeout bounds it). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+interface HeldUpload {
+  /** Sends the rest of the body; resolves with the response. */
+  finish(): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Drops the connection mid-body, as a crashed client would. */
+  abort(): void;
+}
+
+/**
+ * A multipart upload whose body the test holds open: the part headers and the first half of the
+ * file are sent, the rest only on `finish()`.
+ */
+function holdUpload(baseUrl: string, model: string, bytes: Buffer): HeldUpload {
+  const boundary = 'modelforge-held-upload';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="held.onnx"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const req = http.request(`${baseUrl}/api/v1/models/${model}/versions`, {
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': head.length + bytes.length + tail.length,
+    },
+  });
+  const response = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+    });
+    req.on('error', reject);
+  });
+  response.catch(() => undefined); // an aborted upload has no response
+  const half = Math.floor(bytes.length / 2);
+  req.write(Buffer.concat([head, bytes.subarray(0, half)]));
+  return {
+    finish: () => {
+      req.end(Buffer.concat([bytes.subarray(half), tail]));
+      return response;
+    },
+    abort: () => req.destroy(),
+  };
+}
+
 for (const engine of testEngines()) {
   describe(`model upload on ${engine}`, () => {
     let t: TestApp;
     const http = () => request(t.app.getHttpServer());
     const artifactFiles = () => listFiles(path.join(t.dataDir, 'artifacts'));
+    const stagingFiles = () => artifactFiles().filter((f) => f.startsWith('.staging'));
     const versionRows = async () => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM model_versions'))[0].n);
 
     before(async () => {
-      t = await startTestApp(engine, { env: { MAX_MODEL_BYTES: String(MAX_MODEL_BYTES), INFERENCE_WORKERS: '1' } });
+      t = await startTestApp(engine, {
+        env: {
+          MAX_MODEL_BYTES: String(MAX_MODEL_BYTES),
+          INFERENCE_WORKERS: '1',
+          MAX_CONCURRENT_UPLOADS: '1',
+          WARMUP_MAX_ELEMENTS: String(2048 * 2048),
+        },
+        listen: true,
+      });
       await http().post('/api/v1/models').send({ name: 'target' }).expect(201);
     });
     after(async () => {
@@ -126,17 +189,50 @@ for (const engine of testEngines()) {
         assert.equal(res.body.statusCode, status);
         assert.match(res.body.message, message);
         assert.equal(typeof res.body.requestId, 'string');
-        // A rejected upload may still be draining when the response is sent; give cleanup a moment.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // A multipart error may answer before its staging file is removed: wait for that, not for a time.
+        await waitFor(() => stagingFiles().length === 0);
         assert.equal(await versionRows(), rowsBefore);
         assert.deepEqual(artifactFiles(), filesBefore);
-        assert.ok(!artifactFiles().some((f) => f.startsWith('.staging')), 'no staging file left');
       });
     }
 
     it('keeps numbering after rejections: the next good upload is version 2', async () => {
       const res = await upload(mlpModel({ seed: 2 })).expect(201);
       assert.equal(res.body.version, 2);
+    });
+
+    it('warms up within WARMUP_MAX_ELEMENTS from the config: a 2048 x 2048 input fits a budget of exactly that', async () => {
+      const res = await upload(hugeStaticInputModel()).expect(201);
+      assert.deepEqual(res.body.inputs, [{ name: 'x', dtype: 'float32', shape: [2048, 2048] }]);
+      await http().delete(`/api/v1/models/target/versions/${res.body.version}`).expect(204);
+    });
+
+    it('refuses an upload past MAX_CONCURRENT_UPLOADS with 429 and Retry-After, before reading its body', async () => {
+      const held = holdUpload(t.baseUrl as string, 'target', mlpModel({ seed: 5 }));
+      try {
+        await waitFor(() => stagingFiles().length === 1);
+        const rowsBefore = await versionRows();
+        const refused = await upload(mlpModel({ seed: 6 })).expect(429);
+        assert.equal(refused.headers['retry-after'], '5');
+        assert.deepEqual(Object.keys(refused.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
+        assert.match(refused.body.message, /MAX_CONCURRENT_UPLOADS/);
+        assert.equal(stagingFiles().length, 1, 'the refused upload staged nothing');
+        assert.equal(await versionRows(), rowsBefore);
+      } catch (error) {
+        held.abort(); // an open request would keep the app from closing
+        throw error;
+      }
+      const finished = await held.finish();
+      assert.equal(finished.status, 201);
+      await upload(mlpModel({ seed: 6 })).expect(201);
+    });
+
+    it('frees the upload slot and the staging file when a client drops its connection mid-upload', async () => {
+      const held = holdUpload(t.baseUrl as string, 'target', mlpModel({ seed: 7 }));
+      await waitFor(() => stagingFiles().length === 1);
+      held.abort();
+      await waitFor(() => stagingFiles().length === 0);
+      await upload(mlpModel({ seed: 7 })).expect(201);
     });
 
     it('stores identical bytes once and removes them with the last version using them', async () => {
@@ -149,6 +245,59 @@ for (const engine of testEngines()) {
       assert.equal(artifactFiles().length, before, 'still used by twin');
       await http().delete(`/api/v1/models/twin/versions/${twin.body.version}`).expect(204);
       assert.equal(artifactFiles().length, before - 1);
+    });
+  });
+}
+
+for (const engine of testEngines()) {
+  describe(`model upload with a nearly full data folder on ${engine}`, () => {
+    let t: TestApp;
+    const http = () => request(t.app.getHttpServer());
+
+    before(async () => {
+      // No disk has 8 PiB free: every upload must be refused before anything is written.
+      t = await startTestApp(engine, { env: { INFERENCE_WORKERS: '1', MIN_FREE_DISK_BYTES: String(2 ** 53) } });
+      await http().post('/api/v1/models').send({ name: 'target' }).expect(201);
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    it('refuses with 507, leaving no row and no file', async () => {
+      const res = await http()
+        .post('/api/v1/models/target/versions')
+        .attach('file', mlpModel(), 'mlp.onnx')
+        .expect(507);
+      assert.deepEqual(Object.keys(res.body).sort(), ['error', 'message', 'requestId', 'statusCode']);
+      assert.match(res.body.message, /MIN_FREE_DISK_BYTES/);
+      assert.equal(Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM model_versions'))[0].n), 0);
+      assert.deepEqual(listFiles(path.join(t.dataDir, 'artifacts')), []);
+    });
+  });
+
+  describe(`staging folders swept at start on ${engine}`, () => {
+    it('removes upload and job staging files untouched for over ten minutes, keeps fresh ones', async () => {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-sweep-e2e-'));
+      const uploads = path.join(dataDir, 'artifacts', '.staging');
+      const jobs = path.join(dataDir, 'jobs-staging');
+      const write = (dir: string, name: string, ageMinutes: number): void => {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, name), 'left by a crash');
+        const at = new Date(Date.now() - ageMinutes * 60_000);
+        fs.utimesSync(path.join(dir, name), at, at);
+      };
+      write(uploads, 'crashed.part', 11);
+      write(uploads, 'in-progress.part', 1);
+      write(jobs, 'crashed.spool', 60);
+      write(jobs, 'in-progress.spool', 0);
+      const t = await startTestApp(engine, { env: { DATA_DIR: dataDir, INFERENCE_WORKERS: '1' } });
+      try {
+        assert.deepEqual(listFiles(uploads), ['in-progress.part']);
+        assert.deepEqual(listFiles(jobs), ['in-progress.spool']);
+      } finally {
+        await t.close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 }

@@ -59,7 +59,7 @@ function session(model: ModelRef): Promise<ort.InferenceSession> {
   return pending;
 }
 
-async function inspect(model: ModelRef): Promise<ModelInspection> {
+async function inspect(model: ModelRef, warmupMaxElements: number): Promise<ModelInspection> {
   const bytes = await readFile(model.path);
   let facts;
   try {
@@ -73,7 +73,7 @@ async function inspect(model: ModelRef): Promise<ModelInspection> {
   const outputs = specsOf(created.outputMetadata, facts.dimParams);
   const started = performance.now();
   try {
-    await warmUp(created, inputs);
+    await warmUp(created, inputs, warmupMaxElements);
   } catch (error) {
     await created.release();
     throw error;
@@ -209,7 +209,7 @@ async function handle(
 ): Promise<ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | null> {
   switch (request.type) {
     case 'inspect':
-      return inspect(request.model);
+      return inspect(request.model, request.warmupMaxElements);
     case 'load':
       await session(request.model);
       return null;

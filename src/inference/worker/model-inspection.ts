@@ -1,4 +1,6 @@
 import { onnx } from 'onnx-proto';
+import { LocalFunction, NodeUse, scanModel, ScanResult } from './model-scan';
+import { ModelRejection } from './worker-errors';
 
 /**
  * Operator domains ONNX Runtime's CPU build implements. A node in any other domain cannot run,
@@ -16,9 +18,7 @@ export const SUPPORTED_DOMAINS = new Set([
   'com.ms.internal.nhwc',
 ]);
 
-export class ModelRejection extends Error {
-  override name = 'ModelRejection';
-}
+export { ModelRejection };
 
 export interface ProtoFacts {
   irVersion: number;
@@ -34,46 +34,39 @@ function toNumber(value: number | { toNumber(): number } | null | undefined): nu
   return typeof value === 'number' ? value : value.toNumber();
 }
 
-function checkTensor(tensor: onnx.ITensorProto, where: string): void {
-  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (tensor.externalData?.length ?? 0) > 0) {
-    throw new ModelRejection(
-      `tensor '${tensor.name ?? '?'}' in ${where} stores its data outside the file (data_location = EXTERNAL); ` +
-        'external data is not accepted: save the model with all tensors inside the .onnx file',
-    );
-  }
-}
+const functionKey = (domain: string, name: string, overload: string): string => `${domain}\0${name}\0${overload}`;
 
-/** Walks a graph and its subgraphs: external data and unsupported operator domains. */
-function checkGraph(graph: onnx.IGraphProto, localDomains: Set<string>, where: string): void {
-  for (const tensor of graph.initializer ?? []) checkTensor(tensor, where);
-  for (const sparse of graph.sparseInitializer ?? []) checkSparse(sparse, where);
-  checkNodes(graph.node ?? [], localDomains, where);
-}
-
-function checkSparse(sparse: onnx.ISparseTensorProto, where: string): void {
-  if (sparse.values) checkTensor(sparse.values, where);
-  if (sparse.indices) checkTensor(sparse.indices, where);
-}
-
-/** Node domains, and every tensor and subgraph held in node attributes (Constant, If, Loop, Scan). */
-function checkNodes(nodes: onnx.INodeProto[], localDomains: Set<string>, where: string, owner?: string): void {
-  for (const node of nodes) {
-    const domain = node.domain ?? '';
-    const at = `${where}/${node.name || node.opType}`;
-    if (!SUPPORTED_DOMAINS.has(domain) && !localDomains.has(domain)) {
+/**
+ * Operator domains decide only where a node uses them: the graph, its subgraphs, and the local
+ * functions those nodes call (transitively). Domains merely declared in opset_import, functions
+ * nobody calls and training_info graphs are what ONNX Runtime ignores too.
+ */
+function checkDomains(scan: ScanResult): void {
+  const functions = new Map(scan.functions.map((fn) => [functionKey(fn.domain, fn.name, fn.overload), fn]));
+  const functionDomains = new Set(scan.functions.map((fn) => fn.domain));
+  const visited = new Set<LocalFunction>();
+  const pending: { nodes: NodeUse[]; caller?: LocalFunction }[] = [{ nodes: scan.graphNodes }];
+  for (let work = pending.pop(); work; work = pending.pop()) {
+    for (const node of work.nodes) {
+      const local = functions.get(functionKey(node.domain, node.opType, node.overload));
+      if (local) {
+        if (!visited.has(local)) pending.push({ nodes: local.nodes, caller: local });
+        visited.add(local);
+        continue;
+      }
+      if (SUPPORTED_DOMAINS.has(node.domain)) continue;
+      if (work.caller) {
+        throw new ModelRejection(
+          `function '${work.caller.name}' uses operator ${node.opType} from unsupported domain '${node.domain}'`,
+        );
+      }
       throw new ModelRejection(
-        owner
-          ? `${owner} uses operator ${node.opType} from unsupported domain '${domain}'`
-          : `node '${node.name || node.opType}' uses operator ${node.opType} from domain '${domain}', which ONNX Runtime does not ship`,
+        functionDomains.has(node.domain)
+          ? `node '${node.label}' in ${node.where} calls ${node.opType} in domain '${node.domain}', ` +
+              'which no local function of the model defines'
+          : `node '${node.label}' in ${node.where} uses operator ${node.opType} from domain '${node.domain}', ` +
+              'which ONNX Runtime does not ship',
       );
-    }
-    for (const attribute of node.attribute ?? []) {
-      if (attribute.t) checkTensor(attribute.t, at);
-      for (const t of attribute.tensors ?? []) checkTensor(t, at);
-      if (attribute.sparseTensor) checkSparse(attribute.sparseTensor, at);
-      for (const sparse of attribute.sparseTensors ?? []) checkSparse(sparse, at);
-      if (attribute.g) checkGraph(attribute.g, localDomains, at);
-      for (const g of attribute.graphs ?? []) checkGraph(g, localDomains, at);
     }
   }
 }
@@ -89,9 +82,13 @@ function dimParamsOf(values: onnx.IValueInfoProto[] | null | undefined, into: Ma
   }
 }
 
-/** Decodes the ModelProto and applies the checks that must pass before ONNX Runtime sees the bytes. */
+/**
+ * Scans the raw bytes (structure, external data, nesting), checks the operator domains nodes use,
+ * then decodes the ModelProto for the facts reported with the version.
+ */
 export function inspectProto(bytes: Uint8Array): ProtoFacts {
   if (bytes.length === 0) throw new ModelRejection('the file is empty');
+  const scan = scanModel(bytes);
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -104,18 +101,7 @@ export function inspectProto(bytes: Uint8Array): ProtoFacts {
   if (irVersion <= 0) throw new ModelRejection('not an ONNX model: it has no IR version');
   if (!model.graph) throw new ModelRejection('the model has no graph');
   if ((model.opsetImport ?? []).length === 0) throw new ModelRejection('the model has no opset imports');
-  for (const opset of model.opsetImport) {
-    const domain = opset.domain ?? '';
-    const local = (model.functions ?? []).some((f) => f.domain === domain);
-    if (!SUPPORTED_DOMAINS.has(domain) && !local) {
-      throw new ModelRejection(`the model imports operator domain '${domain}', which ONNX Runtime does not ship`);
-    }
-  }
-  const localDomains = new Set((model.functions ?? []).map((f) => f.domain ?? ''));
-  checkGraph(model.graph, localDomains, 'the graph');
-  for (const fn of model.functions ?? []) {
-    checkNodes(fn.node ?? [], localDomains, `function '${fn.name}'`, `function '${fn.name}'`);
-  }
+  checkDomains(scan);
   const defaultOpset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
   const dimParams = new Map<string, (string | null)[]>();
   dimParamsOf(model.graph.input, dimParams);

@@ -15,7 +15,8 @@ export interface ModelRef {
 }
 
 export type WorkerRequest =
-  | { id: number; type: 'inspect'; model: ModelRef }
+  /** Check, load and warm up an upload; the warm-up's synthetic inputs stay within `warmupMaxElements`. */
+  | { id: number; type: 'inspect'; model: ModelRef; warmupMaxElements: number }
   | { id: number; type: 'load'; model: ModelRef }
   | { id: number; type: 'unload'; sha256: string }
   | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, TensorData>; outputs?: string[] }
