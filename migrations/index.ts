@@ -1,10 +1,12 @@
 import { CreateRegistry1764140000000 } from './1764140000000-CreateRegistry';
 import { CacheAndPredictionLog1764145000000 } from './1764145000000-CacheAndPredictionLog';
 import { CreateJobs1764150000000 } from './1764150000000-CreateJobs';
+import { JobErrorKinds1764155000000 } from './1764155000000-JobErrorKinds';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
   CreateRegistry1764140000000,
   CacheAndPredictionLog1764145000000,
   CreateJobs1764150000000,
+  JobErrorKinds1764155000000,
 ];

@@ -53,7 +53,11 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.pool = new WorkerPool(
       this.config.inferenceWorkers,
-      { intraOpThreads: this.config.intraOpThreads, spinning: this.config.inferenceSpinning },
+      {
+        intraOpThreads: this.config.intraOpThreads,
+        spinning: this.config.inferenceSpinning,
+        maxOutputElements: this.config.maxOutputElements,
+      },
       (index) => void this.reloadInto(index),
     );
     this.pool.start();

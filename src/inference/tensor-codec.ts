@@ -1,9 +1,16 @@
+import { boundedList, boundedName, boundedShape, boundedValue, MAX_SIMILAR_PROBLEMS } from '../common/bounded-text';
 import { ErrorDetail, InvalidInputError } from '../common/errors';
 import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
 import { allocateTensorData, elementCount, NumericArray, TensorData } from './tensor';
 
 /** Thrown while decoding one input; collected into a single 400 naming every problem. */
 class InputProblem extends Error {}
+
+/**
+ * Deepest tensor accepted (ONNX models in use stay far below it). A nested array deeper than this
+ * is refused before anything walks it, so no input can overflow a stack or build a huge shape.
+ */
+export const MAX_TENSOR_RANK = 64;
 
 const INTEGER_RANGES: Partial<Record<TensorDtype, [number, number]>> = {
   int8: [-128, 127],
@@ -23,15 +30,10 @@ function allocate(dtype: TensorDtype, size: number): NumericArray | string[] {
   return allocateTensorData(dtype, size);
 }
 
-function describeValue(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
 /** Returns a writer that checks one JSON value against the dtype and stores it at an index. */
 function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value: unknown, at: number) => void {
   const fail = (value: unknown, at: number): never => {
-    throw new InputProblem(`value ${describeValue(value)} at flat index ${at} is not representable as ${dtype}`);
+    throw new InputProblem(`value ${boundedValue(value)} at flat index ${at} is not representable as ${dtype}`);
   };
   if (dtype === 'float32' || dtype === 'float64') {
     const out = target as Float32Array | Float64Array;
@@ -61,7 +63,7 @@ function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value:
       else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) big = BigInt(value);
       if (big === undefined || big < min || big > max) {
         throw new InputProblem(
-          `value ${describeValue(value)} at flat index ${at} is not representable as ${dtype} ` +
+          `value ${boundedValue(value)} at flat index ${at} is not representable as ${dtype} ` +
             '(use a safe integer or a decimal string)',
         );
       }
@@ -82,16 +84,56 @@ function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value:
   };
 }
 
-/** Shape of a nested array, read along the first element of each level. */
+/** Shape of a nested array, read along the first element of each level, at most MAX_TENSOR_RANK deep. */
 function inferShape(value: unknown): number[] {
   const shape: number[] = [];
   let level = value;
   while (Array.isArray(level)) {
+    if (shape.length === MAX_TENSOR_RANK) {
+      throw new InputProblem(`is nested deeper than ${MAX_TENSOR_RANK} levels (the largest rank accepted)`);
+    }
     shape.push(level.length);
     if (level.length === 0) break;
     level = level[0];
   }
   return shape;
+}
+
+function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+function holdsNoContainer(array: readonly unknown[]): boolean {
+  for (let i = 0; i < array.length; i++) if (isContainer(array[i])) return false;
+  return true;
+}
+
+/**
+ * Whether arrays and objects inside `value` nest more than `limit` levels (`value` itself is level
+ * 1). Iterative with an early exit, so any depth the JSON parser accepted is checked without
+ * recursion. Arrays of plain values (the rows of a tensor) are scanned in place rather than
+ * stacked: a 4M-value tensor takes a few tens of milliseconds.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (!isContainer(value)) return false;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+    const depth = depths.pop() as number;
+    if (depth > limit) return true;
+    const children: readonly unknown[] = Array.isArray(node) ? node : Object.values(node);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      if (!isContainer(child)) continue;
+      if (Array.isArray(child) && holdsNoContainer(child)) {
+        if (depth + 1 > limit) return true;
+        continue;
+      }
+      nodes.push(child);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
 }
 
 /**
@@ -133,24 +175,26 @@ function flattenNested(value: unknown, shape: number[], write: (v: unknown, at: 
   walk(value, 0);
 }
 
-function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
-
 function checkShape(spec: TensorSpec, shape: number[]): void {
+  if (shape.length > MAX_TENSOR_RANK) {
+    throw new InputProblem(
+      `has rank ${shape.length} (shape ${boundedShape(shape)}), more than the ${MAX_TENSOR_RANK} accepted; ` +
+        `the model expects rank ${spec.shape.length} (${boundedShape(spec.shape)})`,
+    );
+  }
   if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-    throw new InputProblem(`has an invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+    throw new InputProblem(`has an invalid shape ${boundedShape(shape)}: dimensions must be non-negative integers`);
   }
   if (shape.length !== spec.shape.length) {
     throw new InputProblem(
-      `has rank ${shape.length} (shape ${formatShape(shape)}) but the model expects rank ${spec.shape.length} ` +
-        `(${formatShape(spec.shape)})`,
+      `has rank ${shape.length} (shape ${boundedShape(shape)}) but the model expects rank ${spec.shape.length} ` +
+        `(${boundedShape(spec.shape)})`,
     );
   }
   spec.shape.forEach((expected, i) => {
     if (expected >= 0 && shape[i] !== expected) {
       throw new InputProblem(
-        `has shape ${formatShape(shape)} but the model expects ${formatShape(spec.shape)}: ` +
+        `has shape ${boundedShape(shape)} but the model expects ${boundedShape(spec.shape)}: ` +
           `dimension ${i} must be ${expected}, got ${shape[i]}`,
       );
     }
@@ -172,18 +216,18 @@ function decodeOne(spec: TensorSpec, value: unknown, budget: { left: number }): 
   let fill: (write: (v: unknown, at: number) => void) => void;
   if (isExplicit(value)) {
     const extra = Object.keys(value).filter((k) => !['shape', 'data', 'dtype'].includes(k));
-    if (extra.length > 0) throw new InputProblem(`has unknown fields ${extra.join(', ')}; use {shape, data, dtype?}`);
+    if (extra.length > 0) throw new InputProblem(`has unknown fields ${boundedList(extra)}; use {shape, data, dtype?}`);
     if (!Array.isArray(value.shape)) throw new InputProblem('needs "shape", an array of integers, next to "data"');
     if (!Array.isArray(value.data)) throw new InputProblem('needs "data", a flat row-major array');
     if (value.dtype !== undefined && value.dtype !== spec.dtype) {
-      throw new InputProblem(`was sent as ${describeValue(value.dtype)} but the model expects ${spec.dtype}`);
+      throw new InputProblem(`was sent as ${boundedValue(value.dtype)} but the model expects ${spec.dtype}`);
     }
     shape = value.shape as number[];
     checkShape(spec, shape);
     const data = value.data as unknown[];
     const expected = elementCount(shape);
     if (data.length !== expected) {
-      throw new InputProblem(`has ${data.length} values but shape ${formatShape(shape)} needs ${expected}`);
+      throw new InputProblem(`has ${data.length} values but shape ${boundedShape(shape)} needs ${expected}`);
     }
     fill = (write) => {
       for (let i = 0; i < data.length; i++) write(data[i], i);
@@ -223,20 +267,25 @@ export function decodeInputs(
   const tensors: Record<string, TensorData> = {};
   const budget = { left: maxElements };
   const known = new Set(specs.map((s) => s.name));
-  for (const name of Object.keys(given)) {
-    if (!known.has(name)) {
-      problems.push({
-        field: `${field}.${name}`,
-        problem: `is not an input of this model; its inputs are ${[...known].join(', ')}`,
-      });
-    }
+  const unknown = Object.keys(given).filter((name) => !known.has(name));
+  for (const name of unknown.slice(0, MAX_SIMILAR_PROBLEMS)) {
+    problems.push({
+      field: `${field}.${boundedName(name)}`,
+      problem: `is not an input of this model; its inputs are ${boundedList([...known])}`,
+    });
+  }
+  if (unknown.length > MAX_SIMILAR_PROBLEMS) {
+    problems.push({
+      field,
+      problem: `has ${unknown.length - MAX_SIMILAR_PROBLEMS} more names that are not inputs of this model`,
+    });
   }
   for (const spec of specs) {
     const where = `${field}.${spec.name}`;
     if (!Object.hasOwn(given, spec.name)) {
       problems.push({
         field: where,
-        problem: `is missing: the model expects ${spec.dtype} ${formatShape(spec.shape)}`,
+        problem: `is missing: the model expects ${spec.dtype} ${boundedShape(spec.shape)}`,
       });
       continue;
     }

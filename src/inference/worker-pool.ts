@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
 import { InvalidInputError, TimeoutError, UnavailableError, UnprocessableError } from '../common/errors';
+import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
 import { NumericArray, TensorData } from './tensor';
 import type { WorkerFailure, WorkerRequest, WorkerResponse, WorkerSettings } from './worker/protocol';
 
@@ -27,6 +28,8 @@ class PooledWorker {
 function toError(failure: WorkerFailure): Error {
   if (failure.kind === 'unprocessable') return new UnprocessableError(failure.message);
   if (failure.kind === 'invalid') return new InvalidInputError(failure.message, failure.details);
+  if (failure.kind === 'inference_failed') return new InferenceFailedError(failure.message, failure.internal ?? '');
+  if (failure.kind === 'output_too_large') return new OutputTooLargeError(failure.message, failure.details);
   if (failure.kind === 'unavailable') return new UnavailableError(failure.message, 1);
   return new Error(`inference worker error: ${failure.message}`);
 }

@@ -1,15 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError, TooManyRequestsError } from '../common/errors';
+import { internalDetail, SafeError, toSafeError } from '../common/safe-error';
 import { AppConfig } from '../config/app-config';
+import { OutputTooLargeError } from '../inference/engine-errors';
 import { InferenceService, ServableModel } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
-import { encodeTensor, EncodedTensor } from '../inference/tensor-encode';
+import { encodeOutputs } from '../inference/tensor-encode';
 import type { TensorSpec } from '../models/tensor-spec';
 import { BatchGroup, canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
 
-/** What one instance produced: its outputs as the JSON a prediction returns, or why it failed. */
+/**
+ * What one instance produced: its outputs as the JSON a prediction returns, or why it failed (in
+ * its client-safe form, with the raw text for the server log in `internal`).
+ */
 export type InstanceOutcome =
-  { index: number; outputs: string; error?: undefined } | { index: number; outputs?: undefined; error: string };
+  | { index: number; outputs: string; error?: undefined; internal?: undefined }
+  | { index: number; outputs?: undefined; error: SafeError; internal?: string };
 
 export interface ChunkModel extends ServableModel {
   inputs: TensorSpec[];
@@ -19,12 +25,9 @@ export interface ChunkModel extends ServableModel {
 /** Longest wait for a slot when synchronous predictions fill the model's queue (429). */
 const BUSY_WAIT_MS = 250;
 
-function encodeOutputs(outputs: Record<string, TensorData>): string {
-  const encoded = Object.entries(outputs).map(([name, tensor]): [string, EncodedTensor] => [
-    name,
-    encodeTensor(tensor),
-  ]);
-  return JSON.stringify(Object.fromEntries(encoded));
+/** Failures that belong to one instance (the job goes on); anything else fails the chunk. */
+function isInstanceFailure(error: unknown): boolean {
+  return error instanceof InvalidInputError || error instanceof OutputTooLargeError;
 }
 
 /** Runs `work` on at most `limit` items at once. */
@@ -74,23 +77,32 @@ export class ChunkExecutor {
       const result = await this.runWhenFree(model, stack(group, model.inputs), deadline);
       parts = split(result, group.rows);
     } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
+      // One member's bad data, or outputs over the cap together: each member on its own.
+      if (!isInstanceFailure(error)) throw error;
     }
     if (!parts) {
       const outcomes: InstanceOutcome[] = [];
       for (const member of group.members) outcomes.push(await this.runSingle(model, member, deadline));
       return outcomes;
     }
-    return parts.map((outputs, i) => ({ index: group.members[i].index, outputs: encodeOutputs(outputs) }));
+    return parts.map((outputs, i) => ({ index: group.members[i].index, outputs: this.encode(outputs) }));
   }
 
   private async runSingle(model: ChunkModel, instance: PreparedInstance, deadline: number): Promise<InstanceOutcome> {
     try {
-      return { index: instance.index, outputs: encodeOutputs(await this.runWhenFree(model, instance.feeds, deadline)) };
+      return { index: instance.index, outputs: this.encode(await this.runWhenFree(model, instance.feeds, deadline)) };
     } catch (error) {
-      if (error instanceof InvalidInputError) return { index: instance.index, error: error.message };
-      throw error;
+      if (!isInstanceFailure(error)) throw error;
+      return {
+        index: instance.index,
+        error: toSafeError(error, `instance ${instance.index}`),
+        internal: internalDetail(error),
+      };
     }
+  }
+
+  private encode(outputs: Record<string, TensorData>): string {
+    return encodeOutputs(outputs, this.config.maxOutputElements);
   }
 
   /** A job yields to synchronous traffic: when the model's queue is full it waits, up to the deadline. */

@@ -2,6 +2,8 @@ import type { TensorSpec } from '../models/tensor-spec';
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { DomainError, TimeoutError } from '../common/errors';
+import { internalDetail, SafeError, toSafeError } from '../common/safe-error';
 import { AppConfig } from '../config/app-config';
 import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import type { PreparedInstance } from './batching';
@@ -24,8 +26,15 @@ export type AttemptOutcome =
   /** The attempt failed and no attempt is left: the job is failed. */
   | { kind: 'failed'; error: string };
 
-/** A failure that no retry can fix: the job fails at once. */
-class PermanentJobError extends Error {}
+/** A failure that no retry can fix (what the job needs is gone): the job fails at once. */
+class PermanentJobError extends DomainError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+/** Raw instance errors logged per chunk; the rest are counted. */
+const LOGGED_INSTANCE_ERRORS = 3;
 
 /**
  * Runs jobs, one attempt at a time, for both queues (Bull and in-process). An attempt claims the
@@ -71,7 +80,7 @@ export class JobRunnerService {
 
   /** The queue gave up on a job (Bull: stalled more often than allowed); fail it unless finished. */
   async failFromQueue(jobId: string, reason: string): Promise<void> {
-    if (await this.store.failUnfinished(jobId, reason)) {
+    if (await this.store.failUnfinished(jobId, toSafeError(new Error(reason), `job id ${jobId}`))) {
       this.metrics.jobEvent('failed');
       this.logger.warn({ msg: 'job failed by the queue', jobId, reason });
     }
@@ -118,7 +127,7 @@ export class JobRunnerService {
         if (from >= total) return this.end(jobId, lease, 'completed');
         if (this.stopping) return this.release(jobId, lease, from);
         if (Date.now() > deadline) {
-          throw new Error(`The attempt exceeded JOBS_TIMEOUT_MS (${this.config.jobs.timeoutMs} ms)`);
+          throw new TimeoutError(`The attempt exceeded JOBS_TIMEOUT_MS (${this.config.jobs.timeoutMs} ms)`);
         }
         const instances = await (prefetch ?? load(from));
         if (instances.length === 0) throw new PermanentJobError(`The stored instances of job ${jobId} are missing`);
@@ -143,10 +152,26 @@ export class JobRunnerService {
   private async save(jobId: string, lease: string, from: number, outcomes: InstanceOutcome[]): Promise<boolean> {
     const saved = await this.store.saveChunk(jobId, lease, from, outcomes);
     if (saved) {
-      const failed = outcomes.filter((o) => o.error !== undefined).length;
-      this.metrics.instances(outcomes.length - failed, failed);
+      const failed = outcomes.filter((o) => o.error !== undefined);
+      this.metrics.instances(outcomes.length - failed.length, failed.length);
+      this.logInstanceErrors(jobId, failed);
     }
     return saved;
+  }
+
+  /** Clients see an instance's safe error; what it hides goes to the log, a few per chunk. */
+  private logInstanceErrors(jobId: string, failed: InstanceOutcome[]): void {
+    const hidden = failed.filter((o) => o.internal !== undefined);
+    for (const outcome of hidden.slice(0, LOGGED_INSTANCE_ERRORS)) {
+      this.logger.warn({
+        msg: 'job instance failed',
+        jobId,
+        index: outcome.index,
+        kind: outcome.error?.kind,
+        err: outcome.internal,
+        ...(hidden.length > LOGGED_INSTANCE_ERRORS ? { similarInChunk: hidden.length } : {}),
+      });
+    }
   }
 
   private async release(jobId: string, lease: string, done: number): Promise<AttemptOutcome> {
@@ -164,13 +189,16 @@ export class JobRunnerService {
   }
 
   private async failed(jobId: string, lease: string, error: Error): Promise<AttemptOutcome> {
-    const message = error.message || String(error);
+    const safe: SafeError = toSafeError(error, `job id ${jobId}`);
+    const { message } = safe;
+    // The raw text (a stack, SQL, ONNX Runtime's words) stays in this log, under the job id.
+    const err = internalDetail(error) ?? message;
     const maxFailures = error instanceof PermanentJobError ? 1 : this.config.jobs.attempts;
-    const recorded = await this.store.recordFailure(jobId, lease, message, maxFailures);
+    const recorded = await this.store.recordFailure(jobId, lease, safe, maxFailures);
     if (!recorded) return { kind: 'skipped' };
     if (recorded.final) {
       this.metrics.jobEvent('failed');
-      this.logger.warn({ msg: 'job failed', jobId, failures: recorded.failures, err: message });
+      this.logger.warn({ msg: 'job failed', jobId, failures: recorded.failures, kind: safe.kind, err });
       return { kind: 'failed', error: message };
     }
     this.metrics.jobEvent('retried');
@@ -180,7 +208,8 @@ export class JobRunnerService {
       jobId,
       failures: recorded.failures,
       delayMs,
-      err: message,
+      kind: safe.kind,
+      err,
     });
     return { kind: 'retry', delayMs, error: message };
   }

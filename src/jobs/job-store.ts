@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
+import type { SafeError } from '../common/safe-error';
 import { JobResultEntity } from './entities/job-result.entity';
 import { FINISHED_STATUSES, JobEntity, JobStatus } from './entities/job.entity';
 import type { InstanceOutcome } from './chunk-executor';
@@ -159,7 +160,8 @@ export class JobStore {
         jobId: id,
         index: r.index,
         outputs: r.outputs ?? null,
-        error: r.error ?? null,
+        error: r.error?.message ?? null,
+        errorKind: r.error?.kind ?? null,
       }));
       for (let i = 0; i < rows.length; i += INSERT_ROWS) {
         // The primary key (job_id, idx) makes a repeated row a no-op rather than a duplicate.
@@ -179,7 +181,7 @@ export class JobStore {
   async finish(id: string, lease: string, status: 'completed' | 'cancelled'): Promise<boolean> {
     const now = new Date();
     const result = await this.owned(this.dataSource.manager, id, lease)
-      .set({ status, lease: null, error: null, finishedAt: now, updatedAt: now })
+      .set({ status, lease: null, error: null, errorKind: null, finishedAt: now, updatedAt: now })
       .execute();
     return result.affected === 1;
   }
@@ -198,7 +200,7 @@ export class JobStore {
   async recordFailure(
     id: string,
     lease: string,
-    message: string,
+    error: SafeError,
     maxFailures: number,
   ): Promise<{ failures: number; final: boolean } | undefined> {
     const row = await this.jobs.findOne({ select: { failures: true, lease: true }, where: { id } });
@@ -209,7 +211,8 @@ export class JobStore {
     await this.owned(this.dataSource.manager, id, lease)
       .set({
         failures,
-        error: message,
+        error: error.message,
+        errorKind: error.kind,
         lease: null,
         status: final ? 'failed' : 'queued',
         updatedAt: now,
@@ -220,12 +223,19 @@ export class JobStore {
   }
 
   /** Fails a job that has not finished, whoever holds it (the queue gave up on it). */
-  async failUnfinished(id: string, message: string): Promise<boolean> {
+  async failUnfinished(id: string, error: SafeError): Promise<boolean> {
     const now = new Date();
     const result = await this.jobs
       .createQueryBuilder()
       .update(JobEntity)
-      .set({ status: 'failed', error: message, lease: null, finishedAt: now, updatedAt: now })
+      .set({
+        status: 'failed',
+        error: error.message,
+        errorKind: error.kind,
+        lease: null,
+        finishedAt: now,
+        updatedAt: now,
+      })
       .where('id = :id AND status IN (:...open)', { id, open: ['queued', 'running'] })
       .execute();
     return result.affected === 1;

@@ -1,10 +1,24 @@
+import type { SafeError } from '../common/safe-error';
 import type { OutputTensorDto } from '../predictions/dto/prediction.dto';
 import type { JobDto, JobResultDto } from './dto/job.dto';
 import type { JobResultEntity } from './entities/job-result.entity';
 import type { JobEntity } from './entities/job.entity';
 
+/**
+ * A stored error as clients see it. Rows from before error kinds were stored may hold raw
+ * internal text (ONNX Runtime's messages): that text is withheld.
+ */
+function shownError(row: Pick<JobEntity, 'error' | 'errorKind'>): SafeError | null {
+  if (row.error === null) return null;
+  if (row.errorKind === null) {
+    return { kind: 'internal', message: 'Recorded by an earlier version of the service; the text is withheld' };
+  }
+  return { kind: row.errorKind, message: row.error };
+}
+
 /** The only place job rows become response bodies; leases, failures and version ids stay behind. */
 export function toJobDto(job: JobEntity): JobDto {
+  const error = shownError(job);
   return {
     id: job.id,
     model: job.modelName,
@@ -16,7 +30,8 @@ export function toJobDto(job: JobEntity): JobDto {
       percent: job.total === 0 ? 100 : Math.floor((job.done / job.total) * 10_000) / 100,
     },
     attempts: job.attempts,
-    error: job.error,
+    error: error?.message ?? null,
+    errorKind: error?.kind ?? null,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,
@@ -24,6 +39,7 @@ export function toJobDto(job: JobEntity): JobDto {
 }
 
 export function toJobResultDto(row: JobResultEntity): JobResultDto {
-  if (row.error !== null) return { index: row.index, error: row.error };
+  const error = shownError(row);
+  if (error) return { index: row.index, error: error.message, errorKind: error.kind };
   return { index: row.index, outputs: JSON.parse(row.outputs ?? '{}') as Record<string, OutputTensorDto> };
 }

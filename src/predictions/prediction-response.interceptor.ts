@@ -1,14 +1,16 @@
-import { CallHandler, ExecutionContext, HttpException, Injectable, NestInterceptor } from '@nestjs/common';
+import { CallHandler, ExecutionContext, HttpException, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { catchError, map, Observable, throwError } from 'rxjs';
 import { DomainError, STATUS_BY_KIND } from '../common/errors';
+import { requestIdOf } from '../common/request-id';
+import { internalDetail, toSafeError } from '../common/safe-error';
 import { elapsedMs, PredictionOutcome, RequestWithPrediction, responseJson } from './prediction-context';
 import { PredictionLogService } from './prediction-log.service';
 
-function statusOf(error: unknown): { status: string; statusCode: number } {
-  if (error instanceof DomainError) return { status: error.kind, statusCode: STATUS_BY_KIND[error.kind] };
-  if (error instanceof HttpException) return { status: 'invalid', statusCode: error.getStatus() };
-  return { status: 'error', statusCode: 500 };
+function statusCodeOf(error: unknown): number {
+  if (error instanceof DomainError) return STATUS_BY_KIND[error.kind];
+  if (error instanceof HttpException) return error.getStatus();
+  return 500;
 }
 
 /**
@@ -17,6 +19,8 @@ function statusOf(error: unknown): { status: string; statusCode: number } {
  */
 @Injectable()
 export class PredictionResponseInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(PredictionResponseInterceptor.name);
+
   constructor(private readonly log: PredictionLogService) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -43,14 +47,20 @@ export class PredictionResponseInterceptor implements NestInterceptor {
       }),
       catchError((error: unknown) => {
         const prediction = req.prediction;
+        const requestId = requestIdOf(req);
+        // The log row and the client get the safe form; the error filter logs a 500's internals.
+        const safe = toSafeError(error, `request id ${requestId}`);
+        const hidden = error instanceof DomainError ? internalDetail(error) : undefined;
+        if (hidden) this.logger.warn({ msg: 'prediction failed', requestId, kind: safe.kind, err: hidden });
         this.log.record({
           model: prediction?.model ?? null,
           version: prediction?.version ?? null,
-          ...statusOf(error),
+          status: safe.kind,
+          statusCode: statusCodeOf(error),
           cached: false,
           latencyMs: prediction ? elapsedMs(prediction.receivedAt) : 0,
           inputHash: null,
-          error: error instanceof Error ? error.message.slice(0, 2000) : String(error),
+          error: safe.message,
           inputs: null,
           outputs: null,
         });

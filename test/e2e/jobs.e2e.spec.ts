@@ -95,6 +95,7 @@ for (const engine of testEngines()) {
         'attempts',
         'createdAt',
         'error',
+        'errorKind',
         'finishedAt',
         'id',
         'model',

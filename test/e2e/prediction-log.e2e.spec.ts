@@ -6,6 +6,7 @@ import { loadEnvironment } from '../../src/config/environment';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PredictionEntity } from '../../src/predictions/entities/prediction.entity';
 import { PredictionLogRow, PredictionLogService } from '../../src/predictions/prediction-log.service';
+import { pairsModel } from '../support/job-helpers';
 import { mlpModel } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
 import {
@@ -18,7 +19,7 @@ import {
   readMetric,
   uploadVersion,
 } from '../support/prediction-cache-helpers';
-import { startTestApp, TestApp } from '../support/test-app';
+import { capturingLogger, startTestApp, TestApp } from '../support/test-app';
 
 /**
  * The prediction log (issue 4, items 7 and 8): rows for every prediction, written in batches off
@@ -90,6 +91,7 @@ for (const engine of testEngines()) {
     const http = httpOf(() => t);
     const log = () => t.app.get(PredictionLogService);
     const flush = () => log().flush();
+    const server = capturingLogger('warn');
 
     async function list(query: Record<string, string | number>): Promise<LogPage> {
       const res = await http().get('/api/v1/predictions').query(query);
@@ -106,6 +108,7 @@ for (const engine of testEngines()) {
     before(async () => {
       t = await startTestApp(engine, {
         env: { SHUTDOWN_GRACE_MS: '1000', PREDICTION_LOG_FLUSH_MS: '600000' },
+        logger: server.logger,
       });
       await modelWithVersion(http, 'plain', mlpModel());
     });
@@ -187,6 +190,29 @@ for (const engine of testEngines()) {
       assert.equal(unnamed[0].statusCode, 400);
       assert.equal(unnamed[0].version, null);
       assert.equal(unnamed[0].error, broken.body.message);
+    });
+
+    it('logs a prediction ONNX Runtime fails as inference_failed with a safe message; its raw text is in the server log only', async () => {
+      await modelWithVersion(http, 'pairs', pairsModel());
+      const res = await predict(http, { model: 'pairs', inputs: { x: [[1, 2, 3]] } });
+      assert.equal(res.status, 400, res.text);
+      const requestId = res.headers['x-request-id'] as string;
+      const safe =
+        "ONNX Runtime rejected the inputs at node 'Reshape_y' (Reshape); check their values and shapes against the model";
+      assert.equal(res.body.message, safe);
+      await flush();
+
+      const [row] = (await list({ model: 'pairs' })).items;
+      assert.equal(row.status, 'inference_failed');
+      assert.equal(row.statusCode, 400);
+      assert.equal(row.error, safe);
+      for (const shown of [res.text, JSON.stringify(row)]) {
+        assert.doesNotMatch(shown, /onnxruntime_src|onnxruntime::|\.h:\d+|was false/, 'no ONNX Runtime internals');
+      }
+      const logged = server.lines.find((line) => line.requestId === requestId && line.msg === 'prediction failed');
+      assert.ok(logged, `a server log line for request ${requestId}`);
+      assert.equal(logged.kind, 'inference_failed');
+      assert.match(String(logged.err), /\/onnxruntime_src\/.*reshape_helper\.h.*cannot be reshaped/s);
     });
 
     it('filters by model, version and status, newest first, with pagination', async () => {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import {
   cnnModel,
+  constantOfShapeModel,
   fixedShapeModel,
   float64Int32Uint8Int8Model,
   int64BoolModel,
@@ -655,5 +656,121 @@ for (const engine of testEngines()) {
       assertErrorBody(res, 400);
       assert.match(res.body.message, /inputs\.x is missing/);
     });
+  });
+}
+
+/** Error bodies stay small whatever the client sent (issue 8, finding 12). */
+const MAX_ERROR_BODY_BYTES = 4096;
+/** Bodies up to 16 KiB are parsed on the HTTP thread; larger ones in a worker. */
+const INLINE_BODY_BYTES = 16 * 1024;
+const OUTPUT_CAP = 1000;
+
+function nestedText(depth: number): string {
+  return `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+}
+
+for (const engine of testEngines()) {
+  describe(`hostile inputs and the output cap on ${engine}`, () => {
+    let t: TestApp;
+    const http: Http = () => request(t.app.getHttpServer());
+    /** A POST /api/v1/predictions; `cache: false` sends Cache-Control: no-cache (no prepare/execute split). */
+    const post = (cache = true) => {
+      const req = http().post('/api/v1/predictions');
+      return cache ? req : req.set('Cache-Control', 'no-cache');
+    };
+    const predictText = (text: string, cache = true) => post(cache).set('Content-Type', 'application/json').send(text);
+
+    before(async () => {
+      t = await startTestApp(engine, {
+        env: { ...APP_ENV, INFERENCE_WORKERS: '1', MAX_OUTPUT_ELEMENTS: String(OUTPUT_CAP) },
+      });
+      for (const [name, bytes] of [
+        ['iris', caseNamed('mlp').bytes],
+        ['grid', constantOfShapeModel()],
+      ] as const) {
+        await http().post('/api/v1/models').send({ name }).expect(201);
+        assert.equal((await uploadVersion(http, name, bytes)).status, 201);
+      }
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    it('answers a rank-100,000 shape with a 400 under 4 KB that shows eight dimensions and the rank', async () => {
+      const shape = new Array(100_000).fill(1);
+      const res = await http()
+        .post('/api/v1/predictions')
+        .send({ model: 'iris', inputs: { x: { shape, data: [1] } } });
+      assertErrorBody(res, 400);
+      assert.ok(res.text.length < MAX_ERROR_BODY_BYTES, `error body of ${res.text.length} bytes`);
+      assert.match(
+        res.body.message,
+        /inputs\.x has rank 100000 \(shape \[1, 1, 1, 1, 1, 1, 1, 1, … \(rank 100000\)\]\)/,
+      );
+    });
+
+    for (const [path, depth] of [
+      ['parsed on the HTTP thread', 7_000],
+      ['parsed in a worker', 100_000],
+    ] as const) {
+      it(`answers inputs nested ${depth} levels deep (${path}) with a 400, not a 500`, async () => {
+        const text = `{"model":"iris","inputs":{"x":${nestedText(depth)}}}`;
+        assert.equal(text.length <= INLINE_BODY_BYTES, depth === 7_000, 'the body takes the intended path');
+        for (const cache of [true, false]) {
+          const res = await predictText(text, cache);
+          assertErrorBody(res, 400);
+          assert.ok(res.text.length < MAX_ERROR_BODY_BYTES, `error body of ${res.text.length} bytes`);
+          assert.match(res.body.message, /inputs\.x is nested deeper than 64 levels/);
+        }
+      });
+    }
+
+    it('answers objects nested 2,500 levels deep inside an input (parsed on the HTTP thread) with a 400', async () => {
+      const text = `{"model":"iris","inputs":{"x":${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}}}`;
+      assert.ok(text.length <= INLINE_BODY_BYTES);
+      const res = await predictText(text);
+      assertErrorBody(res, 400);
+      assert.match(res.body.message, /inputs\.x is nested deeper than 64 levels/);
+    });
+
+    it('keeps serving after the hostile requests', async () => {
+      await http()
+        .post('/api/v1/predictions')
+        .send({ model: 'iris', inputs: { x: [[1, 2, 3, 4]] } })
+        .expect(200);
+    });
+
+    it(`returns outputs of exactly MAX_OUTPUT_ELEMENTS (${OUTPUT_CAP}) elements`, async () => {
+      const res = await http()
+        .post('/api/v1/predictions')
+        .send({ model: 'grid', inputs: { shape: [10, 100] } });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body.outputs.y.shape, [10, 100]);
+      assert.equal(res.body.outputs.y.data.length, OUTPUT_CAP);
+    });
+
+    for (const cache of [true, false]) {
+      it(`answers 422 naming the output, its shape and MAX_OUTPUT_ELEMENTS past it (${cache ? 'cache' : 'no cache'})`, async () => {
+        for (const shape of [
+          [10, 101],
+          [1000, 1000],
+        ]) {
+          const res = await post(cache).send({ model: 'grid', inputs: { shape }, outputs: ['y'] });
+          assertErrorBody(res, 422);
+          const count = shape[0] * shape[1];
+          assert.equal(
+            res.body.message,
+            `Output 'y' has shape [${shape.join(', ')}] (${count} elements), over MAX_OUTPUT_ELEMENTS (${OUTPUT_CAP}); ` +
+              'ask for fewer outputs (outputs: [...]) or send smaller inputs',
+          );
+          assert.deepEqual(res.body.details, [
+            {
+              field: 'outputs.y',
+              problem: `has shape [${shape.join(', ')}] (${count} elements), over MAX_OUTPUT_ELEMENTS (${OUTPUT_CAP})`,
+            },
+          ]);
+        }
+      });
+    }
   });
 }

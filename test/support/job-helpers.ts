@@ -64,6 +64,7 @@ export interface JobBody {
   progress: { done: number; total: number; percent: number };
   attempts: number;
   error: string | null;
+  errorKind: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -73,6 +74,7 @@ export interface ResultItem {
   index: number;
   outputs?: Record<string, { dtype: string; shape: number[]; data: (number | string | boolean)[] }>;
   error?: string;
+  errorKind?: string;
 }
 
 type Fetch = (path: string, init?: RequestInit) => Promise<Response>;

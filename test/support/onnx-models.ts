@@ -418,6 +418,21 @@ export function stringModel(): Buffer {
 }
 
 /**
+ * `constantOfShapeModel(): Buffer` — input `shape` int64 [2] -> ConstantOfShape -> `y` float32
+ * [rows, cols] of zeros: a two-number request whose output is as large as the numbers say.
+ */
+export function constantOfShapeModel(): Buffer {
+  return encodeModel({
+    graph: graph({
+      name: 'constant_of_shape',
+      inputs: [tensorInfo('shape', DataType.INT64, [2])],
+      outputs: [tensorInfo('y', DataType.FLOAT, ['rows', 'cols'])],
+      nodes: [node('ConstantOfShape', ['shape'], ['y'])],
+    }),
+  });
+}
+
+/**
  * `float64Int32Uint8Int8Model(): Buffer`
  *
  * Four inputs f64 float64 [N], i32 int32 [N], u8 uint8 [N], i8 int8 [N], each passed through Identity to

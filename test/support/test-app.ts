@@ -24,6 +24,15 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   listen?: boolean;
+  /** The root logger (default: pino to stdout at TEST_LOG_LEVEL), to capture what the server logs. */
+  logger?: pino.Logger;
+}
+
+/** A root logger whose lines (parsed JSON) land in `lines`, at `level` and above. */
+export function capturingLogger(level: pino.Level = 'info'): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
 }
 
 /** The real application on a fresh database of the given engine and a fresh DATA_DIR. */
@@ -41,7 +50,7 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
       ...options.env,
     }),
   );
-  const app = await createApp(config, pino({ level: config.logLevel }));
+  const app = await createApp(config, options.logger ?? pino({ level: config.logLevel }));
   let baseUrl: string | undefined;
   if (options.listen) {
     await app.listen(0, '127.0.0.1');

@@ -9,11 +9,12 @@ import { TensorDtype, TensorSpec } from '../../models/tensor-spec';
 import type { TensorData } from '../tensor';
 import { InvalidInputError } from '../../common/errors';
 import { decodeInputs } from '../tensor-codec';
-import { EncodedTensor, encodeTensor } from '../tensor-encode';
+import { InferenceFailedError, inferenceFailure, OutputTooLargeError } from '../engine-errors';
+import { checkOutputSize, encodeOutputs } from '../tensor-encode';
 import { hashInputs } from '../tensor-hash';
 import { inspectProto, ModelRejection } from './model-inspection';
 import { QUIET_RUN, specsOf, warmUp } from './signature';
-import { RejectedInput, UnprocessableModel, WorkerUnavailable } from './worker-errors';
+import { UnprocessableModel, WorkerUnavailable } from './worker-errors';
 import { parsePredictBody, PredictEnvelope } from './predict-envelope';
 import type {
   ModelInspection,
@@ -106,9 +107,11 @@ async function run(model: ModelRef, feeds: Record<string, TensorData>, outputNam
     results = outputNames ? await loaded.run(ortFeeds, outputNames, QUIET_RUN) : await loaded.run(ortFeeds, QUIET_RUN);
   } catch (error) {
     // Inputs already match the signature; what is left is data the graph cannot use (a reshape, say).
-    throw new RejectedInput(`ONNX Runtime rejected the inputs: ${(error as Error).message}`);
+    throw inferenceFailure((error as Error)?.message ?? String(error));
   }
   const inferenceMs = performance.now() - started;
+  // Before anything copies the outputs (to JSON, or back to the main thread).
+  checkOutputSize(results, settings.maxOutputElements);
   // fromEntries: an output named __proto__ stays an own key.
   const outputs: Record<string, TensorData> = Object.fromEntries(
     Object.entries(results).map(([name, tensor]) => [
@@ -164,10 +167,7 @@ async function runAndEncode(
 ): Promise<PredictResult> {
   const result = await run(model, decoded.feeds, outputNames);
   const started = performance.now();
-  const outputs: Record<string, EncodedTensor> = Object.fromEntries(
-    Object.entries(result.outputs).map(([name, tensor]) => [name, encodeTensor(tensor)]),
-  );
-  const outputsJson = JSON.stringify(outputs);
+  const outputsJson = encodeOutputs(result.outputs, settings.maxOutputElements);
   return {
     outputsJson,
     inputHash: decoded.inputHash,
@@ -236,7 +236,12 @@ async function handle(
 
 function failureOf(error: unknown): WorkerFailure {
   if (error instanceof UnprocessableModel) return { kind: 'unprocessable', message: error.message };
-  if (error instanceof RejectedInput) return { kind: 'invalid', message: error.message };
+  if (error instanceof InferenceFailedError) {
+    return { kind: 'inference_failed', message: error.message, internal: error.internal };
+  }
+  if (error instanceof OutputTooLargeError) {
+    return { kind: 'output_too_large', message: error.message, details: error.details };
+  }
   if (error instanceof InvalidInputError) return { kind: 'invalid', message: error.message, details: error.details };
   if (error instanceof WorkerUnavailable) return { kind: 'unavailable', message: error.message };
   const message = (error as Error)?.message ?? String(error);

@@ -1,5 +1,7 @@
+import { boundedName, MAX_SIMILAR_PROBLEMS } from '../../common/bounded-text';
 import { ErrorDetail, InvalidInputError } from '../../common/errors';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
+import { MAX_TENSOR_RANK, nestsDeeperThan } from '../tensor-codec';
 
 /** The top level of a prediction request body (API.md, Predictions). */
 export interface PredictEnvelope {
@@ -11,6 +13,8 @@ export interface PredictEnvelope {
 
 const KNOWN_FIELDS = new Set(['model', 'version', 'inputs', 'outputs']);
 const MAX_OUTPUTS = 256;
+/** JSON.parse's messages quote part of the body. */
+const MAX_PARSE_MESSAGE_CHARS = 200;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -25,12 +29,19 @@ export function parsePredictBody(body: Uint8Array): PredictEnvelope {
   try {
     value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
   } catch (error) {
-    throw new InvalidInputError(`Malformed JSON body: ${(error as Error).message}`);
+    throw new InvalidInputError(`Malformed JSON body: ${(error as Error).message.slice(0, MAX_PARSE_MESSAGE_CHARS)}`);
   }
   if (!isPlainObject(value)) throw new InvalidInputError('The request body must be a JSON object');
   const problems: ErrorDetail[] = [];
-  for (const key of Object.keys(value)) {
-    if (!KNOWN_FIELDS.has(key)) problems.push({ field: key, problem: `property ${key} should not exist` });
+  const unknown = Object.keys(value).filter((key) => !KNOWN_FIELDS.has(key));
+  for (const key of unknown.slice(0, MAX_SIMILAR_PROBLEMS)) {
+    problems.push({ field: boundedName(key), problem: `property ${boundedName(key)} should not exist` });
+  }
+  if (unknown.length > MAX_SIMILAR_PROBLEMS) {
+    problems.push({
+      field: 'body',
+      problem: `and ${unknown.length - MAX_SIMILAR_PROBLEMS} more properties that should not exist`,
+    });
   }
   const { model, version, inputs, outputs } = value;
   if (typeof model !== 'string' || !MODEL_NAME_PATTERN.test(model)) {
@@ -43,6 +54,7 @@ export function parsePredictBody(body: Uint8Array): PredictEnvelope {
     problems.push({ field: 'version', problem: 'version must be a positive integer (omit it for the latest version)' });
   }
   if (!isPlainObject(inputs)) problems.push({ field: 'inputs', problem: 'inputs must be an object' });
+  else problems.push(...tooDeep(inputs));
   if (outputs !== undefined) {
     const valid =
       Array.isArray(outputs) &&
@@ -64,4 +76,25 @@ export function parsePredictBody(body: Uint8Array): PredictEnvelope {
     inputs: inputs as Record<string, unknown>,
     outputs: outputs as string[] | undefined,
   };
+}
+
+/**
+ * Inputs nested deeper than any tensor can be are refused here, before anything walks them: the
+ * structured clone that carries small bodies' inputs to a worker recurses, and overflowed its
+ * stack (a 500) on a few thousand levels.
+ */
+function tooDeep(inputs: Record<string, unknown>): ErrorDetail[] {
+  const problems: ErrorDetail[] = [];
+  for (const [name, value] of Object.entries(inputs)) {
+    // A tensor is its nested arrays, or {shape, data} around flat arrays: one level more.
+    if (nestsDeeperThan(value, MAX_TENSOR_RANK + 1)) {
+      const field = `inputs.${boundedName(name)}`;
+      problems.push({
+        field,
+        problem: `${field} is nested deeper than ${MAX_TENSOR_RANK} levels (the largest rank accepted)`,
+      });
+      if (problems.length === MAX_SIMILAR_PROBLEMS) break;
+    }
+  }
+  return problems;
 }

@@ -5,6 +5,8 @@ import type { TensorData } from '../tensor';
 export interface WorkerSettings {
   intraOpThreads: number;
   spinning: boolean;
+  /** MAX_OUTPUT_ELEMENTS: checked right after each run, before outputs are copied or encoded. */
+  maxOutputElements: number;
 }
 
 export interface ModelRef {
@@ -89,9 +91,11 @@ export interface PredictResult {
 
 /** Why a model was refused, kept apart from engine failures so the service can answer 422. */
 export interface WorkerFailure {
-  kind: 'unprocessable' | 'invalid' | 'unavailable' | 'internal';
+  kind: 'unprocessable' | 'invalid' | 'inference_failed' | 'output_too_large' | 'unavailable' | 'internal';
   message: string;
   details?: { field: string; problem: string }[];
+  /** Raw text for the server log only (ONNX Runtime's message). */
+  internal?: string;
 }
 
 export type WorkerResponse =

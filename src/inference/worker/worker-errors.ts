@@ -1,9 +1,6 @@
 /** The model cannot be served (answers 422). */
 export class UnprocessableModel extends Error {}
 
-/** ONNX Runtime refused inputs that passed the signature check (answers 400). */
-export class RejectedInput extends Error {}
-
 /** The request's state is gone from this worker (restarted, expired): retry it (answers 503). */
 export class WorkerUnavailable extends Error {}
 

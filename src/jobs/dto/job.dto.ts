@@ -2,9 +2,22 @@ import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } f
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { PageDtoOf, PageQueryDto } from '../../common/pagination';
+import { SAFE_ERROR_KINDS, SafeErrorKind } from '../../common/safe-error';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { OutputTensorDto, TENSOR_INPUTS_SCHEMA } from '../../predictions/dto/prediction.dto';
 import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
+
+/** The named `ErrorKind` enum; its description is the schema's own, whichever property comes first. */
+const ERROR_KIND: ApiPropertyOptions = {
+  enum: SAFE_ERROR_KINDS,
+  enumName: 'ErrorKind',
+  enumSchema: {
+    description:
+      'Stable kind of an error: an HTTP error kind (invalid, not_found, timeout, unavailable, ...), ' +
+      'inference_failed (ONNX Runtime rejected the inputs), output_too_large (over MAX_OUTPUT_ELEMENTS), ' +
+      'or internal (the server log has the details)',
+  },
+};
 
 const INPUTS_SCHEMA: ApiPropertyOptions = {
   ...TENSOR_INPUTS_SCHEMA,
@@ -102,9 +115,14 @@ export class JobDto {
   @ApiProperty({
     type: 'string',
     nullable: true,
-    description: 'Why the job failed, or why its last attempt failed while it waits for a retry',
+    description:
+      'Why the job failed, or why its last attempt failed while it waits for a retry. Internal details ' +
+      '(stack traces, ONNX Runtime or database messages) are never shown: they are in the server log under the job id',
   })
   error: string | null;
+
+  @ApiProperty({ ...ERROR_KIND, nullable: true, description: 'Kind of `error`; null when there is none' })
+  errorKind: SafeErrorKind | null;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
@@ -129,8 +147,13 @@ export class JobResultDto {
   })
   outputs?: Record<string, OutputTensorDto>;
 
-  @ApiPropertyOptional({ description: 'Why this instance failed; absent when it has outputs' })
+  @ApiPropertyOptional({
+    description: 'Why this instance failed, safe to show (internals are in the server log); absent when it has outputs',
+  })
   error?: string;
+
+  @ApiPropertyOptional({ ...ERROR_KIND, description: 'Kind of `error`, present with it' })
+  errorKind?: SafeErrorKind;
 }
 
 export class JobResultPageDto {

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { SafeErrorKind } from '../../common/safe-error';
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -42,8 +43,13 @@ export class JobEntity {
   @Column({ type: 'integer', default: 0 })
   failures: number;
 
+  /** Why the job (or its last attempt) failed, safe to show; internals are in the server log. */
   @Column({ type: 'text', nullable: true })
   error: string | null;
+
+  /** The kind of `error` (a SafeErrorKind); null on rows written before kinds were stored. */
+  @Column({ name: 'error_kind', type: 'varchar', length: 24, nullable: true })
+  errorKind: SafeErrorKind | null;
 
   @Column({ name: 'cancel_requested', type: 'boolean', default: false })
   cancelRequested: boolean;

@@ -17,7 +17,9 @@ export class ListPredictionsQueryDto extends PageQueryDto {
   @QueryInt(1)
   version?: number;
 
-  @ApiPropertyOptional({ description: 'ok, or an error kind: invalid, not_found, conflict, too_many, timeout, ...' })
+  @ApiPropertyOptional({
+    description: 'ok, or an error kind: invalid, not_found, inference_failed, output_too_large, timeout, internal, ...',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(24)
@@ -34,7 +36,11 @@ export class PredictionLogDto {
   @ApiProperty({ type: 'integer', nullable: true })
   version: number | null;
 
-  @ApiProperty({ example: 'ok' })
+  @ApiProperty({
+    example: 'ok',
+    description:
+      'ok, or the kind of the error (see ErrorKind): invalid, not_found, inference_failed, output_too_large, internal, ...',
+  })
   status: string;
 
   @ApiProperty({ type: 'integer', example: 200 })
@@ -49,7 +55,13 @@ export class PredictionLogDto {
   @ApiProperty({ type: 'string', nullable: true, description: 'Canonical sha256 of the inputs' })
   inputHash: string | null;
 
-  @ApiProperty({ type: 'string', nullable: true })
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    description:
+      'The message the client got; internal details (stack traces, ONNX Runtime messages) are only in the ' +
+      'server log, under the request id',
+  })
   error: string | null;
 
   @ApiPropertyOptional({ description: 'The request body, for models that opted in (logPayloads)' })

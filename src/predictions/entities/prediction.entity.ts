@@ -13,7 +13,7 @@ export class PredictionEntity {
   @Column({ type: 'integer', nullable: true })
   version: number | null;
 
-  /** ok, or the error kind (invalid, not_found, conflict, too_many, timeout, ...). */
+  /** ok, or the error's SafeErrorKind (invalid, not_found, inference_failed, internal, ...). */
   @Column({ type: 'varchar', length: 24 })
   status: string;
 
@@ -29,6 +29,7 @@ export class PredictionEntity {
   @Column({ name: 'input_hash', type: 'varchar', length: 64, nullable: true })
   inputHash: string | null;
 
+  /** The safe message the client got (see common/safe-error.ts). */
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
