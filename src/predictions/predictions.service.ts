@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CachedPrediction, PredictionCacheService } from '../cache/prediction-cache.service';
+import { boundedList, boundedName, MAX_ITEMS_LISTED } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InferenceService, ParsedHandle } from '../inference/inference.service';
@@ -191,8 +192,11 @@ function checkOutputs(entity: ModelVersionEntity, requested: string[] | undefine
   const unknown = requested.filter((o) => !known.has(o));
   if (unknown.length > 0) {
     throw new InvalidInputError(
-      `outputs ${unknown.join(', ')} are not outputs of this model; its outputs are ${[...known].join(', ')}`,
-      unknown.map((o) => ({ field: `outputs.${o}`, problem: 'is not an output of this model' })),
+      `outputs ${boundedList(unknown)} are not outputs of this model; ` +
+        `its outputs are ${boundedList([...known])}`,
+      unknown
+        .slice(0, MAX_ITEMS_LISTED)
+        .map((o) => ({ field: `outputs.${boundedName(o)}`, problem: 'is not an output of this model' })),
     );
   }
 }
