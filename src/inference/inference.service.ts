@@ -5,7 +5,16 @@ import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
 import { TensorData } from './tensor';
 import { WorkerPool } from './worker-pool';
 import type { TensorSpec } from '../models/tensor-spec';
-import type { ModelInspection, ParsedRequest, PreparedInputs, PredictResult, RunResult } from './worker/protocol';
+import type { EncodedInstances, EncodeLimits } from '../jobs/instance-encoder';
+import type {
+  ModelInspection,
+  NdjsonBatch,
+  ParsedJob,
+  ParsedRequest,
+  PreparedInputs,
+  PredictResult,
+  RunResult,
+} from './worker/protocol';
 
 /** Where a parsed prediction body waits: the worker that parsed it and its token there. */
 export interface ParsedHandle {
@@ -182,6 +191,37 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   /** Drops a parsed body that will not be predicted (the version did not resolve, say). */
   discardParsed(handle: ParsedHandle): void {
     this.pool.request({ type: 'discard', token: handle.token }, undefined, handle.worker).catch(() => undefined);
+  }
+
+  /**
+   * Parses a raw JSON job body in a worker, which keeps its instances for `encodeInstances` (or
+   * `discardParsed`). The body's buffer moves to the worker when it holds it alone.
+   */
+  async parseJob(body: Uint8Array): Promise<{ handle: ParsedHandle; job: ParsedJob }> {
+    const worker = this.pool.pick();
+    const token = this.nextToken++;
+    const job = await this.pool.request<ParsedJob>(
+      { type: 'parseJob', token, body },
+      this.config.inferenceTimeoutMs,
+      worker,
+    );
+    return { handle: { worker: worker as number, token }, job };
+  }
+
+  /**
+   * Checks job instances against the signature and encodes them for storage, in a worker: those
+   * of a body parsed by `parseJob`, or a batch of raw NDJSON lines (whose buffer moves there).
+   */
+  encodeInstances(
+    source: ParsedHandle | NdjsonBatch,
+    signature: TensorSpec[],
+    limits: EncodeLimits,
+  ): Promise<EncodedInstances> {
+    return this.pool.request<EncodedInstances>(
+      { type: 'encodeInstances', source: 'token' in source ? { token: source.token } : source, signature, limits },
+      this.config.inferenceTimeoutMs,
+      'token' in source ? source.worker : undefined,
+    );
   }
 
   async run(model: ServableModel, feeds: Record<string, TensorData>, outputs?: string[]): Promise<RunResult> {

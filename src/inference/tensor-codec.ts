@@ -1,5 +1,5 @@
 import { boundedList, boundedName, boundedShape, boundedValue, MAX_SIMILAR_PROBLEMS } from '../common/bounded-text';
-import { ErrorDetail, InvalidInputError } from '../common/errors';
+import { ErrorDetail, InvalidInputError, PayloadTooLargeError } from '../common/errors';
 import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
 import { allocateTensorData, elementCount, NumericArray, TensorData } from './tensor';
 
@@ -11,6 +11,18 @@ class InputProblem extends Error {}
  * is refused before anything walks it, so no input can overflow a stack or build a huge shape.
  */
 export const MAX_TENSOR_RANK = 64;
+
+/** An input past the element budget: a problem like the others, or a 413 under an `ElementCap`. */
+class OverBudget extends InputProblem {}
+
+/**
+ * A hard cap on the elements of one decode (a job instance, JOBS_MAX_INSTANCE_ELEMENTS): past it
+ * the whole submission is too large (413 naming `variable`), not wrong (400).
+ */
+export interface ElementCap {
+  max: number;
+  variable: string;
+}
 
 const INTEGER_RANGES: Partial<Record<TensorDtype, [number, number]>> = {
   int8: [-128, 127],
@@ -241,7 +253,7 @@ function decodeOne(spec: TensorSpec, value: unknown, budget: { left: number }): 
   }
   const count = elementCount(shape);
   budget.left -= count;
-  if (budget.left < 0) throw new InputProblem('makes the request exceed MAX_TENSOR_ELEMENTS');
+  if (budget.left < 0) throw new OverBudget('makes the request exceed MAX_TENSOR_ELEMENTS');
   const data = allocate(spec.dtype, count);
   fill(writerFor(spec.dtype, data));
   return { dtype: spec.dtype, dims: shape, data };
@@ -249,14 +261,16 @@ function decodeOne(spec: TensorSpec, value: unknown, budget: { left: number }): 
 
 /**
  * Checks request inputs against a version's signature and turns them into typed tensors. Every
- * problem is reported at once, each naming its input, in a 400.
+ * problem is reported at once, each naming its input, in a 400. `maxElements` bounds the elements
+ * across all inputs: a number is MAX_TENSOR_ELEMENTS (a 400 problem), an `ElementCap` a 413.
  */
 export function decodeInputs(
   specs: readonly TensorSpec[],
   inputs: unknown,
-  maxElements: number,
+  maxElements: number | ElementCap,
   field = 'inputs',
 ): Record<string, TensorData> {
+  const cap = typeof maxElements === 'number' ? undefined : maxElements;
   if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
     throw new InvalidInputError(`${field} must be an object mapping input names to tensors`, [
       { field, problem: 'must be an object' },
@@ -265,7 +279,7 @@ export function decodeInputs(
   const given = inputs as Record<string, unknown>;
   const problems: ErrorDetail[] = [];
   const tensors: Record<string, TensorData> = {};
-  const budget = { left: maxElements };
+  const budget = { left: cap ? cap.max : (maxElements as number) };
   const known = new Set(specs.map((s) => s.name));
   const unknown = Object.keys(given).filter((name) => !known.has(name));
   for (const name of unknown.slice(0, MAX_SIMILAR_PROBLEMS)) {
@@ -299,6 +313,9 @@ export function decodeInputs(
         configurable: true,
       });
     } catch (error) {
+      if (error instanceof OverBudget && cap) {
+        throw new PayloadTooLargeError(`${where} makes the instance exceed ${cap.variable} (${cap.max} elements)`);
+      }
       if (!(error instanceof InputProblem)) throw error;
       problems.push({ field: where, problem: error.message });
     }

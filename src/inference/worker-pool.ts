@@ -1,7 +1,13 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Logger } from '@nestjs/common';
-import { InvalidInputError, TimeoutError, UnavailableError, UnprocessableError } from '../common/errors';
+import {
+  InvalidInputError,
+  PayloadTooLargeError,
+  TimeoutError,
+  UnavailableError,
+  UnprocessableError,
+} from '../common/errors';
 import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
 import { NumericArray, TensorData } from './tensor';
 import type { WorkerFailure, WorkerRequest, WorkerResponse, WorkerSettings } from './worker/protocol';
@@ -30,12 +36,21 @@ function toError(failure: WorkerFailure): Error {
   if (failure.kind === 'invalid') return new InvalidInputError(failure.message, failure.details);
   if (failure.kind === 'inference_failed') return new InferenceFailedError(failure.message, failure.internal ?? '');
   if (failure.kind === 'output_too_large') return new OutputTooLargeError(failure.message, failure.details);
+  if (failure.kind === 'too_large') return new PayloadTooLargeError(failure.message);
   if (failure.kind === 'unavailable') return new UnavailableError(failure.message, 1);
   return new Error(`inference worker error: ${failure.message}`);
 }
 
-/** Buffers of input tensors move to the worker instead of being copied. */
+/** A byte array that fills its ArrayBuffer alone can move to a worker; a view into a shared one is copied. */
+function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
+  const { buffer } = bytes;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
+}
+
+/** Buffers of input tensors and raw job bytes move to the worker instead of being copied. */
 function transferablesOf(request: PoolRequest): ArrayBuffer[] {
+  if (request.type === 'parseJob') return ownBuffer(request.body);
+  if (request.type === 'encodeInstances') return 'lines' in request.source ? ownBuffer(request.source.lines) : [];
   if (request.type !== 'run') return [];
   const buffers = new Set<ArrayBuffer>();
   for (const tensor of Object.values(request.feeds) as TensorData[]) {

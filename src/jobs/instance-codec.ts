@@ -36,21 +36,27 @@ const ARRAY_TYPES: Partial<
   uint64: BigUint64Array,
 };
 
-export function encodeInstance(feeds: Record<string, TensorData>): StoredInstance {
-  const parts: Buffer[] = [];
+/** The header of an instance and its tensors' bytes, in `data` order, not yet joined. */
+export function encodeInstanceParts(feeds: Record<string, TensorData>): { header: string; parts: Uint8Array[] } {
+  const parts: Uint8Array[] = [];
   let offset = 0;
   // fromEntries defines own properties: an input named __proto__ stays an input.
   const header = Object.fromEntries(
     Object.entries(feeds).map(([name, { dtype, dims, data }]): [string, StoredTensor] => {
       if (Array.isArray(data)) return [name, { dtype, dims, strings: data }];
-      const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       parts.push(bytes);
       const at: [number, number] = [offset, bytes.byteLength];
       offset += bytes.byteLength;
       return [name, { dtype, dims, at }];
     }),
   );
-  return { header: JSON.stringify(header), data: Buffer.concat(parts, offset) };
+  return { header: JSON.stringify(header), parts };
+}
+
+export function encodeInstance(feeds: Record<string, TensorData>): StoredInstance {
+  const { header, parts } = encodeInstanceParts(feeds);
+  return { header, data: Buffer.concat(parts) };
 }
 
 export function decodeInstance(stored: StoredInstance): Record<string, TensorData> {

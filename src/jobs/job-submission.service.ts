@@ -1,40 +1,39 @@
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
-import { DomainError, InvalidInputError, PayloadTooLargeError } from '../common/errors';
+import { DomainError, InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import type { TensorData } from '../inference/tensor';
-import { decodeInputs } from '../inference/tensor-codec';
-import type { TensorSpec } from '../models/tensor-spec';
+import { InferenceService } from '../inference/inference.service';
+import type { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelVersionsService } from '../models/model-versions.service';
+import { ensureFreeDisk } from '../storage/free-disk';
 import type { JobDto, SubmitJobQueryDto } from './dto/job.dto';
-import { encodeInstance } from './instance-codec';
+import { EncodedInstances, EncodeLimits, storedInstances } from './instance-encoder';
 import { InstanceSpool } from './instance-spool';
 import { toJobDto } from './job.mapper';
 import { JobMetrics } from './job-metrics';
 import { JobStore } from './job-store';
+import { readLineBatches, submissionTooLarge } from './ndjson-batches';
 import { JobQueue } from './queue/job-queue';
-import { fromArray, fromNdjson, JobTarget, parseJobBody, RawInstance, readLines } from './submission-source';
+import { JobTarget, tooManyInstances } from './submission-source';
 
 export const NDJSON = 'application/x-ndjson';
 
-/** The JSON job body arrives as raw bytes (express.raw on /api/v1/jobs). */
-function parseJson(body: unknown): unknown {
-  if (!Buffer.isBuffer(body) || body.length === 0) {
-    throw new InvalidInputError('The request body must be a JSON object {model, version?, instances}');
-  }
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new InvalidInputError(`Malformed JSON body: ${(error as Error).message}`);
-  }
-}
+/** NDJSON lines go to a worker in batches of about this many bytes or lines, whichever comes first. */
+const NDJSON_BATCH_BYTES = 1024 * 1024;
+const NDJSON_BATCH_LINES = 4096;
 
 /**
  * POST /api/v1/jobs: resolves the version, checks every instance against its signature (the
  * first bad one rejects the whole submission with 400, naming its index), and only then stores
  * the job and its instances in one transaction and queues it. Nothing is stored or queued for a
  * rejected submission; a queue that cannot take the job undoes the insert (503).
+ *
+ * This thread only moves bytes: inference workers parse the body, check and encode the instances
+ * (InferenceService.parseJob / encodeInstances), so no body of any size blocks other requests.
+ * A submission past JOBS_MAX_SUBMISSION_BYTES as sent, JOBS_MAX_DECODED_BYTES as stored or
+ * JOBS_MAX_INSTANCE_ELEMENTS in one instance is refused with 413, its spool removed.
  */
 @Injectable()
 export class JobSubmissionService {
@@ -43,23 +42,28 @@ export class JobSubmissionService {
   constructor(
     private readonly config: AppConfig,
     private readonly versions: ModelVersionsService,
+    private readonly inference: InferenceService,
     private readonly store: JobStore,
     private readonly queue: JobQueue,
     private readonly metrics: JobMetrics,
   ) {}
 
+  private get stagingDir(): string {
+    return path.join(this.config.dataDir, 'jobs-staging');
+  }
+
   async submit(req: Request, query: SubmitJobQueryDto): Promise<JobDto> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type === NDJSON) {
-      if (!query.model)
-        throw new InvalidInputError('An NDJSON upload names its model in the query: ?model=NAME[&version=N]', [
-          { field: 'model', problem: 'is required in the query string for application/x-ndjson' },
-        ]);
-      const target = { model: query.model, version: query.version };
       try {
-        return await this.accept(target, fromNdjson(readLines(req, this.config.maxJsonBodyBytes)));
+        if (!query.model)
+          throw new InvalidInputError('An NDJSON upload names its model in the query: ?model=NAME[&version=N]', [
+            { field: 'model', problem: 'is required in the query string for application/x-ndjson' },
+          ]);
+        return await this.acceptNdjson(req, { model: query.model, version: query.version });
       } finally {
-        // An upload refused halfway is read to its end and dropped, so the client sees the answer.
+        // An upload refused halfway (or before its first byte) is read to its end and dropped,
+        // so the client sees the answer.
         if (!req.readableEnded) req.resume();
       }
     }
@@ -69,19 +73,98 @@ export class JobSubmissionService {
     if (query.model !== undefined || query.version !== undefined) {
       throw new InvalidInputError('A JSON job names model and version in its body, not in the query string');
     }
-    const { target, instances } = parseJobBody(parseJson(req.body));
-    this.checkCount(instances.length);
-    return this.accept(target, fromArray(instances));
+    return this.acceptJson(req);
   }
 
-  private async accept(target: JobTarget, source: Iterable<RawInstance> | AsyncIterable<RawInstance>): Promise<JobDto> {
-    const { model, entity } = await this.versions.resolveServable(target.model, target.version);
-    const spool = new InstanceSpool(path.join(this.config.dataDir, 'jobs-staging'));
+  /** The JSON body arrives as raw bytes (express.raw on /api/v1/jobs); a worker parses it. */
+  private async acceptJson(req: Request): Promise<JobDto> {
+    const body: unknown = req.body;
+    if (!Buffer.isBuffer(body) || body.length === 0) {
+      throw new InvalidInputError('The request body must be a JSON object {model, version?, instances}');
+    }
+    await this.admit(req, body.length);
+    const { handle, job } = await this.inference.parseJob(body);
+    let handedOver = false;
     try {
-      for await (const instance of source) {
-        this.checkCount(instance.index + 1);
-        await spool.append(encodeInstance(this.decode(entity.inputs, instance)));
+      if (job.count > this.config.jobs.maxInstances) throw tooManyInstances(this.config.jobs.maxInstances);
+      return await this.accept(job, async (entity, spool) => {
+        handedOver = true;
+        await this.spoolBatch(spool, await this.inference.encodeInstances(handle, entity.inputs, this.limits(0)));
+      });
+    } finally {
+      if (!handedOver) this.inference.discardParsed(handle);
+    }
+  }
+
+  /**
+   * Streams the upload to the workers in batches of whole lines: while a worker encodes one
+   * batch, the next is read. A batch is sent once the one before it is spooled, so each knows
+   * the index of its first instance.
+   */
+  private async acceptNdjson(req: Request, target: JobTarget): Promise<JobDto> {
+    await this.admit(req, 0);
+    return this.accept(target, async (entity, spool) => {
+      const batches = readLineBatches(req, {
+        maxLineBytes: this.config.maxJsonBodyBytes,
+        maxTotalBytes: this.config.jobs.maxSubmissionBytes,
+        batchBytes: NDJSON_BATCH_BYTES,
+        batchLines: NDJSON_BATCH_LINES,
+      });
+      let decodedBytes = 0;
+      let nextLine = 1;
+      let inFlight: Promise<EncodedInstances> | undefined;
+      const settle = async () => {
+        if (!inFlight) return;
+        const batch = await inFlight;
+        inFlight = undefined;
+        decodedBytes += batch.bytes;
+        await this.spoolBatch(spool, batch);
+      };
+      for await (const { bytes, lines } of batches) {
+        await settle();
+        inFlight = this.inference.encodeInstances(
+          { lines: bytes, firstLine: nextLine, firstIndex: spool.count },
+          entity.inputs,
+          this.limits(decodedBytes),
+        );
+        // Awaited by the next settle; should reading fail first, its outcome no longer matters.
+        inFlight.catch(() => undefined);
+        nextLine += lines;
       }
+      await settle();
+    });
+  }
+
+  /**
+   * Refuses at once what the client announces as over JOBS_MAX_SUBMISSION_BYTES (413), and what
+   * would leave the data folder under MIN_FREE_DISK_BYTES (507), before anything is spooled.
+   */
+  private async admit(req: Request, bodyBytes: number): Promise<void> {
+    const max = this.config.jobs.maxSubmissionBytes;
+    const announced = Number(req.headers['content-length'] ?? 0) || 0;
+    if (announced > max || bodyBytes > max) throw submissionTooLarge(max);
+    await mkdir(this.stagingDir, { recursive: true });
+    await ensureFreeDisk(this.stagingDir, Math.max(announced, bodyBytes), this.config.minFreeDiskBytes);
+  }
+
+  private limits(decodedBytes: number): EncodeLimits {
+    const { maxInstances, maxInstanceElements, maxDecodedBytes } = this.config.jobs;
+    return { maxInstances, maxInstanceElements, maxDecodedBytes, decodedBytesLeft: maxDecodedBytes - decodedBytes };
+  }
+
+  private async spoolBatch(spool: InstanceSpool, batch: EncodedInstances): Promise<void> {
+    for (const instance of storedInstances(batch)) await spool.append(instance);
+  }
+
+  /** Resolves the target, lets `fill` spool every instance, then stores and queues the job. */
+  private async accept(
+    target: JobTarget,
+    fill: (entity: ModelVersionEntity, spool: InstanceSpool) => Promise<void>,
+  ): Promise<JobDto> {
+    const { model, entity } = await this.versions.resolveServable(target.model, target.version);
+    const spool = new InstanceSpool(this.stagingDir);
+    try {
+      await fill(entity, spool);
       if (spool.count === 0)
         throw new InvalidInputError('The upload holds no instance; send one {"inputs": {...}} per line');
       const job = await this.store.create(
@@ -111,25 +194,6 @@ export class JobSubmissionService {
       return toJobDto(job);
     } finally {
       await spool.dispose();
-    }
-  }
-
-  /** The instance as typed tensors, or a 400 naming its index (and line) and every problem in it. */
-  private decode(specs: TensorSpec[], instance: RawInstance): Record<string, TensorData> {
-    try {
-      return decodeInputs(specs, instance.inputs, this.config.maxTensorElements, `${instance.field}.inputs`);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError) || !instance.where) throw error;
-      throw new InvalidInputError(`${error.message}${instance.where}`, error.details);
-    }
-  }
-
-  private checkCount(count: number): void {
-    const max = this.config.jobs.maxInstances;
-    if (count > max) {
-      throw new PayloadTooLargeError(
-        `A job holds at most ${max} instances (JOBS_MAX_INSTANCES); split the submission into several jobs`,
-      );
     }
   }
 }

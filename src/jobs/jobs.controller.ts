@@ -42,8 +42,9 @@ export class JobsController {
     description:
       'JSON: {model, version?, instances: [{inputs}]}. NDJSON (application/x-ndjson): one {"inputs": {...}} per ' +
       'line, streamed, with ?model=&version= in the query. Every instance is checked against the signature ' +
-      'before anything is stored or queued: the first bad one answers 400 naming its index. The Location ' +
-      'header points at the job.',
+      'before anything is stored or queued: the first bad one answers 400 naming its index. 413 past ' +
+      'JOBS_MAX_SUBMISSION_BYTES (as sent), JOBS_MAX_DECODED_BYTES (as stored), JOBS_MAX_INSTANCE_ELEMENTS (one ' +
+      'instance) or JOBS_MAX_INSTANCES; 507 when the data folder is too full. The Location header points at the job.',
     requestBody: {
       required: true,
       content: {
@@ -56,7 +57,7 @@ export class JobsController {
     },
   })
   @ApiAcceptedResponse({ type: JobDto, description: 'Queued; Location: /api/v1/jobs/{id}' })
-  @ApiErrors(400, 404, 409, 413, 415, 503)
+  @ApiErrors(400, 404, 409, 413, 415, 503, 507)
   async create(
     @Req() req: Request,
     @Query() query: SubmitJobQueryDto,

@@ -1,55 +1,25 @@
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { InvalidInputError, PayloadTooLargeError } from '../common/errors';
-import { fromArray, fromNdjson, parseJobBody, readLines } from './submission-source';
-
-async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of source) items.push(item);
-  return items;
-}
-
-describe('readLines', () => {
-  it('splits lines across chunk boundaries, CRLF included, with a last line lacking its newline', async () => {
-    const chunks = ['{"a":', '1}\r\n{"b"', ':2}\n', '\n', 'é', 'x'].map((c) => Buffer.from(c));
-    // A multi-byte character cut between two chunks must survive.
-    const cut = Buffer.from('{"c":"é"}\n');
-    const stream = Readable.from([...chunks.slice(0, 4), cut.subarray(0, 7), cut.subarray(7), ...chunks.slice(4)]);
-    assert.deepEqual(await collect(readLines(stream, 100)), ['{"a":1}\r', '{"b":2}', '', '{"c":"é"}', 'éx']);
-  });
-
-  it('stops a line longer than the limit with 413, before reading it whole', async () => {
-    const endless = Readable.from(
-      (function* () {
-        for (let i = 0; i < 1000; i++) yield Buffer.alloc(100, 0x61);
-      })(),
-    );
-    await assert.rejects(collect(readLines(endless, 1000)), PayloadTooLargeError);
-    await assert.rejects(
-      collect(readLines(Readable.from([Buffer.from(`${'x'.repeat(11)}\nok\n`)]), 10)),
-      PayloadTooLargeError,
-    );
-  });
-});
+import { InvalidInputError } from '../common/errors';
+import { fromArray, fromNdjsonBatch, parseJobBody, parseJobBytes } from './submission-source';
 
 describe('job submission sources', () => {
-  it('numbers NDJSON instances apart from blank lines and names the line of a problem', async () => {
-    const lines = async function* () {
-      yield '{"inputs": {"x": 1}}';
-      yield '   ';
-      yield '{"inputs": {"x": 2}}';
-      yield '{"inputs": ';
-    };
-    const seen: number[] = [];
-    await assert.rejects(
-      (async () => {
-        for await (const instance of fromNdjson(lines())) seen.push(instance.index);
-      })(),
+  it('numbers NDJSON instances apart from blank lines, from where the batch starts, and names the line', () => {
+    const batch = Buffer.from('{"inputs": {"x": 1}}\r\n   \n{"inputs": {"x": "é"}}\n{"inputs": \n');
+    const seen: [number, string][] = [];
+    assert.throws(
+      () => {
+        for (const instance of fromNdjsonBatch(batch, 11, 5)) seen.push([instance.index, instance.where]);
+      },
       (error: unknown) =>
-        error instanceof InvalidInputError && /instances\[2\] is not valid JSON \(line 4\)/.test(error.message),
+        error instanceof InvalidInputError && /instances\[7\] is not valid JSON \(line 14\)/.test(error.message),
     );
-    assert.deepEqual(seen, [0, 1]);
+    assert.deepEqual(seen, [
+      [5, ' (line 11)'],
+      [6, ' (line 13)'],
+    ]);
+    const last = [...fromNdjsonBatch(Buffer.from('\n{"inputs": {"s": "é"}}'), 1, 0)];
+    assert.deepEqual(last, [{ index: 0, field: 'instances[0]', where: ' (line 2)', inputs: { s: 'é' } }]);
   });
 
   it('checks the JSON envelope and each instance by hand, listing every envelope problem', () => {
@@ -64,5 +34,21 @@ describe('job submission sources', () => {
     const iterator = fromArray(instances)[Symbol.iterator]();
     assert.deepEqual(iterator.next().value, { index: 0, field: 'instances[0]', where: '', inputs: {} });
     assert.throws(() => iterator.next(), /instances\[1\] must be an object/);
+  });
+
+  it('takes only a version from 1 to 2147483647 in the body', () => {
+    for (const version of [1e20, 2_147_483_648, 0, -1, 1.5, '1', ' 1', '0x10', null]) {
+      assert.throws(
+        () => parseJobBody({ model: 'iris', version, instances: [{ inputs: {} }] }),
+        (error: unknown) => error instanceof InvalidInputError && error.details?.[0].field === 'version',
+        String(version),
+      );
+    }
+    assert.equal(parseJobBody({ model: 'iris', version: 2_147_483_647, instances: [{}] }).target.version, 2_147_483_647);
+  });
+
+  it('parses raw body bytes, naming malformed JSON', () => {
+    assert.throws(() => parseJobBytes(Buffer.from('{"model": ')), /^InvalidInputError: Malformed JSON body/);
+    assert.equal(parseJobBytes(Buffer.from('{"model": "iris", "instances": [{}]}')).instances.length, 1);
   });
 });

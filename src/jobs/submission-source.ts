@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { ErrorDetail, InvalidInputError, PayloadTooLargeError } from '../common/errors';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../models/model-name';
 
@@ -15,6 +14,16 @@ export interface RawInstance {
 export interface JobTarget {
   model: string;
   version?: number;
+}
+
+/** The largest version number (the column is a 32-bit integer). */
+export const MAX_VERSION = 2_147_483_647;
+export const VERSION_RULE = `must be an integer from 1 to ${MAX_VERSION}`;
+
+export function tooManyInstances(max: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(
+    `A job holds at most ${max} instances (JOBS_MAX_INSTANCES); split the submission into several jobs`,
+  );
 }
 
 function invalid(field: string, problem: string): InvalidInputError {
@@ -34,7 +43,8 @@ function checkInstance(value: unknown, field: string, where: string): unknown {
 
 /**
  * Checks the JSON envelope `{model, version?, instances}` by hand rather than through a DTO: the
- * validation pipe would deep-copy every tensor value of every instance on the HTTP thread.
+ * validation pipe would deep-copy every tensor value of every instance. Runs in an inference
+ * worker, like everything in this file: the HTTP thread never parses a job body.
  */
 export function parseJobBody(body: unknown): { target: JobTarget; instances: unknown[] } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -46,8 +56,11 @@ export function parseJobBody(body: unknown): { target: JobTarget; instances: unk
   if (typeof model !== 'string' || !MODEL_NAME_PATTERN.test(model)) {
     problems.push({ field: 'model', problem: MODEL_NAME_RULE });
   }
-  if (version !== undefined && (!Number.isInteger(version) || (version as number) < 1)) {
-    problems.push({ field: 'version', problem: 'must be a positive integer' });
+  if (
+    version !== undefined &&
+    (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MAX_VERSION)
+  ) {
+    problems.push({ field: 'version', problem: VERSION_RULE });
   }
   if (!Array.isArray(instances))
     problems.push({ field: 'instances', problem: 'must be an array of {"inputs": {...}}' });
@@ -61,6 +74,17 @@ export function parseJobBody(body: unknown): { target: JobTarget; instances: unk
   };
 }
 
+/** Parses a raw JSON job body (bytes as sent) and checks its envelope. */
+export function parseJobBytes(body: Uint8Array): { target: JobTarget; instances: unknown[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (error) {
+    throw new InvalidInputError(`Malformed JSON body: ${(error as Error).message}`);
+  }
+  return parseJobBody(value);
+}
+
 export function* fromArray(instances: readonly unknown[]): Iterable<RawInstance> {
   for (let index = 0; index < instances.length; index++) {
     const field = `instances[${index}]`;
@@ -69,40 +93,19 @@ export function* fromArray(instances: readonly unknown[]): Iterable<RawInstance>
 }
 
 /**
- * Splits a byte stream into lines as it arrives; a line longer than `maxLineBytes` stops the
- * upload with 413 instead of growing without bound.
+ * The instances of one batch of NDJSON lines (see ndjson-batches.ts): one `{"inputs": {...}}` per
+ * line, blank lines skipped. `firstLine` and `firstIndex` number the batch's first line (from 1)
+ * and first instance (from 0) within the whole upload. Runs in an inference worker.
  */
-export async function* readLines(stream: Readable, maxLineBytes: number): AsyncIterable<string> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  // Not destroyed when we stop early: the caller drains the rest so the client gets the answer.
-  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    let start = 0;
-    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      pending.push(chunk.subarray(start, nl));
-      pendingBytes += nl - start;
-      if (pendingBytes > maxLineBytes) break;
-      yield Buffer.concat(pending, pendingBytes).toString('utf8');
-      pending = [];
-      pendingBytes = 0;
-      start = nl + 1;
-    }
-    if (pendingBytes > maxLineBytes || pendingBytes + chunk.length - start > maxLineBytes) {
-      throw new PayloadTooLargeError(`A line of the NDJSON upload exceeds MAX_JSON_BODY_BYTES (${maxLineBytes} bytes)`);
-    }
-    if (start < chunk.length) {
-      pending.push(chunk.subarray(start));
-      pendingBytes += chunk.length - start;
-    }
-  }
-  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes).toString('utf8');
-}
-
-/** NDJSON upload: one `{"inputs": {...}}` per line; blank lines are skipped. */
-export async function* fromNdjson(lines: AsyncIterable<string>): AsyncIterable<RawInstance> {
-  let index = 0;
-  let lineNo = 0;
-  for await (const line of lines) {
+export function* fromNdjsonBatch(bytes: Uint8Array, firstLine: number, firstIndex: number): Iterable<RawInstance> {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let index = firstIndex;
+  let lineNo = firstLine - 1;
+  // A newline byte never occurs inside a multi-byte character, so splitting the text is exact.
+  for (let start = 0; start < text.length; ) {
+    const end = text.indexOf('\n', start);
+    const line = text.slice(start, end === -1 ? text.length : end);
+    start = end === -1 ? text.length : end + 1;
     lineNo++;
     if (line.trim() === '') continue;
     const field = `instances[${index}]`;

@@ -13,6 +13,7 @@ import { buildDataSourceOptions } from '../../src/database/data-source-options';
 import {
   allResults,
   client,
+  countRows,
   JobBody,
   json,
   mlpInstances,
@@ -34,11 +35,6 @@ const slowInstances = (count: number) =>
   Array.from({ length: count }, (_, i) => ({
     inputs: { x: [Array.from({ length: SLOW_WIDTH }, (_, j) => (i + j) % 7)] },
   }));
-
-async function countRows(ds: DataSource, table: string): Promise<number> {
-  const rows: { n: number | string }[] = await ds.query(`SELECT COUNT(*) AS n FROM ${table}`);
-  return Number(rows[0].n);
-}
 
 /** The outputs of a synchronous prediction on the same inputs. */
 async function predict(http: ReturnType<typeof client>, model: string, inputs: unknown): Promise<unknown> {

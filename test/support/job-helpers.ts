@@ -1,10 +1,18 @@
 /**
  * Helpers for the queued jobs specs: models to submit, uploads, polling a job to an end, reading
- * every result page, and Redis key prefixes that keep parallel spec files apart.
+ * every result page, streamed uploads, holding an inference worker, and Redis key prefixes that
+ * keep parallel spec files apart.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import Bull, { Queue } from 'bull';
+import type { DataSource } from 'typeorm';
+import { InferenceService } from '../../src/inference/inference.service';
+import { UnprocessableError } from '../../src/common/errors';
+import type { TestApp } from './test-app';
 import { attr, DataType, encodeModel, graph, int64Initializer, node, seededRandom, tensorInfo } from './onnx-models';
 
 export const REDIS_TEST_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
@@ -138,4 +146,77 @@ export async function allResults(http: Fetch, id: string): Promise<ResultItem[]>
     items.push(...page.items);
     if (items.length >= page.total || page.items.length === 0) return items;
   }
+}
+
+export async function countRows(ds: DataSource, table: string): Promise<number> {
+  const rows: { n: number | string }[] = await ds.query(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(rows[0].n);
+}
+
+/** Rows in the jobs tables: a refused submission must leave these as they were. */
+export async function jobRows(ds: DataSource): Promise<{ jobs: number; instances: number }> {
+  return { jobs: await countRows(ds, 'jobs'), instances: await countRows(ds, 'job_instances') };
+}
+
+/** A request body produced piece by piece as fetch pulls it (sent chunked, without Content-Length). */
+export function streamedBody(pieces: Iterable<string | Uint8Array>): { body: ReadableStream<Uint8Array>; sent(): number } {
+  const iterator = pieces[Symbol.iterator]();
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = iterator.next();
+      if (next.done) return controller.close();
+      const bytes = typeof next.value === 'string' ? new TextEncoder().encode(next.value) : next.value;
+      sent += bytes.byteLength;
+      controller.enqueue(bytes);
+    },
+  });
+  return { body, sent: () => sent };
+}
+
+/** POSTs an NDJSON upload (a string, or a stream sent chunked) to /api/v1/jobs?{query}. */
+export function postNdjson(http: Fetch, query: string, body: string | ReadableStream<Uint8Array>): Promise<Response> {
+  return http(`/api/v1/jobs?${query}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-ndjson' },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+}
+
+/** Waits (without a fixed sleep) until `condition` holds. */
+export async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Holds the app's inference worker (run it with INFERENCE_WORKERS=1) until `release()`: the
+ * worker is asked to inspect a named pipe, and reading it waits for a writer. Requests sent to
+ * the worker meanwhile queue behind it, so a test can see what waits for the worker.
+ */
+export function holdWorker(t: TestApp): { inference: InferenceService; release(): Promise<void> } {
+  const fifo = path.join(t.dataDir, `hold-${randomBytes(4).toString('hex')}.fifo`);
+  execFileSync('mkfifo', [fifo]);
+  const inference = t.app.get(InferenceService);
+  const held = inference.inspect({ sha256: 'held', tempPath: fifo, sizeBytes: 0 }).then(
+    () => assert.fail('the held inspection accepted a non-model'),
+    (error: unknown) => error,
+  );
+  let released: Promise<void> | undefined;
+  return {
+    inference,
+    /** Lets the worker go on; safe to call again (from a `finally`). */
+    release() {
+      released ??= (async () => {
+        await fs.promises.writeFile(fifo, 'not a model');
+        assert.ok((await held) instanceof UnprocessableError);
+        fs.rmSync(fifo, { force: true });
+      })();
+      return released;
+    },
+  };
 }

@@ -7,7 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { TensorDtype, TensorSpec } from '../../models/tensor-spec';
 import type { TensorData } from '../tensor';
-import { InvalidInputError } from '../../common/errors';
+import { InvalidInputError, PayloadTooLargeError } from '../../common/errors';
+import { EncodedInstances, encodeInstances } from '../../jobs/instance-encoder';
+import { fromArray, fromNdjsonBatch, parseJobBytes } from '../../jobs/submission-source';
 import { decodeInputs } from '../tensor-codec';
 import { InferenceFailedError, inferenceFailure, OutputTooLargeError } from '../engine-errors';
 import { checkOutputSize, encodeOutputs } from '../tensor-encode';
@@ -19,6 +21,7 @@ import { parsePredictBody, PredictEnvelope } from './predict-envelope';
 import type {
   ModelInspection,
   ModelRef,
+  ParsedJob,
   ParsedRequest,
   PreparedInputs,
   PredictResult,
@@ -197,6 +200,35 @@ function execute(request: Extract<WorkerRequest, { type: 'execute' }>): Promise<
   return runAndEncode(request.model, decoded, request.outputs);
 }
 
+/** Job bodies parsed by `parseJob`, waiting for their `encodeInstances`; dropped after a minute. */
+const parsedJobs = new Map<number, { instances: unknown[]; at: number }>();
+
+function parseJob(token: number, body: Uint8Array): ParsedJob {
+  const now = performance.now();
+  for (const [key, entry] of parsedJobs) {
+    if (now - entry.at < PARSED_TTL_MS) break;
+    parsedJobs.delete(key);
+  }
+  const { target, instances } = parseJobBytes(body);
+  parsedJobs.set(token, { instances, at: now });
+  return { model: target.model, version: target.version, count: instances.length };
+}
+
+function encodeJobInstances(request: Extract<WorkerRequest, { type: 'encodeInstances' }>): EncodedInstances {
+  const { source } = request;
+  if ('token' in source) {
+    const entry = parsedJobs.get(source.token);
+    parsedJobs.delete(source.token);
+    if (!entry) throw new WorkerUnavailable('The parsed job body expired or its worker restarted; submit it again');
+    return encodeInstances(fromArray(entry.instances), request.signature, request.limits);
+  }
+  return encodeInstances(
+    fromNdjsonBatch(source.lines, source.firstLine, source.firstIndex),
+    request.signature,
+    request.limits,
+  );
+}
+
 async function unload(sha256: string): Promise<null> {
   const pending = sessions.get(sha256);
   sessions.delete(sha256);
@@ -206,7 +238,9 @@ async function unload(sha256: string): Promise<null> {
 
 async function handle(
   request: WorkerRequest,
-): Promise<ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | null> {
+): Promise<
+  ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | ParsedJob | EncodedInstances | null
+> {
   switch (request.type) {
     case 'inspect':
       return inspect(request.model, request.warmupMaxElements);
@@ -228,7 +262,12 @@ async function handle(
     case 'discard':
       parsed.delete(request.token);
       prepared.delete(request.token);
+      parsedJobs.delete(request.token);
       return null;
+    case 'parseJob':
+      return parseJob(request.token, request.body);
+    case 'encodeInstances':
+      return encodeJobInstances(request);
     default:
       throw new Error(`unknown request ${request.type}`);
   }
@@ -243,9 +282,16 @@ function failureOf(error: unknown): WorkerFailure {
     return { kind: 'output_too_large', message: error.message, details: error.details };
   }
   if (error instanceof InvalidInputError) return { kind: 'invalid', message: error.message, details: error.details };
+  if (error instanceof PayloadTooLargeError) return { kind: 'too_large', message: error.message };
   if (error instanceof WorkerUnavailable) return { kind: 'unavailable', message: error.message };
   const message = (error as Error)?.message ?? String(error);
   return { kind: 'internal', message };
+}
+
+/** Encoded job instances move to the HTTP thread instead of being copied. */
+function transferablesOf(result: unknown): ArrayBuffer[] {
+  const data = (result as Partial<EncodedInstances> | null)?.data;
+  return data instanceof ArrayBuffer ? [data] : [];
 }
 
 // Ending the thread while ONNX Runtime is inside run() aborts the whole process (a native
@@ -278,7 +324,8 @@ parentPort?.on('message', (request: WorkerRequest) => {
   queue = queue
     .then(() => handle(request))
     .then(
-      (result) => parentPort?.postMessage({ id: request.id, ok: true, result } satisfies WorkerResponse),
+      (result) =>
+        parentPort?.postMessage({ id: request.id, ok: true, result } satisfies WorkerResponse, transferablesOf(result)),
       (error: unknown) =>
         parentPort?.postMessage({ id: request.id, ok: false, error: failureOf(error) } satisfies WorkerResponse),
     )

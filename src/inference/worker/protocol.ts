@@ -1,3 +1,4 @@
+import type { EncodedInstances, EncodeLimits } from '../../jobs/instance-encoder';
 import type { TensorSpec } from '../../models/tensor-spec';
 import type { TensorData } from '../tensor';
 
@@ -48,8 +49,36 @@ export type WorkerRequest =
   /** Run tensors kept by `prepare` and encode the outputs. */
   | { id: number; type: 'execute'; token: number; model: ModelRef; outputs?: string[] }
   | { id: number; type: 'discard'; token: number }
+  /** Parse a raw JSON job body; the worker keeps its instances under `token` for `encodeInstances`. */
+  | { id: number; type: 'parseJob'; token: number; body: Uint8Array }
+  /**
+   * Check job instances against the signature and encode them for storage: the instances of a
+   * body parsed by `parseJob` (then dropped), or a batch of raw NDJSON lines.
+   */
+  | {
+      id: number;
+      type: 'encodeInstances';
+      source: { token: number } | NdjsonBatch;
+      signature: TensorSpec[];
+      limits: EncodeLimits;
+    }
   /** Finish the work in progress, then end the thread; later requests are refused. */
   | { id: number; type: 'exit' };
+
+/** Whole lines of an NDJSON upload, numbered within it (first line 1, first instance 0). */
+export interface NdjsonBatch {
+  lines: Uint8Array;
+  firstLine: number;
+  firstIndex: number;
+}
+
+/** The envelope of a job body parsed by `parseJob`. */
+export interface ParsedJob {
+  model: string;
+  version?: number;
+  /** Instances in the body. */
+  count: number;
+}
 
 export interface ModelInspection {
   irVersion: number;
@@ -91,7 +120,14 @@ export interface PredictResult {
 
 /** Why a model was refused, kept apart from engine failures so the service can answer 422. */
 export interface WorkerFailure {
-  kind: 'unprocessable' | 'invalid' | 'inference_failed' | 'output_too_large' | 'unavailable' | 'internal';
+  kind:
+    | 'unprocessable'
+    | 'invalid'
+    | 'inference_failed'
+    | 'output_too_large'
+    | 'too_large'
+    | 'unavailable'
+    | 'internal';
   message: string;
   details?: { field: string; problem: string }[];
   /** Raw text for the server log only (ONNX Runtime's message). */
@@ -102,6 +138,14 @@ export type WorkerResponse =
   | {
       id: number;
       ok: true;
-      result: ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | null;
+      result:
+        | ModelInspection
+        | RunResult
+        | ParsedRequest
+        | PreparedInputs
+        | PredictResult
+        | ParsedJob
+        | EncodedInstances
+        | null;
     }
   | { id: number; ok: false; error: WorkerFailure };

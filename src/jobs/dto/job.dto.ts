@@ -1,11 +1,22 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches } from 'class-validator';
 import { PageDtoOf, PageQueryDto } from '../../common/pagination';
 import { SAFE_ERROR_KINDS, SafeErrorKind } from '../../common/safe-error';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { OutputTensorDto, TENSOR_INPUTS_SCHEMA } from '../../predictions/dto/prediction.dto';
 import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
+import { MAX_VERSION, VERSION_RULE } from '../submission-source';
+
+/**
+ * A version in the query: decimal digits only, 1..MAX_VERSION. Anything else (`1e20`, `0x10`,
+ * ` 1`, a repeated parameter) becomes NaN, which IsInt refuses with a 400.
+ */
+function strictVersion({ value }: { value: unknown }): unknown {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^[1-9]\d{0,9}$/.test(value) && Number(value) <= MAX_VERSION) return Number(value);
+  return Number.NaN;
+}
 
 /** The named `ErrorKind` enum; its description is the schema's own, whichever property comes first. */
 const ERROR_KIND: ApiPropertyOptions = {
@@ -34,7 +45,13 @@ export class CreateJobDto {
   @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source })
   model: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, example: 2, description: 'Default: the latest ready version' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_VERSION,
+    example: 2,
+    description: 'Default: the latest ready version',
+  })
   version?: number;
 
   @ApiProperty({
@@ -57,12 +74,15 @@ export class SubmitJobQueryDto {
   @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
   model?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: 'Version, for an application/x-ndjson upload' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_VERSION,
+    description: 'Version, for an application/x-ndjson upload (decimal digits)',
+  })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'version must be a positive integer' })
-  @Min(1)
-  @Max(2_147_483_647)
+  @Transform(strictVersion)
+  @IsInt({ message: `version ${VERSION_RULE}, in decimal digits` })
   version?: number;
 }
 
