@@ -35,7 +35,11 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   const server = app.getHttpAdapter().getInstance() as express.Express;
   // Prediction and job bodies stay raw bytes on the HTTP thread; an inference worker parses them.
   server.post('/api/v1/predictions', bodyReader({ ...large, mode: 'raw', sha256: wantsRawCacheKey }));
-  server.post('/api/v1/jobs', bodyReader({ ...large, mode: 'raw' }));
+  const jobBody =
+    config.jobs.maxSubmissionBytes < config.maxJsonBodyBytes
+      ? { limit: config.jobs.maxSubmissionBytes, limitName: 'JOBS_MAX_SUBMISSION_BYTES' }
+      : large;
+  server.post('/api/v1/jobs', bodyReader({ ...jobBody, budget, mode: 'raw' }));
   server.post('/api/v1/models', bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name', bodyReader({ ...registry, mode: 'json' }));
   app

@@ -12,8 +12,9 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'Unsupported media type',
   422: 'Well-formed but unusable',
   429: 'Rate limited or queue full (see Retry-After)',
-  503: 'Not ready or shutting down',
+  503: 'Not ready, shutting down, or too many request bodies in flight (see Retry-After)',
   504: 'Timed out',
+  507: 'The data folder has too little free space (MIN_FREE_DISK_BYTES)',
 };
 
 /** Documents the error responses of an operation with the shared error body. */

@@ -46,7 +46,7 @@ export class ModelVersionsController {
     },
   })
   @ApiCreatedResponse({ type: ModelVersionDto })
-  @ApiErrors(400, 404, 413, 415, 422)
+  @ApiErrors(400, 404, 413, 415, 422, 429, 507)
   upload(@Param('name', ModelNamePipe) name: string, @Req() request: Request): Promise<ModelVersionDto> {
     return this.uploads.upload(name, request);
   }

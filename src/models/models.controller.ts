@@ -13,7 +13,7 @@ export class ModelsController {
   @Post()
   @ApiOperation({ operationId: 'createModel', summary: 'Register a model name' })
   @ApiCreatedResponse({ type: ModelDto })
-  @ApiErrors(400, 409, 413, 415)
+  @ApiErrors(400, 409, 413, 415, 503)
   create(@Body() dto: CreateModelDto): Promise<ModelDto> {
     return this.models.create(dto);
   }
@@ -37,7 +37,7 @@ export class ModelsController {
   @Patch(':name')
   @ApiOperation({ operationId: 'updateModel', summary: 'Change description or tags' })
   @ApiOkResponse({ type: ModelDto })
-  @ApiErrors(400, 404, 413, 415)
+  @ApiErrors(400, 404, 413, 415, 503)
   update(@Param('name', ModelNamePipe) name: string, @Body() dto: UpdateModelDto): Promise<ModelDto> {
     return this.models.update(name, dto);
   }

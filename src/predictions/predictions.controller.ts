@@ -32,7 +32,7 @@ export class PredictionsController {
   })
   @ApiBody({ type: PredictRequestDto })
   @ApiOkResponse({ type: PredictionResponseDto })
-  @ApiErrors(400, 404, 409, 413, 415, 429, 503, 504)
+  @ApiErrors(400, 404, 409, 413, 415, 422, 429, 503, 504)
   predict(@Req() req: RequestWithPrediction): Promise<PredictionOutcome> {
     // The body arrives unparsed (express.raw on this path): an inference worker parses it.
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
