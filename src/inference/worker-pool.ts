@@ -49,7 +49,7 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
 
 /** Buffers of input tensors and raw job bytes move to the worker instead of being copied. */
 function transferablesOf(request: PoolRequest): ArrayBuffer[] {
-  if (request.type === 'parseJob') return ownBuffer(request.body);
+  if (request.type === 'parseJob' || request.type === 'parse') return ownBuffer(request.body);
   if (request.type === 'encodeInstances') return 'lines' in request.source ? ownBuffer(request.source.lines) : [];
   if (request.type !== 'run') return [];
   const buffers = new Set<ArrayBuffer>();

@@ -30,6 +30,21 @@ export interface PredictionContext {
   /** Known as soon as the body names them, so failed predictions are logged with them. */
   model?: string;
   version?: number;
+  /** The head of a body that moved to a worker, for models that log payloads. */
+  loggedBody?: Uint8Array;
+}
+
+/**
+ * Bytes of a request body kept for the prediction log: enough for its 64 Ki characters
+ * (PredictionLogService cuts there), whatever the body's size.
+ */
+export const LOGGED_BODY_BYTES = 256 * 1024;
+
+/** The request body as the prediction log keeps it. */
+export function loggedInputs(req: RequestWithPrediction): string | null {
+  const body = req.prediction?.loggedBody ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
+  if (!body) return null;
+  return Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, LOGGED_BODY_BYTES)).toString('utf8');
 }
 
 export type RequestWithPrediction = Request & { prediction?: PredictionContext; rawBodySha256?: string };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, Repository } from 'typeorm';
 import { NotFoundError } from '../common/errors';
@@ -27,10 +27,11 @@ const MAX_PAYLOAD_CHARS = 64 * 1024;
  * never predictions. Rows older than the retention period are deleted on a schedule.
  */
 @Injectable()
-export class PredictionLogService implements OnModuleInit, OnApplicationShutdown {
+export class PredictionLogService implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PredictionLogService.name);
   private buffer: PredictionLogRow[] = [];
   private flushing: Promise<void> | undefined;
+  private nextFlush: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private lastDropLog = 0;
 
@@ -44,7 +45,11 @@ export class PredictionLogService implements OnModuleInit, OnApplicationShutdown
     const { flushMs } = this.config.predictionLog;
     this.timers.push(setInterval(() => void this.flush(), flushMs).unref());
     this.timers.push(setInterval(() => void this.prune(), RETENTION_INTERVAL_MS).unref());
-    this.timers.push(setTimeout(() => void this.prune(), 5_000).unref());
+  }
+
+  /** The first retention pass runs before the service takes traffic, not at some moment during it. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.prune();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -66,9 +71,19 @@ export class PredictionLogService implements OnModuleInit, OnApplicationShutdown
     if (this.buffer.length >= batchSize) setImmediate(() => void this.flush());
   }
 
-  /** Writes everything buffered; concurrent calls share one flush. */
+  /**
+   * Writes everything buffered, including rows recorded while an earlier flush was writing:
+   * a call during a flush waits for it and then flushes again (callers meanwhile share that one).
+   */
   flush(): Promise<void> {
-    this.flushing ??= this.writeAll().finally(() => (this.flushing = undefined));
+    if (this.flushing) {
+      this.nextFlush ??= this.flushing.then(() => {
+        this.nextFlush = undefined;
+        return this.flush();
+      });
+      return this.nextFlush;
+    }
+    this.flushing = this.writeAll().finally(() => (this.flushing = undefined));
     return this.flushing;
   }
 

@@ -4,7 +4,7 @@ import { catchError, map, Observable, throwError } from 'rxjs';
 import { DomainError, STATUS_BY_KIND } from '../common/errors';
 import { requestIdOf } from '../common/request-id';
 import { internalDetail, toSafeError } from '../common/safe-error';
-import { elapsedMs, PredictionOutcome, RequestWithPrediction, responseJson } from './prediction-context';
+import { elapsedMs, loggedInputs, PredictionOutcome, RequestWithPrediction, responseJson } from './prediction-context';
 import { PredictionLogService } from './prediction-log.service';
 
 function statusCodeOf(error: unknown): number {
@@ -39,7 +39,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
           latencyMs: elapsedMs(receivedAt),
           inputHash: outcome.inputHash ?? null,
           error: null,
-          inputs: outcome.logPayloads && Buffer.isBuffer(req.body) ? req.body.toString('utf8') : null,
+          inputs: outcome.logPayloads ? loggedInputs(req) : null,
           outputs: outcome.logPayloads ? outcome.outputsJson : null,
         });
         res.type('application/json');

@@ -9,7 +9,7 @@ import type { ParsedRequest, PredictResult } from '../inference/worker/protocol'
 import type { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { effectiveCache } from '../models/model.mapper';
 import { ModelVersionsService } from '../models/model-versions.service';
-import { elapsedMs, PredictionContext, PredictionOutcome } from './prediction-context';
+import { elapsedMs, LOGGED_BODY_BYTES, PredictionContext, PredictionOutcome } from './prediction-context';
 
 /** Bodies up to this size are parsed on the HTTP thread: a thread hop costs more. */
 const INLINE_PARSE_MAX_BYTES = 16 * 1024;
@@ -66,6 +66,8 @@ export class PredictionsService {
   async predict(body: Uint8Array, context: PredictionContext): Promise<PredictionOutcome> {
     const receive = elapsedMs(context.receivedAt);
     let mark = process.hrtime.bigint();
+    // A large body moves to the worker that parses it; the log keeps a copy of its head.
+    if (body.byteLength > INLINE_PARSE_MAX_BYTES) context.loggedBody = Buffer.from(body.subarray(0, LOGGED_BODY_BYTES));
     const parsed = await this.parse(body);
     const { request } = parsed;
     const parseTrip = elapsedMs(mark);
@@ -192,8 +194,7 @@ function checkOutputs(entity: ModelVersionEntity, requested: string[] | undefine
   const unknown = requested.filter((o) => !known.has(o));
   if (unknown.length > 0) {
     throw new InvalidInputError(
-      `outputs ${boundedList(unknown)} are not outputs of this model; ` +
-        `its outputs are ${boundedList([...known])}`,
+      `outputs ${boundedList(unknown)} are not outputs of this model; ` + `its outputs are ${boundedList([...known])}`,
       unknown
         .slice(0, MAX_ITEMS_LISTED)
         .map((o) => ({ field: `outputs.${boundedName(o)}`, problem: 'is not an output of this model' })),
