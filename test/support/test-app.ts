@@ -8,6 +8,8 @@ import type { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { loadEnvironment } from '../../src/config/environment';
+import { JobHooks } from '../../src/jobs/job-hooks';
+import { gateHook, JobGate } from './job-gate';
 import { createPostgresDatabase, Engine, TestDatabase } from './postgres';
 
 export interface TestApp {
@@ -24,6 +26,8 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   listen?: boolean;
+  /** Drives the app's JobHooks, so tests hold or fail job attempts at chunk boundaries. */
+  jobGate?: JobGate;
 }
 
 /** The real application on a fresh database of the given engine and a fresh DATA_DIR. */
@@ -42,6 +46,8 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
     }),
   );
   const app = await createApp(config, pino({ level: config.logLevel }));
+  // Providers exist from here on, but nothing has started: no job can run before the gate is in.
+  if (options.jobGate) app.get(JobHooks).beforeChunk = gateHook(options.jobGate.dir);
   let baseUrl: string | undefined;
   if (options.listen) {
     await app.listen(0, '127.0.0.1');
