@@ -36,7 +36,13 @@ const MLP_V2 = mlpModel({ seed: 2 });
 /** Bull keys of these apps stay apart from any other suite using the same Redis. */
 const queuePrefix = () => `mf-cache-test-${randomBytes(4).toString('hex')}`;
 
-const baseEnv = (): Record<string, string> => ({ SHUTDOWN_GRACE_MS: '1000', JOBS_QUEUE_PREFIX: queuePrefix() });
+const baseEnv = (): Record<string, string> => ({
+  SHUTDOWN_GRACE_MS: '1000',
+  JOBS_QUEUE_PREFIX: queuePrefix(),
+  // A Redis answer slower than CACHE_TIMEOUT_MS counts as a MISS: on a loaded machine the default
+  // 100 ms would turn expected HITs into MISSes. These tests are not about that timeout.
+  CACHE_TIMEOUT_MS: '10000',
+});
 
 interface StoreCase {
   store: 'memory' | 'redis';

@@ -99,7 +99,7 @@ export async function spawnService(
       { what: 'the service to answer /health/ready with 200', timeoutMs: 60_000, intervalMs: 50 },
     ).catch(async (error: Error) => {
       await service.stop();
-      throw new Error(`${error.message}: ${err || out}`);
+      throw new Error(`${error.message}: ${err || out}`, { cause: error });
     });
   }
   return service;
