@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { shiftClock } from '../support/clock';
 import { mlpModel } from '../support/onnx-models';
 import {
   cacheStats,
@@ -105,6 +106,16 @@ describe('prediction cache pointed at a dead Redis', () => {
     assert.equal(stats.healthy, false);
     assert.ok(stats.errors > 0, `errors ${stats.errors}`);
     assert.equal(stats.hits, 0);
+  });
+
+  it('stays unhealthy across breaker cooldowns: an empty answer from a disconnected client is no recovery', async (ctx) => {
+    // Each cooldown (1 s) passes at once: the clock moves, the breaker lets the next request try Redis.
+    const clock = shiftClock(ctx);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(2_000);
+      await expectPrediction(http, { model: name, inputs: { x: matrix(1, 4, 40 + i) } }, 'MISS');
+      assert.equal((await cacheStats(http)).healthy, false, `after cooldown ${i + 1}`);
+    }
   });
 
   /** One readiness answer for both checks below (a down job queue makes each probe wait 2 s). */
