@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryCacheStore } from './memory-cache-store';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A clock that moves only when the test says so: expiry without sleeping. */
+function manualClock() {
+  let now = 1_000_000;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
 
 /** The store's accounting: key and value as UTF-16 code units, 2 bytes each. */
 const cost = (key: string, value: string) => (key.length + value.length) * 2;
@@ -110,32 +119,38 @@ describe('MemoryCacheStore', () => {
   });
 
   it('expires entries after their TTL and gives their bytes back', async () => {
-    const store = new MemoryCacheStore(10_000);
+    const clock = manualClock();
+    const store = new MemoryCacheStore(10_000, clock.now);
     await store.set('short', 'lived', 40);
     await store.set('long', 'lived', MINUTE);
+    clock.advance(39);
     assert.equal(await store.get('short'), 'lived');
-    await sleep(80);
-    assert.equal(await store.get('short'), undefined);
+    clock.advance(1);
+    assert.equal(await store.get('short'), undefined, 'expired at exactly its TTL');
     assert.equal(await store.get('long'), 'lived');
     assert.deepEqual(store.stats(), { entries: 1, bytes: cost('long', 'lived') });
   });
 
   it('a get does not extend the TTL', async () => {
-    const store = new MemoryCacheStore(10_000);
+    const clock = manualClock();
+    const store = new MemoryCacheStore(10_000, clock.now);
     await store.set('k', 'v', 100);
-    await sleep(60);
+    clock.advance(60);
     assert.equal(await store.get('k'), 'v');
-    await sleep(70);
+    clock.advance(40);
     assert.equal(await store.get('k'), undefined);
   });
 
   it('setting a key again restarts its TTL', async () => {
-    const store = new MemoryCacheStore(10_000);
+    const clock = manualClock();
+    const store = new MemoryCacheStore(10_000, clock.now);
     await store.set('k', 'v', 80);
-    await sleep(50);
+    clock.advance(50);
     await store.set('k', 'w', 80);
-    await sleep(50);
+    clock.advance(50);
     assert.equal(await store.get('k'), 'w');
+    clock.advance(30);
+    assert.equal(await store.get('k'), undefined);
   });
 
   describe('epochs', () => {

@@ -17,14 +17,18 @@ export class MemoryCacheStore extends CacheStore {
   private readonly epochs = new Map<string, string>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    /** The clock entries expire by (tests pass their own). */
+    private readonly now: () => number = () => Date.now(),
+  ) {
     super();
   }
 
   async get(key: string): Promise<string | undefined> {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    if (entry.expires <= Date.now()) {
+    if (entry.expires <= this.now()) {
       this.remove(key, entry);
       return undefined;
     }
@@ -38,7 +42,7 @@ export class MemoryCacheStore extends CacheStore {
     if (bytes > this.maxBytes) return;
     const previous = this.entries.get(key);
     if (previous) this.remove(key, previous);
-    this.entries.set(key, { value, expires: Date.now() + ttlMs, bytes });
+    this.entries.set(key, { value, expires: this.now() + ttlMs, bytes });
     this.bytes += bytes;
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.maxBytes) break;

@@ -94,10 +94,8 @@ export class RedisCacheStore extends CacheStore {
 
   async probe(): Promise<boolean> {
     try {
-      // A disconnected client answers operations with nothing rather than an error: ask it.
-      const client = this.redis.client as { isReady?: boolean };
-      if (client.isReady === false) throw new Error('Redis client is not connected');
       await this.withTimeout(this.cache.get('probe'), this.timeoutMs * 5);
+      this.assertConnected();
       this.consecutiveFailures = 0;
       this.openUntil = 0;
       if (this.failingSince !== undefined) {
@@ -131,6 +129,7 @@ export class RedisCacheStore extends CacheStore {
     if (Date.now() < this.openUntil) return fallback;
     try {
       const result = await this.withTimeout(operation(), this.timeoutMs);
+      this.assertConnected();
       this.consecutiveFailures = 0;
       if (this.failingSince !== undefined) {
         this.logger.log({ msg: 'prediction cache reachable again', downMs: Date.now() - this.failingSince });
@@ -141,6 +140,15 @@ export class RedisCacheStore extends CacheStore {
       this.noteFailure(error as Error);
       return fallback;
     }
+  }
+
+  /**
+   * A disconnected client answers operations with nothing rather than an error: an operation
+   * counts as a success only if the client is connected once it is done (the first one connects it).
+   */
+  private assertConnected(): void {
+    const client = this.redis.client as { isReady?: boolean };
+    if (client.isReady === false) throw new Error('Redis client is not connected');
   }
 
   private noteFailure(error: Error): void {

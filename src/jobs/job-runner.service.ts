@@ -9,6 +9,7 @@ import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import type { PreparedInstance } from './batching';
 import { ChunkExecutor, InstanceOutcome } from './chunk-executor';
 import { decodeInstance } from './instance-codec';
+import { JobHooks } from './job-hooks';
 import { JobMetrics } from './job-metrics';
 import { JobStore } from './job-store';
 
@@ -53,6 +54,7 @@ export class JobRunnerService {
     private readonly store: JobStore,
     private readonly executor: ChunkExecutor,
     private readonly metrics: JobMetrics,
+    private readonly hooks: JobHooks,
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
   ) {}
 
@@ -129,6 +131,7 @@ export class JobRunnerService {
         if (Date.now() > deadline) {
           throw new TimeoutError(`The attempt exceeded JOBS_TIMEOUT_MS (${this.config.jobs.timeoutMs} ms)`);
         }
+        await this.hooks.beforeChunk(jobId, Math.floor(from / chunk), job.attempts);
         const instances = await (prefetch ?? load(from));
         if (instances.length === 0) throw new PermanentJobError(`The stored instances of job ${jobId} are missing`);
         const to = from + instances.length;

@@ -8,6 +8,7 @@ import { ModelsModule } from '../models/models.module';
 import { ChunkExecutor } from './chunk-executor';
 import { JobResultEntity } from './entities/job-result.entity';
 import { JobEntity } from './entities/job.entity';
+import { JobHooks } from './job-hooks';
 import { JobMetrics } from './job-metrics';
 import { QueueGauges } from './queue/queue-gauges';
 import { JobRunnerService } from './job-runner.service';
@@ -46,6 +47,7 @@ export class JobsModule {
       JobMetrics,
       QueueGauges,
       ChunkExecutor,
+      JobHooks,
       JobRunnerService,
       JobsService,
       JobSubmissionService,

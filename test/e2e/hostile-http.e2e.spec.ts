@@ -7,7 +7,7 @@ import request from 'supertest';
 import { CacheStore } from '../../src/cache/cache-store';
 import { testEngines } from '../support/postgres';
 import { startTestApp, TestApp } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { waitFor } from '../support/wait-for';
 
 /** Regression tests for what issue 8 found by attacking the HTTP surface from outside. */
 
@@ -154,7 +154,7 @@ describe('request bodies (finding 3)', () => {
     socket.write(
       `POST /api/v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${held}\r\n\r\n${prefix}`,
     );
-    await waitFor(async () => (await inflightBodyBytes()) === held, 'the held body to be reserved');
+    await waitFor(async () => (await inflightBodyBytes()) === held, { what: 'the held body to be reserved' });
 
     const refused = await http()
       .post('/api/v1/predictions')
@@ -174,9 +174,9 @@ describe('request bodies (finding 3)', () => {
     await http().get('/health/live').expect(200);
 
     socket.write('z'.repeat(held - prefix.length - 3) + '"}}');
-    await waitFor(() => answer.includes('\r\n\r\n'), 'the held request to be answered');
+    await waitFor(() => answer.includes('\r\n\r\n'), { what: 'the held request to be answered' });
     assert.match(answer, /^HTTP\/1\.1 404/);
-    await waitFor(async () => (await inflightBodyBytes()) === 0, 'the budget to be released');
+    await waitFor(async () => (await inflightBodyBytes()) === 0, { what: 'the budget to be released' });
     await http()
       .post('/api/v1/models')
       .send({ name: 'waits', description: 'z'.repeat(1000) })
@@ -255,7 +255,7 @@ async function rawRequest(baseUrl: string, text: string): Promise<{ status: numb
   let answer = '';
   socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
   socket.write(text);
-  await waitFor(() => answer.includes('\r\n\r\n'), 'an answer');
+  await waitFor(() => answer.includes('\r\n\r\n'), { what: 'an answer' });
   socket.destroy();
   const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
   return { status: Number(head.split(' ')[1]), head };

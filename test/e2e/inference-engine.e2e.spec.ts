@@ -1,70 +1,87 @@
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { InferenceService } from '../../src/inference/inference.service';
+import { holdModelLoads } from '../support/model-gate';
 import { mlpModel } from '../support/onnx-models';
-import { slowModel } from '../support/slow-model';
 import { startTestApp } from '../support/test-app';
+import { track, waitFor } from '../support/wait-for';
 
-/** About 0.3-1 s per run on one thread (one input row tiled to 128): long enough to interrupt or time out. */
-const SLOW = slowModel({ layers: 400, tile: 128 });
-const slowInput = (rows: number) => ({ shape: [rows, 512], data: new Array<number>(rows * 512).fill(0.5) });
+/**
+ * A model whose next run the test holds in a worker until it releases it (test/support/model-gate.ts):
+ * "a run in progress" lasts exactly as long as each test needs, whatever the machine's speed.
+ */
+const GATED = mlpModel({ seed: 41 });
+const gatedInput = { x: [[1, 2, 3, 4]] };
 
 async function withApp(env: Record<string, string>, models: Record<string, Buffer>) {
-  // The cache would answer repeated slow requests without running them: these tests exercise the engine.
+  // The cache would answer repeated requests without running them: these tests exercise the engine.
   const t = await startTestApp('sqlite', { env: { INFERENCE_WORKERS: '1', CACHE_DEFAULT_ENABLED: 'false', ...env } });
   const http = () => request(t.app.getHttpServer());
+  const sha256: Record<string, string> = {};
   for (const [name, bytes] of Object.entries(models)) {
     await http().post('/api/v1/models').send({ name }).expect(201);
-    await http().post(`/api/v1/models/${name}/versions`).attach('file', bytes, `${name}.onnx`).expect(201);
+    const version = await http()
+      .post(`/api/v1/models/${name}/versions`)
+      .attach('file', bytes, `${name}.onnx`)
+      .expect(201);
+    sha256[name] = version.body.sha256 as string;
   }
-  return { t, http, engine: t.app.get(InferenceService) };
+  const engine = t.app.get(InferenceService);
+  const predict = (model: string, inputs: Record<string, unknown>) =>
+    http()
+      .post('/api/v1/predictions')
+      .send({ model, inputs })
+      .then((res) => res);
+  return { t, http, engine, sha256, predict };
 }
 
 describe('inference engine', () => {
   describe('worker threads', () => {
     let ctx: Awaited<ReturnType<typeof withApp>>;
     before(async () => {
-      ctx = await withApp({}, { slow: SLOW, mlp: mlpModel() });
+      ctx = await withApp({}, { gated: GATED, mlp: mlpModel() });
     });
     after(async () => {
       await ctx?.t.close();
     });
 
-    it('keeps the HTTP thread free while a model runs: a liveness probe answers first', async () => {
-      const order: string[] = [];
-      const slow = ctx
-        .http()
-        .post('/api/v1/predictions')
-        .send({ model: 'slow', inputs: { x: slowInput(1) } })
-        .then((res) => {
-          order.push('prediction');
-          return res;
-        });
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      await ctx.http().get('/health/live').expect(200);
-      order.push('live');
-      assert.equal((await slow).status, 200);
-      assert.deepEqual(order, ['live', 'prediction']);
+    it('keeps the HTTP thread free while a prediction is in a worker: a liveness probe answers first', async () => {
+      const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
+      try {
+        const prediction = track(ctx.predict('gated', gatedInput));
+        await waitFor(() => ctx.engine.status().inFlight === 1, { what: 'the prediction to reach the worker' });
+        await ctx.http().get('/health/live').expect(200);
+        assert.equal(prediction.settled, false, 'the prediction is still held in the worker');
+        gate.release();
+        assert.equal((await prediction.promise).status, 200);
+      } finally {
+        gate.release();
+      }
+      // ONNX Runtime's run() blocks the thread that calls it: this process's HTTP thread never loads it.
+      const loaded = Object.keys(require.cache).filter((id) => id.includes(`${path.sep}onnxruntime-node${path.sep}`));
+      assert.deepEqual(loaded, [], 'onnxruntime-node is loaded only in the inference worker threads');
     });
 
     it('replaces a worker that exits; requests sent to it fail with 503 instead of hanging', async () => {
       const restartsBefore = ctx.engine.status().restarts;
-      const predict = () =>
-        ctx
-          .http()
-          .post('/api/v1/predictions')
-          .send({ model: 'slow', inputs: { x: slowInput(1) } })
-          .then((res) => res);
-      const running = predict();
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const recycled = ctx.engine.recycleWorker(0);
-      const queued = predict();
-      await recycled;
-      const [first, second] = [await running, await queued];
-      assert.equal(first.status, 200, 'the run in progress finishes');
-      assert.equal(second.status, 503);
-      assert.match(second.body.message, /worker (stopped|is restarting)/);
+      const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
+      try {
+        const running = track(ctx.predict('gated', gatedInput));
+        await waitFor(() => ctx.engine.status().inFlight === 1, { what: 'the prediction to reach the worker' });
+        // The worker ends once its current request is done; until then it refuses new ones.
+        const recycled = ctx.engine.recycleWorker(0);
+        const refused = await ctx.predict('mlp', { x: [[1, 2, 3, 4]] });
+        assert.equal(refused.status, 503);
+        assert.match(refused.body.message, /worker (stopped|is restarting)/);
+        assert.equal(running.settled, false, 'the run in progress is still held');
+        gate.release();
+        assert.equal((await running.promise).status, 200, 'the run in progress finishes');
+        await recycled;
+      } finally {
+        gate.release();
+      }
       assert.equal(ctx.engine.status().restarts, restartsBefore + 1);
       assert.equal(ctx.engine.status().alive, 1);
       const after = await ctx
@@ -80,40 +97,37 @@ describe('inference engine', () => {
 
   describe('limits', () => {
     it('answers 504 when a run exceeds INFERENCE_TIMEOUT_MS', async () => {
-      const ctx = await withApp({ INFERENCE_TIMEOUT_MS: '20' }, { slow: SLOW });
+      const ctx = await withApp({ INFERENCE_TIMEOUT_MS: '100' }, { gated: GATED });
+      const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
       try {
-        const res = await ctx
-          .http()
-          .post('/api/v1/predictions')
-          .send({ model: 'slow', inputs: { x: slowInput(1) } })
-          .expect(504);
-        assert.match(res.body.message, /did not finish within 20 ms/);
+        const res = await ctx.predict('gated', gatedInput);
+        assert.equal(res.status, 504, JSON.stringify(res.body));
+        assert.match(res.body.message, /did not finish within 100 ms/);
       } finally {
+        gate.release();
         await ctx.t.close();
       }
     });
 
     it('answers 429 with Retry-After past the per-model queue bound, and serves the rest', async () => {
-      const ctx = await withApp({ INFERENCE_MAX_QUEUE: '2' }, { slow: SLOW });
+      const ctx = await withApp({ INFERENCE_MAX_QUEUE: '2' }, { gated: GATED });
+      const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
       try {
-        const responses = await Promise.all(
-          Array.from({ length: 6 }, () =>
-            ctx
-              .http()
-              .post('/api/v1/predictions')
-              .send({ model: 'slow', inputs: { x: slowInput(1) } }),
-          ),
-        );
-        const statuses = responses.map((r) => r.status).sort();
-        const rejected = responses.filter((r) => r.status === 429);
-        assert.ok(rejected.length >= 1, `statuses ${statuses}`);
-        assert.ok(responses.filter((r) => r.status === 200).length >= 2, `statuses ${statuses}`);
-        assert.deepEqual([...new Set(statuses)], [200, 429]);
+        // The first request holds the worker; the second waits behind it: both count against the bound.
+        const requests = Array.from({ length: 6 }, () => track(ctx.predict('gated', gatedInput)));
+        await waitFor(() => requests.filter((r) => r.settled).length === 4, { what: 'four answers' });
+        const rejected = await Promise.all(requests.filter((r) => r.settled).map((r) => r.promise));
         for (const r of rejected) {
+          assert.equal(r.status, 429, JSON.stringify(r.body));
           assert.equal(r.headers['retry-after'], '1');
           assert.match(r.body.message, /INFERENCE_MAX_QUEUE/);
         }
+        assert.equal(ctx.engine.status().inFlight, 2);
+        gate.release();
+        const statuses = (await Promise.all(requests.map((r) => r.promise))).map((r) => r.status).sort();
+        assert.deepEqual(statuses, [200, 200, 429, 429, 429, 429]);
       } finally {
+        gate.release();
         await ctx.t.close();
       }
     });

@@ -6,6 +6,7 @@ import {
   allResults,
   client,
   dropQueue,
+  getJob,
   JobBody,
   json,
   mlpInstances,
@@ -19,23 +20,15 @@ import {
   uploadModel,
   waitForJob,
 } from '../support/job-helpers';
+import { shiftClock } from '../support/clock';
+import { JobGate } from '../support/job-gate';
 import { mlpModel } from '../support/onnx-models';
-import { slowModel } from '../support/slow-model';
 import { startTestApp, TestApp } from '../support/test-app';
-
-const SLOW_WIDTH = 256;
-const slowInstances = (count: number) =>
-  Array.from({ length: count }, (_, i) => ({
-    inputs: { x: [Array.from({ length: SLOW_WIDTH }, (_, j) => (i * j) % 5)] },
-  }));
 
 async function countRows(ds: DataSource, table: string): Promise<number> {
   const rows: { n: number | string }[] = await ds.query(`SELECT COUNT(*) AS n FROM ${table}`);
   return Number(rows[0].n);
 }
-
-const wideInstances = (count: number) =>
-  slowInstances(count).map(({ inputs }) => ({ inputs: { x: [[...inputs.x[0], ...inputs.x[0]]] } }));
 
 function bullEnv(prefix: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -43,14 +36,18 @@ function bullEnv(prefix: string, extra: Record<string, string> = {}): Record<str
     JOBS_QUEUE_PREFIX: prefix,
     JOBS_CHUNK_SIZE: '16',
     JOBS_MAX_INSTANCES: '500',
-    JOBS_LOCK_MS: '2000',
     SHUTDOWN_GRACE_MS: '3000',
     ...extra,
   };
 }
 
+/**
+ * Where a test needs a job to be running (or waiting) at a given moment, a JobGate holds it at a
+ * chunk boundary until the test releases it: nothing depends on how fast the machine runs a job.
+ */
 describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
   const prefix = redisPrefix('bull');
+  const gate = JobGate.create();
   let queue: Queue;
   let t: TestApp;
   let http: ReturnType<typeof client>;
@@ -59,14 +56,15 @@ describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
     queue = testQueue(prefix);
     t = await startTestApp('sqlite', {
       listen: true,
+      jobGate: gate,
       env: bullEnv(prefix, { JOBS_CONCURRENCY: '1', QUEUE_DASHBOARD_ENABLED: 'true' }),
     });
     http = client(t.baseUrl as string);
     await uploadModel(http, 'mlp', mlpModel());
     await uploadModel(http, 'pairs', pairsModel());
-    await uploadModel(http, 'slow', slowModel({ width: SLOW_WIDTH, layers: 300 }));
   });
   after(async () => {
+    gate.remove();
     await t?.close();
     if (queue) await dropQueue(queue, prefix);
   });
@@ -104,10 +102,15 @@ describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
   });
 
   it('uses the job UUID as the Bull job id and carries only that id', async () => {
-    const { job } = await submitJob(http, { model: 'slow', instances: slowInstances(64) });
+    gate.hold({ chunk: 0, attempt: 1 });
+    const { job } = await submitJob(http, { model: 'mlp', instances: mlpInstances(64) });
+    const held = await gate.held({ jobId: job.id });
+    gate.clearRules();
+    // Held, so still in Redis (a completed Bull job is removed).
     const bullJob = await queue.getJob(job.id);
     assert.ok(bullJob, 'the Bull job exists under the job UUID');
     assert.deepEqual(bullJob.data, { jobId: job.id });
+    gate.release(held);
     assert.equal((await waitForJob(http, job.id)).status, 'completed');
   });
 
@@ -156,20 +159,26 @@ describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
   });
 
   it('cancels a queued job (it never runs) and a running one (it stops at a chunk boundary)', async () => {
-    const { job: running } = await submitJob(http, { model: 'slow', instances: slowInstances(400) });
-    const { job: queued } = await submitJob(http, { model: 'slow', instances: slowInstances(40) });
-    await waitForJob(http, running.id, (j) => j.progress.done > 0);
+    // JOBS_CONCURRENCY=1: while the first job is held at its second chunk, the other one waits.
+    gate.hold({ chunk: 1, attempt: 1 });
+    const { job: running } = await submitJob(http, { model: 'mlp', instances: mlpInstances(400) });
+    const { job: queued } = await submitJob(http, { model: 'mlp', instances: mlpInstances(40) });
+    const held = await gate.held({ jobId: running.id });
+    gate.clearRules();
     assert.equal((await queue.getJob(queued.id))?.data.jobId, queued.id);
 
     const cancelled = await json<JobBody>(await http(`/api/v1/jobs/${queued.id}/cancel`, { method: 'POST' }), 202);
     assert.equal(cancelled.status, 'cancelled');
     assert.equal(await queue.getJob(queued.id), null, 'taken out of Redis');
-    await json<JobBody>(await http(`/api/v1/jobs/${running.id}/cancel`, { method: 'POST' }), 202);
+    const requested = await json<JobBody>(await http(`/api/v1/jobs/${running.id}/cancel`, { method: 'POST' }), 202);
+    assert.equal(requested.status, 'running', 'a running job stops at its next chunk boundary');
+    gate.release(held);
 
     const stopped = await waitForJob(http, running.id);
     assert.equal(stopped.status, 'cancelled');
-    assert.ok(stopped.progress.done > 0 && stopped.progress.done < 400);
-    assert.equal(stopped.progress.done % 16, 0);
+    // The held chunk (the second) runs and is saved; the cancel is seen before the third.
+    assert.equal(stopped.progress.done, 32);
+    assert.equal((await allResults(http, running.id)).length, 32);
     const never = await json<JobBody>(await http(`/api/v1/jobs/${queued.id}`), 200);
     assert.deepEqual([never.status, never.attempts, never.startedAt], ['cancelled', 0, null]);
     await json(await http(`/api/v1/jobs/${queued.id}/cancel`, { method: 'POST' }), 409);
@@ -190,13 +199,19 @@ describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
   });
 
   it('deletes a job with its results, and takes a queued one out of Redis', async () => {
-    const { job: running } = await submitJob(http, { model: 'slow', instances: slowInstances(200) });
+    gate.hold({ chunk: 1, attempt: 1 });
+    const { job: running } = await submitJob(http, { model: 'mlp', instances: mlpInstances(200) });
     const { job: waiting } = await submitJob(http, { model: 'mlp', instances: mlpInstances(10) });
+    // The first job cannot finish while held, so the second is still waiting in Redis.
     await json(await http(`/api/v1/jobs/${waiting.id}`, { method: 'DELETE' }), 204);
     assert.equal(await queue.getJob(waiting.id), null);
-    await waitForJob(http, running.id, (j) => j.progress.done > 0);
+    const held = await gate.held({ jobId: running.id });
+    gate.clearRules();
+    await waitForJob(http, running.id, (j) => j.progress.done === 16);
     await json(await http(`/api/v1/jobs/${running.id}`, { method: 'DELETE' }), 204);
     await json(await http(`/api/v1/jobs/${running.id}/results`), 404);
+    gate.release(held);
+    // The runner notices at its next chunk boundary and the queue moves on.
     const { job: next } = await submitJob(http, { model: 'mlp', instances: mlpInstances(3) });
     assert.equal((await waitForJob(http, next.id)).status, 'completed');
     const left: { n: number }[] = await t.dataSource.query(
@@ -208,6 +223,10 @@ describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
 
 describe('queued jobs on Bull: attempts, backoff and failure', () => {
   const prefix = redisPrefix('bull-fail');
+  const gate = JobGate.create();
+  // Never reached in real time: the test moves the clock past it (test/support/clock.ts).
+  const TIMEOUT_MS = 3_600_000;
+  const BACKOFF_MS = 300;
   let queue: Queue;
   let t: TestApp;
   let http: ReturnType<typeof client>;
@@ -216,41 +235,54 @@ describe('queued jobs on Bull: attempts, backoff and failure', () => {
     queue = testQueue(prefix);
     t = await startTestApp('sqlite', {
       listen: true,
+      jobGate: gate,
       env: bullEnv(prefix, {
-        JOBS_TIMEOUT_MS: '1000',
+        JOBS_TIMEOUT_MS: String(TIMEOUT_MS),
         JOBS_ATTEMPTS: '2',
-        JOBS_BACKOFF_MS: '300',
+        JOBS_BACKOFF_MS: String(BACKOFF_MS),
         JOBS_CHUNK_SIZE: '8',
       }),
     });
     http = client(t.baseUrl as string);
-    // About 150 M multiply-adds per instance: 500 instances take several 1 s attempts.
-    await uploadModel(http, 'slow', slowModel({ width: 2 * SLOW_WIDTH, layers: 600 }));
+    await uploadModel(http, 'mlp', mlpModel());
   });
   after(async () => {
+    gate.remove();
     await t?.close();
     if (queue) await dropQueue(queue, prefix);
   });
 
-  it('retries a failed attempt after a backoff, resuming, and fails the job once its attempts are used', async () => {
-    const { job } = await submitJob(http, { model: 'slow', instances: wideInstances(500) });
-    const first = await waitForJob(http, job.id, (j) => j.attempts === 1 && j.status === 'queued' && j.error !== null);
-    assert.match(
-      first.error ?? '',
-      /JOBS_TIMEOUT_MS \(1000 ms\)/,
-      'the first attempt timed out and waits for its retry',
-    );
-    const saved = first.progress.done;
-    assert.ok(saved > 0, 'progress of the first attempt is kept');
+  it('retries a failed attempt after a backoff, resuming, and fails the job once its attempts are used', async (ctx) => {
+    // Attempt 1 fails on demand at its fourth chunk; attempt 2 is held at its sixth while the
+    // clock moves past its JOBS_TIMEOUT_MS.
+    gate.failAt({ chunk: 3, attempt: 1 });
+    gate.hold({ chunk: 5, attempt: 2 });
+    const { job } = await submitJob(http, { model: 'mlp', instances: mlpInstances(100) });
+
+    const failedAt = await gate.arrival({ jobId: job.id, chunk: 3, attempt: 1, action: 'fail' });
+    const held = await gate.held({ jobId: job.id, chunk: 5, attempt: 2 });
+    gate.clearRules();
+    const resumedAt = gate.arrivals({ jobId: job.id, attempt: 2 })[0];
+    assert.equal(resumedAt.chunk, 3, 'the second attempt resumes at the chunk the first one failed on');
+    const waited = resumedAt.at - failedAt.at;
+    assert.ok(waited >= BACKOFF_MS, `the retry waited for JOBS_BACKOFF_MS (${waited} ms)`);
+    const during = await waitForJob(http, job.id, (j) => j.progress.done === 40);
+    assert.deepEqual([during.status, during.attempts], ['running', 2]);
+
+    shiftClock(ctx).advance(TIMEOUT_MS + 1);
+    gate.release(held);
 
     const failed = await waitForJob(http, job.id);
     assert.equal(failed.status, 'failed');
     assert.equal(failed.attempts, 2);
-    assert.match(failed.error ?? '', /JOBS_TIMEOUT_MS/);
-    assert.ok(failed.progress.done > saved, 'the second attempt resumed and went further');
+    assert.match(failed.error ?? '', new RegExp(`JOBS_TIMEOUT_MS \\(${TIMEOUT_MS} ms\\)`));
+    assert.equal(failed.progress.done, 48, 'the held chunk ran and was saved; the deadline stopped the next one');
     assert.ok(failed.finishedAt);
     const results: ResultItem[] = await allResults(http, job.id);
-    assert.equal(results.length, failed.progress.done);
+    assert.deepEqual(
+      results.map((r) => r.index),
+      Array.from({ length: 48 }, (_, i) => i),
+    );
     const bullJob = await queue.getJob(job.id);
     assert.equal(await bullJob?.getState(), 'failed');
   });
@@ -258,15 +290,20 @@ describe('queued jobs on Bull: attempts, backoff and failure', () => {
   it('fails a job whose version was deleted while it waited, without retrying', async () => {
     await uploadModel(http, 'doomed', mlpModel({ seed: 3 }));
     await uploadModel(http, 'doomed', mlpModel({ seed: 4 }));
-    // JOBS_CONCURRENCY=1: the doomed job waits behind this one while its version is deleted.
-    const { job: blocker } = await submitJob(http, { model: 'slow', instances: wideInstances(16) });
+    // JOBS_CONCURRENCY=1: the doomed job waits behind the held one while its version is deleted.
+    gate.hold({ chunk: 0, attempt: 1 });
+    const { job: blocker } = await submitJob(http, { model: 'mlp', instances: mlpInstances(8) });
+    const held = await gate.held({ jobId: blocker.id });
+    gate.clearRules();
     const { job } = await submitJob(http, { model: 'doomed', version: 1, instances: mlpInstances(4) });
     await json(await http('/api/v1/models/doomed/versions/1', { method: 'DELETE' }), 204);
+    gate.release(held);
     const failed = await waitForJob(http, job.id);
     assert.equal(failed.status, 'failed');
     assert.match(failed.error ?? '', /Version 1 of 'doomed' was deleted/);
     assert.equal(failed.attempts, 1);
-    await waitForJob(http, blocker.id);
+    assert.equal((await waitForJob(http, blocker.id)).status, 'completed');
+    assert.equal((await getJob(http, job.id)).attempts, 1, 'never retried');
   });
 });
 

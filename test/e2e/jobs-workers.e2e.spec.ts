@@ -4,8 +4,8 @@ import type { Queue } from 'bull';
 import {
   client,
   dropQueue,
+  getJob,
   JobBody,
-  json,
   mlpInstances,
   REDIS_TEST_URL,
   redisPrefix,
@@ -14,23 +14,21 @@ import {
   uploadModel,
   waitForJob,
 } from '../support/job-helpers';
+import { JobGate } from '../support/job-gate';
 import { mlpModel } from '../support/onnx-models';
 import { ServiceProcess, spawnService } from '../support/service-process';
-import { slowModel } from '../support/slow-model';
 import { startTestApp, TestApp } from '../support/test-app';
-
-const WIDTH = 256;
-const slowInstances = (count: number) =>
-  Array.from({ length: count }, (_, i) => ({
-    inputs: { x: [Array.from({ length: WIDTH }, (_, j) => (i + 3 * j) % 11)] },
-  }));
+import { waitFor } from '../support/wait-for';
 
 /**
  * An HTTP API process (the test app, APP_ROLE=api) and worker processes (dist/src/main.js with
- * APP_ROLE=worker) sharing PostgreSQL, DATA_DIR and one Bull queue in Redis.
+ * APP_ROLE=worker) sharing PostgreSQL, DATA_DIR and one Bull queue in Redis. The workers run with
+ * a JobGate: a test holds a job at a chunk boundary to kill or stop its worker there, whatever
+ * the speed of the machine.
  */
 describe('job workers as separate processes (PostgreSQL, Redis)', () => {
   const prefix = redisPrefix('workers');
+  const gate = JobGate.create();
   let queue: Queue;
   let api: TestApp;
   let http: ReturnType<typeof client>;
@@ -40,20 +38,24 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
     REDIS_URL: REDIS_TEST_URL,
     JOBS_QUEUE_PREFIX: prefix,
     JOBS_CHUNK_SIZE: '8',
-    // A dead worker's lock expires after 1 s and the stalled check runs every second.
-    JOBS_LOCK_MS: '1000',
+    // A dead worker's lock expires after 2 s and the stalled check runs every 2 s; a live worker
+    // renews its lock every second.
+    JOBS_LOCK_MS: '2000',
   };
 
   async function startWorker(): Promise<ServiceProcess> {
-    const worker = await spawnService({
-      ...QUEUE_ENV,
-      APP_ROLE: 'worker',
-      DATABASE_URL: api.config.databaseUrl as string,
-      DATABASE_MIGRATIONS_RUN: 'false',
-      DATA_DIR: api.dataDir,
-      INFERENCE_WORKERS: '1',
-      SHUTDOWN_GRACE_MS: '10000',
-    });
+    const worker = await spawnService(
+      {
+        ...QUEUE_ENV,
+        APP_ROLE: 'worker',
+        DATABASE_URL: api.config.databaseUrl as string,
+        DATABASE_MIGRATIONS_RUN: 'false',
+        DATA_DIR: api.dataDir,
+        INFERENCE_WORKERS: '1',
+        SHUTDOWN_GRACE_MS: '10000',
+      },
+      { jobGate: gate },
+    );
     workers.push(worker);
     return worker;
   }
@@ -63,6 +65,7 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
     return worker
       .stdout()
       .split('\n')
+      .slice(0, -1) // complete lines only
       .filter((line) => line.includes('job attempt started'))
       .map((line) => (JSON.parse(line) as { jobId: string }).jobId);
   }
@@ -79,10 +82,10 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
     queue = testQueue(prefix);
     api = await startTestApp('postgres', { listen: true, env: { ...QUEUE_ENV, APP_ROLE: 'api' } });
     http = client(api.baseUrl as string);
-    await uploadModel(http, 'slow', slowModel({ width: WIDTH, layers: 300 }));
     await uploadModel(http, 'mlp', mlpModel());
   });
   after(async () => {
+    gate.remove();
     await Promise.all(workers.map((w) => w.stop()));
     await api?.close();
     if (queue) await dropQueue(queue, prefix);
@@ -100,10 +103,12 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
 
   it('an API process only produces: a job waits in Redis until a worker runs', async () => {
     const { job } = await submitJob(http, { model: 'mlp', instances: mlpInstances(5) });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // No process has registered as a consumer of the queue (Bull names its worker connections).
+    assert.deepEqual(await queue.getWorkers(), []);
     assert.equal(await (await queue.getJob(job.id))?.getState(), 'waiting');
     const worker = await startWorker();
     assert.equal((await waitForJob(http, job.id)).status, 'completed');
+    assert.equal((await queue.getWorkers()).length, 1, 'the worker process is the one consumer');
     // The worker answers its probes and nothing else.
     assert.equal((await fetch(`${worker.baseUrl}/health/ready`)).status, 200);
     assert.equal((await fetch(`${worker.baseUrl}/health/live`)).status, 200);
@@ -116,31 +121,44 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
 
   it('a worker killed with SIGKILL mid-job: another worker resumes it, one result per instance', async () => {
     const first = workers[0];
-    const { job } = await submitJob(http, { model: 'slow', instances: slowInstances(480) });
-    await waitForJob(http, job.id, (j) => j.progress.done >= 24);
+    gate.hold({ chunk: 3, attempt: 1 });
+    const { job } = await submitJob(http, { model: 'mlp', instances: mlpInstances(480) });
+    const held = await gate.held({ jobId: job.id });
+    gate.clearRules();
+    assert.equal(held.pid, first.child.pid);
+    // Three chunks of 8 ran; the third one's save may still be in flight when the hold begins.
+    await waitForJob(http, job.id, (j) => j.progress.done === 24);
     first.child.kill('SIGKILL');
     await first.exited;
-    const orphan = await json<JobBody>(await http(`/api/v1/jobs/${job.id}`), 200);
+    const orphan = await getJob(http, job.id);
     assert.equal(orphan.status, 'running', 'the database still says running: nobody told it otherwise');
-    assert.ok(orphan.progress.done < 480, 'killed mid-job');
+    assert.equal(orphan.progress.done, 24);
 
     await startWorker();
     const done = await waitForJob(http, job.id, undefined, 60_000);
     assert.equal(done.status, 'completed');
     assert.equal(done.attempts, 2);
+    assert.equal(gate.arrivals({ jobId: job.id, attempt: 2 })[0].chunk, 3, 'the second attempt resumed at chunk 3');
     assert.deepEqual(await resultRows(job.id), { n: 480, distinct: 480, min: 0, max: 479 });
   });
 
   it('on SIGTERM a worker saves its chunk, releases the job to Redis and exits; the next worker finishes it', async () => {
     const worker = workers[workers.length - 1];
-    const { job } = await submitJob(http, { model: 'slow', instances: slowInstances(480) });
-    await waitForJob(http, job.id, (j) => j.progress.done >= 16);
+    gate.hold({ chunk: 2, attempt: 1 });
+    const { job } = await submitJob(http, { model: 'mlp', instances: mlpInstances(480) });
+    const held = await gate.held({ jobId: job.id });
+    gate.clearRules();
+    await waitForJob(http, job.id, (j) => j.progress.done === 16);
     worker.child.kill('SIGTERM');
+    // Released only once the runner is stopping: the held chunk runs, is saved, and the job is
+    // handed back at the next boundary.
+    await gate.stopped(worker.child.pid as number);
+    gate.release(held);
     const { code } = await worker.exited;
     assert.equal(code, 0, worker.stderr());
-    const released = await json<JobBody>(await http(`/api/v1/jobs/${job.id}`), 200);
+    const released = await getJob(http, job.id);
     assert.equal(released.status, 'queued');
-    assert.ok(released.progress.done > 0 && released.progress.done % 8 === 0, `done ${released.progress.done}`);
+    assert.equal(released.progress.done, 24);
     assert.equal(await (await queue.getJob(job.id))?.getState(), 'waiting', 'back in the wait list at once');
 
     await startWorker();
@@ -152,8 +170,14 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
   it('two workers share one job stream, each job run once', async () => {
     const running = workers[workers.length - 1];
     const added = await startWorker();
+    // Each worker runs one job at a time (JOBS_CONCURRENCY=1): two jobs held at once are one per worker.
+    gate.hold({ chunk: 0, attempt: 1 });
     const jobs: JobBody[] = [];
-    for (let i = 0; i < 8; i++) jobs.push((await submitJob(http, { model: 'slow', instances: slowInstances(40) })).job);
+    for (let i = 0; i < 8; i++) jobs.push((await submitJob(http, { model: 'mlp', instances: mlpInstances(40) })).job);
+    const held = await gate.heldTogether(2, { chunk: 0, attempt: 1 });
+    assert.deepEqual(held.map((e) => e.pid).sort(), [running.child.pid, added.child.pid].sort());
+    gate.clearRules();
+    gate.releaseAll();
     for (const job of jobs) {
       const done = await waitForJob(http, job.id, undefined, 60_000);
       assert.equal(done.status, 'completed');
@@ -161,10 +185,9 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
       assert.deepEqual(await resultRows(job.id), { n: 40, distinct: 40, min: 0, max: 39 });
     }
     const ids = new Set(jobs.map((j) => j.id));
-    const byRunning = attemptsBy(running).filter((id) => ids.has(id));
-    const byAdded = attemptsBy(added).filter((id) => ids.has(id));
-    assert.ok(byRunning.length > 0 && byAdded.length > 0, `both worked: ${byRunning.length} + ${byAdded.length}`);
-    assert.equal(new Set([...byRunning, ...byAdded]).size, 8);
-    assert.equal(byRunning.length + byAdded.length, 8, 'no job ran twice');
+    const started = () => [...attemptsBy(running), ...attemptsBy(added)].filter((id) => ids.has(id));
+    // Log lines travel through a pipe: wait until every attempt's line has arrived.
+    await waitFor(() => new Set(started()).size === 8, { what: 'a log line per job attempt' });
+    assert.equal(started().length, 8, 'no job ran twice');
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { shiftClock } from '../support/clock';
 import { mlpModel, multiIoModel, stringModel } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
 import {
@@ -12,7 +13,6 @@ import {
   matrix,
   modelWithVersion,
   predictReply,
-  sleep,
   uniqueModelName,
   uploadVersion,
 } from '../support/prediction-cache-helpers';
@@ -25,12 +25,24 @@ import { startTestApp, TestApp } from '../support/test-app';
  */
 
 const MLP_V1 = mlpModel({ seed: 1 });
+/**
+ * TTL of the expiry tests. Time passes by moving Date.now() (test/support/clock.ts), so the real
+ * time a test takes (at most the 120 s test timeout) never reaches it.
+ */
+const TTL_S = 600;
+const TTL_MS = TTL_S * 1000;
 const MLP_V2 = mlpModel({ seed: 2 });
 
 /** Bull keys of these apps stay apart from any other suite using the same Redis. */
 const queuePrefix = () => `mf-cache-test-${randomBytes(4).toString('hex')}`;
 
-const baseEnv = (): Record<string, string> => ({ SHUTDOWN_GRACE_MS: '1000', JOBS_QUEUE_PREFIX: queuePrefix() });
+const baseEnv = (): Record<string, string> => ({
+  SHUTDOWN_GRACE_MS: '1000',
+  JOBS_QUEUE_PREFIX: queuePrefix(),
+  // A Redis answer slower than CACHE_TIMEOUT_MS counts as a MISS: on a loaded machine the default
+  // 100 ms would turn expected HITs into MISSes. These tests are not about that timeout.
+  CACHE_TIMEOUT_MS: '10000',
+});
 
 interface StoreCase {
   store: 'memory' | 'redis';
@@ -182,32 +194,36 @@ for (const { store, env } of STORES) {
       assert.equal(afterStats.hits, before.hits, 'no failure was answered from the cache');
     });
 
-    it('entries expire after the model ttlSeconds', async () => {
+    it('entries expire after the model ttlSeconds', async (ctx) => {
+      const clock = shiftClock(ctx);
       const name = uniqueModelName('ttl');
       await modelWithVersion(http, name, MLP_V1);
       const patched = await http()
         .patch(`/api/v1/models/${name}`)
-        .send({ cache: { ttlSeconds: 1 } })
+        .send({ cache: { ttlSeconds: TTL_S } })
         .expect(200);
-      assert.deepEqual(patched.body.cache, { enabled: true, ttlSeconds: 1 });
+      assert.deepEqual(patched.body.cache, { enabled: true, ttlSeconds: TTL_S });
       const body = mlpBody(name, matrix(1, 4, 6));
       await expectPrediction(http, body, 'MISS');
       await expectPrediction(http, body, 'HIT');
-      await sleep(1_200);
+      clock.advance(TTL_MS / 2);
+      await expectPrediction(http, body, 'HIT', {}, 'halfway through the TTL');
+      clock.advance(TTL_MS / 2);
       await expectPrediction(http, body, 'MISS', {}, 'after the TTL');
       await expectPrediction(http, body, 'HIT', {}, 'stored again');
     });
 
-    it('an entry is not served past its TTL through the key a later hit of another form adds', async () => {
+    it('an entry is not served past its TTL through the key a later hit of another form adds', async (ctx) => {
+      const clock = shiftClock(ctx);
       const name = uniqueModelName('ttl-raw');
-      await modelWithVersion(http, name, MLP_V1, { cache: { ttlSeconds: 1 } });
+      await modelWithVersion(http, name, MLP_V1, { cache: { ttlSeconds: TTL_S } });
       const rows = matrix(2, 4, 7);
-      const computedAt = Date.now();
       await expectPrediction(http, mlpBody(name, rows), 'MISS', {}, 'nested, computed');
-      await sleep(600);
+      clock.advance(TTL_MS / 2);
       await expectPrediction(http, mlpBody(name, flat(rows)), 'HIT', {}, 'flat, within the TTL');
-      await sleep(Math.max(0, computedAt + 1_250 - Date.now()));
-      // 1.25 s after the prediction was computed, with a TTL of 1 s: no form may be served from it
+      clock.advance(TTL_MS / 2);
+      // Past the TTL of the prediction as computed: no form may be served from it, not even
+      // through the flat form's key, which was added halfway through.
       await expectPrediction(http, mlpBody(name, flat(rows)), 'MISS', {}, 'flat, past the TTL');
     });
 

@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { ServiceProcess, spawnService } from '../support/service-process';
+import { waitFor } from '../support/wait-for';
 
-/** Sends headers and the first half of a JSON body, leaving the request in flight. */
-function startSlowPost(baseUrl: string, body: string) {
+/**
+ * Starts a POST with `Expect: 100-continue` and resolves once the server has answered
+ * 100 Continue, that is once the service has taken the request up. The body is sent only when
+ * the test calls `finish()`: the request stays in flight, with no guess about when it got there.
+ */
+async function startInFlightPost(baseUrl: string, body: string) {
   const url = new URL('/api/v1/models', baseUrl);
   const req = http.request(url, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    headers: {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      Expect: '100-continue',
+    },
   });
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
@@ -18,9 +28,25 @@ function startSlowPost(baseUrl: string, body: string) {
     });
     req.on('error', reject);
   });
-  const half = Math.floor(body.length / 2);
-  req.write(body.slice(0, half));
-  return { finish: () => req.end(body.slice(half)), response, abort: () => req.destroy() };
+  await new Promise<void>((resolve, reject) => {
+    req.once('continue', resolve);
+    response.catch(reject);
+    req.flushHeaders();
+  });
+  return { finish: () => req.end(body), response, abort: () => req.destroy() };
+}
+
+/** Whether something accepts TCP connections on the service's port. */
+function accepting(baseUrl: string): Promise<boolean> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 describe('the service process', () => {
@@ -46,35 +72,42 @@ describe('the service process', () => {
   });
 
   it('on SIGTERM turns readiness 503 at once, finishes in-flight requests, then exits 0', async () => {
-    service = await spawnService({ SHUTDOWN_DRAIN_MS: '1500', SHUTDOWN_GRACE_MS: '10000' });
-    const slow = startSlowPost(service.baseUrl, JSON.stringify({ name: 'in-flight', description: 'x'.repeat(200) }));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const signalledAt = Date.now();
+    // The drain only bounds how long the test may take to see readiness turn 503.
+    service = await spawnService({ SHUTDOWN_DRAIN_MS: '3000', SHUTDOWN_GRACE_MS: '30000' });
+    const inFlight = await startInFlightPost(
+      service.baseUrl,
+      JSON.stringify({ name: 'in-flight', description: 'x'.repeat(200) }),
+    );
     service.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const ready = await fetch(`${service.baseUrl}/health/ready`);
-    assert.equal(ready.status, 503);
+    const ready = await waitFor(
+      async () => {
+        const res = await fetch(`${service?.baseUrl}/health/ready`);
+        return res.status === 503 ? res : undefined;
+      },
+      { what: 'readiness to answer 503 after SIGTERM' },
+    );
     assert.equal(((await ready.json()) as { status: string }).status, 'shutting_down');
-    slow.finish();
-    const result = await slow.response;
+    // After the drain the server stops accepting connections; the request it took up still completes.
+    await waitFor(async () => !(await accepting(service!.baseUrl)), { what: 'the server to stop accepting' });
+    inFlight.finish();
+    const result = await inFlight.response;
     assert.equal(result.status, 201, result.body);
     const { code } = await service.exited;
     assert.equal(code, 0, service.stderr());
-    assert.ok(Date.now() - signalledAt < 10_000);
     assert.match(service.stdout(), /shutdown complete/);
   });
 
   it('exits within the grace period even when a request never finishes', async () => {
     service = await spawnService({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_GRACE_MS: '1000' });
-    const stuck = startSlowPost(service.baseUrl, JSON.stringify({ name: 'stuck' }));
+    const stuck = await startInFlightPost(service.baseUrl, JSON.stringify({ name: 'stuck' }));
     stuck.response.catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const signalledAt = Date.now();
+    const signalledAt = performance.now();
     service.child.kill('SIGTERM');
     const { code } = await service.exited;
-    const elapsed = Date.now() - signalledAt;
-    assert.equal(code, 1);
-    assert.ok(elapsed >= 900 && elapsed < 5_000, `exited after ${elapsed} ms`);
+    const elapsed = performance.now() - signalledAt;
+    // Exit code 1 is the forced exit: a clean close would have waited for the request forever.
+    assert.equal(code, 1, service.stderr());
+    assert.ok(elapsed >= 900, `exited after ${elapsed} ms, before SHUTDOWN_GRACE_MS`);
     stuck.abort();
   });
 
@@ -89,14 +122,17 @@ describe('the service process', () => {
       },
       body: JSON.stringify({ name: 'logged', description: 'secret-description-text' }),
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const lines = service
-      .stdout()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const line = lines.find((l) => l.requestId === 'log-1');
-    assert.ok(line, 'request line logged');
+    // The line reaches us through a pipe, possibly after the response: wait for it.
+    const line = await waitFor(
+      () =>
+        service
+          ?.stdout()
+          .split('\n')
+          .slice(0, -1) // complete lines only
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.requestId === 'log-1'),
+      { what: 'the request log line' },
+    );
     assert.equal(line.method, 'POST');
     assert.equal(line.route, '/api/v1/models');
     assert.equal(line.status, 201);

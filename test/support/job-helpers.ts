@@ -13,6 +13,7 @@ import type { DataSource } from 'typeorm';
 import { InferenceService } from '../../src/inference/inference.service';
 import { UnprocessableError } from '../../src/common/errors';
 import type { TestApp } from './test-app';
+import { DEFAULT_WAIT_MS, waitFor } from './wait-for';
 import { attr, DataType, encodeModel, graph, int64Initializer, node, seededRandom, tensorInfo } from './onnx-models';
 
 export const REDIS_TEST_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
@@ -119,20 +120,29 @@ export async function submitJob(http: Fetch, body: unknown): Promise<{ res: Resp
   return { res, job: await json<JobBody>(res, 202) };
 }
 
-/** Polls the job until `done(job)` holds; fails with the last state after `timeoutMs`. */
+/** The job as GET /api/v1/jobs/{id} answers it now. */
+export async function getJob(http: Fetch, id: string): Promise<JobBody> {
+  return json<JobBody>(await http(`/api/v1/jobs/${id}`), 200);
+}
+
+/**
+ * Polls the job until `done(job)` holds (by default: until it has ended). `timeoutMs` is only a
+ * failure guard, quoting the last state seen.
+ */
 export async function waitForJob(
   http: Fetch,
   id: string,
   done: (job: JobBody) => boolean = (job) => ['completed', 'failed', 'cancelled'].includes(job.status),
-  timeoutMs = 30_000,
+  timeoutMs = DEFAULT_WAIT_MS,
 ): Promise<JobBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await json<JobBody>(await http(`/api/v1/jobs/${id}`), 200);
-    if (done(job)) return job;
-    if (Date.now() > deadline) assert.fail(`job ${id} did not get there in ${timeoutMs} ms: ${JSON.stringify(job)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  let last: JobBody | undefined;
+  return waitFor(
+    async () => {
+      last = await getJob(http, id);
+      return done(last) ? last : undefined;
+    },
+    { what: `job ${id}`, timeoutMs, intervalMs: 25, describe: () => JSON.stringify(last) },
+  );
 }
 
 /** Every result of a job, page by page. */

@@ -13,8 +13,6 @@ export const httpOf =
   () =>
     request(t().app.getHttpServer());
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * A model name no other test file or earlier run uses, so suites sharing one Redis never meet
  * on the fixed `modelforge:cache` namespace.

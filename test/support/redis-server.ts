@@ -1,13 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { freePort } from './service-process';
+import { waitFor } from './wait-for';
 
 /** The shared Redis of the test environment (CI may point REDIS_TEST_URL elsewhere). */
 export function redisTestUrl(): string {
   return process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** True when a Redis answers PING on host:port within the timeout. */
 export function redisPing(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
@@ -49,14 +48,17 @@ async function launch(port: number): Promise<ChildProcess> {
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const deadline = Date.now() + 5_000;
-  while (!(await redisPing(port))) {
-    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited: ${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not answer PING within 5 s: ${stderr}`);
-    }
-    await sleep(20);
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited: ${stderr}`);
+        return redisPing(port);
+      },
+      { what: `redis-server on port ${port} to answer PING`, intervalMs: 20 },
+    );
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message} ${stderr}`, { cause: error });
   }
   return child;
 }

@@ -3,8 +3,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { JobGate } from './job-gate';
+import { waitFor } from './wait-for';
 
 export const MAIN_JS = path.resolve(__dirname, '../../src/main.js');
+const JOB_GATE_PRELOAD = path.resolve(__dirname, 'job-gate-preload.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,17 +26,33 @@ export interface ServiceProcess {
   dataDir: string;
   stdout(): string;
   stderr(): string;
+  /** Resolves once the process has exited and its output has been read to the end. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
-/** Starts the built service (dist/src/main.js) as its own process, the way users run it. */
-export async function spawnService(env: Record<string, string>, waitReady = true): Promise<ServiceProcess> {
+export interface SpawnOptions {
+  /** Wait until /health/ready answers 200 (default true). */
+  waitReady?: boolean;
+  /** Drives the process's JobHooks through this gate (preloads job-gate-preload.js). */
+  jobGate?: JobGate;
+}
+
+/**
+ * Starts the built service (dist/src/main.js) as its own process, the way users run it.
+ * `options` may be a boolean: whether to wait until it is ready.
+ */
+export async function spawnService(
+  env: Record<string, string>,
+  given: SpawnOptions | boolean = {},
+): Promise<ServiceProcess> {
+  const options: SpawnOptions = typeof given === 'boolean' ? { waitReady: given } : given;
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-proc-'));
   let out = '';
   let err = '';
-  const child = spawn(process.execPath, [MAIN_JS], {
+  const preload = options.jobGate ? ['--require', JOB_GATE_PRELOAD] : [];
+  const child = spawn(process.execPath, [...preload, MAIN_JS], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
@@ -42,14 +61,16 @@ export async function spawnService(env: Record<string, string>, waitReady = true
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
+      ...options.jobGate?.env(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  // 'close', not 'exit': by then stdout and stderr are read to the end, so log assertions see every line.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   const baseUrl = `http://127.0.0.1:${port}`;
   const service: ServiceProcess = {
@@ -65,19 +86,21 @@ export async function spawnService(env: Record<string, string>, waitReady = true
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  if (waitReady) {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`service exited early: ${err || out}`);
-      try {
-        const res = await fetch(`${baseUrl}/health/ready`);
-        if (res.status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`service not ready in 30s: ${err || out}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+  if (options.waitReady ?? true) {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`service exited early: ${err || out}`);
+        try {
+          return (await fetch(`${baseUrl}/health/ready`)).status === 200;
+        } catch {
+          return false; // not listening yet
+        }
+      },
+      { what: 'the service to answer /health/ready with 200', timeoutMs: 60_000, intervalMs: 50 },
+    ).catch(async (error: Error) => {
+      await service.stop();
+      throw new Error(`${error.message}: ${err || out}`, { cause: error });
+    });
   }
   return service;
 }

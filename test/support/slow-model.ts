@@ -14,9 +14,11 @@ import {
  * shared width x width weight -> y float32 [N, width]. Its cost grows with N * layers * width^2.
  *
  * With `tile` > 1 the rows are first repeated `tile` times and y is their mean, float32
- * [1, width]: the run is as slow as N * tile rows while the request and response stay small
- * (a tiny JSON body is parsed on the HTTP thread and reaches a worker as one message), so tests
- * can make one run last long enough to time out or to be interrupted.
+ * [1, width]: the run is as slow as N * tile rows while the request and response stay small.
+ *
+ * Heavy work, for benchmarks and load. Never rely on how long it takes: a faster machine finishes
+ * it before the test acts. To have work in flight at a given moment, hold it instead: a job
+ * attempt with JobGate (job-gate.ts), a model run with holdModelLoads (model-gate.ts).
  */
 export function slowModel(options: { width?: number; layers?: number; tile?: number } = {}): Buffer {
   const width = options.width ?? 512;

@@ -8,6 +8,8 @@ import type { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { loadEnvironment } from '../../src/config/environment';
+import { JobHooks } from '../../src/jobs/job-hooks';
+import { gateHook, JobGate } from './job-gate';
 import { createPostgresDatabase, Engine, TestDatabase } from './postgres';
 
 export interface TestApp {
@@ -26,6 +28,8 @@ export interface TestAppOptions {
   listen?: boolean;
   /** The root logger (default: pino to stdout at TEST_LOG_LEVEL), to capture what the server logs. */
   logger?: pino.Logger;
+  /** Drives the app's JobHooks, so tests hold or fail job attempts at chunk boundaries. */
+  jobGate?: JobGate;
 }
 
 /** A root logger whose lines (parsed JSON) land in `lines`, at `level` and above. */
@@ -51,6 +55,8 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
     }),
   );
   const app = await createApp(config, options.logger ?? pino({ level: config.logLevel }));
+  // Providers exist from here on, but nothing has started: no job can run before the gate is in.
+  if (options.jobGate) app.get(JobHooks).beforeChunk = gateHook(options.jobGate.dir);
   let baseUrl: string | undefined;
   if (options.listen) {
     await app.listen(0, '127.0.0.1');
