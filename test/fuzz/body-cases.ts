@@ -264,7 +264,11 @@ export function validNdjson(instance: fc.Arbitrary<unknown>): fc.Arbitrary<Gener
 }
 
 /** NDJSON bodies: valid lines, broken lines, blank lines, a line past the limit, too many lines. */
-export function ndjsonBody(instance: fc.Arbitrary<unknown>, limits: BodyLimits): fc.Arbitrary<GeneratedBody> {
+export function ndjsonBody(
+  instance: fc.Arbitrary<unknown>,
+  limits: BodyLimits,
+  tensor?: { input: string; values: fc.Arbitrary<Labelled<unknown>> },
+): fc.Arbitrary<GeneratedBody> {
   const line = instance.map((i) => toJsonText(i));
   const lines = fc.array(line, { minLength: 1, maxLength: 5 });
   const join = (ls: string[], eol = '\n') => utf8(ls.join(eol) + eol);
@@ -294,6 +298,14 @@ export function ndjsonBody(instance: fc.Arbitrary<unknown>, limits: BodyLimits):
       label: `${limits.jobInstances + 1} instances (one over the limit)`,
     })),
     fc.constantFrom('', '\n', '\n\n\n').map((t) => ({ body: utf8(t), label: `empty NDJSON ${JSON.stringify(t)}` })),
+    ...(tensor
+      ? [
+          fc.tuple(lines, tensor.values).map(([ls, t]) => ({
+            body: join([...ls, toJsonText({ inputs: { [tensor.input]: t.value } })]),
+            label: `NDJSON line ${ls.length + 1}: ${t.label}`,
+          })),
+        ]
+      : []),
   );
 }
 
@@ -511,5 +523,84 @@ export function deepBody(maxBytes: number): fc.Arbitrary<GeneratedBody> {
         body: utf8(toJsonText(deepNesting(depth, kind))),
         label: `top-level deep nesting (${depth} ${kind}s)`,
       })),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensors (prediction inputs and job instances)
+// ---------------------------------------------------------------------------------------------
+
+/** A tensor value for an input `x` float32 [-1, columns]: deep, huge, mis-shaped or ill-typed. */
+export function hostileTensor(columns: number): fc.Arbitrary<Labelled<unknown>> {
+  const row = (values: unknown[]) => values.slice(0, columns);
+  // Hundreds, thousands and tens of thousands of levels: limits and stack depths differ by code path.
+  const depth = fc.oneof(
+    fc.integer({ min: 100, max: 3000 }),
+    fc.integer({ min: 3000, max: 10_000 }),
+    fc.integer({ min: 10_000, max: 30_000 }),
+  );
+  const deep = (label: string, build: (d: number) => unknown) => ({
+    arbitrary: depth.map((d) => ({ value: build(d), label: `${label} nested ${d} deep` })),
+    weight: 2,
+  });
+  return fc.oneof(
+    deep('tensor', (d) => deepNesting(d, 'array')),
+    deep('tensor object', (d) => deepNesting(d, 'object')),
+    deep('a shape entry', (d) => ({ shape: [1, deepNesting(d, 'array')], data: [1] })),
+    deep('a data element', (d) => ({
+      shape: [1, columns],
+      data: [deepNesting(d, 'array'), 2, 3, 4].slice(0, columns),
+    })),
+    deep('an element', (d) => [[1, 2, 3, deepNesting(d, 'array')].slice(-columns)]),
+    fc.integer({ min: 3, max: 60_000 }).map((rank) => ({
+      value: { shape: new Array<number>(rank).fill(1), data: [1] },
+      label: `shape of rank ${rank}`,
+    })),
+    fc
+      .constantFrom<unknown[]>(
+        [1e9, 1e9],
+        [2 ** 53, 4],
+        [-1, 4],
+        [0, 4],
+        [1.5, 4],
+        [1e308, 4],
+        ['1', '4'],
+        [null, 4],
+        [],
+      )
+      .map((shape) => ({ value: { shape, data: [] }, label: `shape ${JSON.stringify(shape)}` })),
+    fc.array(hostileValue, { minLength: columns, maxLength: columns }).map((values) => ({
+      value: { shape: [1, columns], data: values.map((v) => v.value) },
+      label: `data ${values.map((v) => v.label).join(', ')}`.slice(0, 120),
+    })),
+    fc.array(hostileNumberOrToken(), { minLength: columns, maxLength: columns }).map((values) => ({
+      value: [row(values)],
+      label: 'row of odd numbers',
+    })),
+    fc.integer({ min: 1000, max: 30_000 }).map((rows) => ({
+      value: new RawJson(
+        `[${new Array<string>(rows).fill(`[${new Array<string>(columns).fill('1').join(',')}]`).join(',')}]`,
+      ),
+      label: `${rows} rows (${rows * columns} elements)`,
+    })),
+    fc.constantFrom<unknown>('float16', 'string', 'int64', 'FLOAT32', '', null, 1).map((dtype) => ({
+      value: { shape: [1, columns], data: new Array<number>(columns).fill(1), dtype },
+      label: `dtype ${JSON.stringify(dtype)}`,
+    })),
+    hostileObject.map((h) => ({ value: h.value, label: `tensor is ${h.label}` })),
+    fc
+      .constantFrom<unknown>(1, 'x', null, true, [], [[]], [[1, 2], [3]], { data: [1] }, { shape: [1, columns] })
+      .map((v) => ({
+        value: v,
+        label: `tensor ${JSON.stringify(v)}`,
+      })),
+  );
+}
+
+function hostileNumberOrToken(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.constantFrom<unknown>(1e39, -1e39, 3.4028235e38, 5e-324, '1', 'NaN', null, true, [], {}),
+    fc.constantFrom('1e400', '-1e400', '99999999999999999999').map((t) => new RawJson(t)),
+    fc.double(),
   );
 }

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${summaryLine(report)}\n`);
   if (report.distinct.length > 0) process.stdout.write(`${findingsText(report)}\n`);
   for (const problem of report.afterRun) process.stdout.write(`after the run: ${problem}\n`);
-  process.exitCode = report.findings.length > 0 || report.afterRun.length > 0 ? 1 : 0;
+  process.exitCode = report.findings > 0 || report.afterRun.length > 0 ? 1 : 0;
 }
 
 main().catch((error: unknown) => {

@@ -26,6 +26,8 @@ export interface FuzzCase {
   halfClose?: boolean;
   /** Leave out the Host header. */
   omitHost?: boolean;
+  /** A status the contract demands for this request beyond "no 5xx" (a strict-integer probe: 400). */
+  expect?: { status: number; why: string };
 }
 
 export const EMPTY = new Uint8Array(0);

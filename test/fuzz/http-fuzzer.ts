@@ -86,7 +86,9 @@ export interface FuzzReport {
   documented: string[];
   byOperation: Record<string, number>;
   serverErrors: number;
-  findings: Finding[];
+  /** Requests that broke a rule (a request can break several). */
+  findings: number;
+  /** Findings grouped by rule, operation, status and cause, each with its first example. */
   distinct: DistinctFinding[];
   /** What the checks after the run found wrong (readiness, registry, stray files, crashes). */
   afterRun: string[];
@@ -215,20 +217,25 @@ function normalize(text: string): string {
     .slice(0, 160);
 }
 
-function distinctOf(findings: Finding[]): DistinctFinding[] {
-  const groups = new Map<string, DistinctFinding>();
-  for (const f of findings) {
+/** Groups findings as they come, keeping the first example of each: memory stays flat. */
+class FindingGroups {
+  private readonly groups = new Map<string, DistinctFinding>();
+
+  add(f: Finding): void {
     // A malformed error body is usually made by one layer for every route: group it by what is wrong.
     const where = f.rule === 'error-body' ? '' : f.operationId;
     const key = [f.rule, where, f.status, normalize(f.serverError ?? f.detail)].join('|');
-    const group = groups.get(key);
-    if (!group) groups.set(key, { ...f, count: 1, operations: [f.operationId] });
+    const group = this.groups.get(key);
+    if (!group) this.groups.set(key, { ...f, count: 1, operations: [f.operationId] });
     else {
       group.count++;
       if (!group.operations.includes(f.operationId)) group.operations.push(f.operationId);
     }
   }
-  return [...groups.values()].sort((a, b) => b.count - a.count);
+
+  list(): DistinctFinding[] {
+    return [...this.groups.values()].sort((a, b) => b.count - a.count);
+  }
 }
 
 async function http(
@@ -354,7 +361,7 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
       documented: operations.map((op) => op.operationId),
       byOperation: {},
       serverErrors: 0,
-      findings: [],
+      findings: 0,
       distinct: [],
       afterRun: [],
       durationMs: 0,
@@ -365,6 +372,7 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
     global.gc?.();
     report.rssBeforeBytes = process.memoryUsage().rss;
     const started = performance.now();
+    const groups = new FindingGroups();
     const exchange = async (c: FuzzCase, index: number): Promise<void> => {
       const target = pools.resolve(c);
       const outcome = await send(port, { ...c, target }, options.timeoutMs ?? 20_000);
@@ -375,9 +383,10 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
       report.byOperation[c.operationId] = (report.byOperation[c.operationId] ?? 0) + 1;
       report.slowestMs = Math.max(report.slowestMs, outcome.ms);
       if (status !== undefined && status >= 500) report.serverErrors++;
-      for (const violation of checkOutcome(outcome, c.halfClose === true)) {
+      for (const violation of checkOutcome(outcome, c)) {
         const requestId = outcome.kind === 'response' ? outcome.response.headers['x-request-id'] : undefined;
-        report.findings.push({
+        report.findings++;
+        groups.add({
           rule: violation.rule,
           index,
           operationId: c.operationId,
@@ -409,7 +418,7 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
     report.durationMs = Math.round(performance.now() - started);
     global.gc?.();
     report.rssAfterBytes = process.memoryUsage().rss;
-    report.distinct = distinctOf(report.findings);
+    report.distinct = groups.list();
     report.afterRun = await checkAfterRun(t, options.seed);
     const dataDir = t.dataDir;
     await t.close();
@@ -445,7 +454,7 @@ export function summaryLine(report: FuzzReport): string {
   const growth = ((report.rssAfterBytes / report.rssBeforeBytes - 1) * 100).toFixed(1);
   return (
     `fuzz engine=${report.engine} seed=${report.seed} requests=${report.requests} statuses=[${statuses}] ` +
-    `5xx=${report.serverErrors} findings=${report.findings.length} distinct=${report.distinct.length} ` +
+    `5xx=${report.serverErrors} findings=${report.findings} distinct=${report.distinct.length} ` +
     `after-run-problems=${report.afterRun.length} duration=${(report.durationMs / 1000).toFixed(1)}s ` +
     `slowest=${report.slowestMs}ms rss=${mb(report.rssBeforeBytes)}MB->${mb(report.rssAfterBytes)}MB (${growth}%)`
   );

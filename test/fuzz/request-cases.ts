@@ -8,6 +8,7 @@ import {
   brokenJson,
   deepBody,
   GeneratedBody,
+  hostileTensor,
   multipartBody,
   mutatedJson,
   ndjsonBody,
@@ -51,6 +52,29 @@ export const STRICT_INTEGER_PROBES = [
   '%00',
   '1%00',
 ];
+
+/**
+ * The probes no strict decimal reading accepts (API.md: integer parameters are strict decimal with
+ * a documented maximum, else 400). Left out: ones a reasonable reader may take ('01', '+1', '-0',
+ * an empty value) and ones that depend on the maximum.
+ */
+const MUST_REFUSE = new Set([
+  '1e20',
+  '99999999999999999999',
+  '0x10',
+  '%201',
+  '1%20',
+  '1.5',
+  'NaN',
+  'Infinity',
+  '1e3',
+  '0b1',
+  '9007199254740993',
+  '%D9%A1',
+  '1,2',
+  '%00',
+  '1%00',
+]);
 
 /** Path parameter values that try traversal, NUL, broken encoding, sheer length and odd ids. */
 const PATH_PROBES = [
@@ -180,6 +204,7 @@ function bodyKinds(world: FuzzWorld, op: Operation): BodyKind[] {
 
 interface Built {
   mutation: string;
+  expect?: FuzzCase['expect'];
   pathValues: Record<string, PathPart>;
   query: string;
   headers: Array<[string, string]>;
@@ -202,6 +227,7 @@ function finish(op: Operation, built: Built): FuzzCase {
     framing: built.framing ?? 'content-length',
     halfClose: built.halfClose,
     omitHost: built.omitHost,
+    expect: built.expect,
   };
 }
 
@@ -262,19 +288,45 @@ export function caseFor(world: FuzzWorld, op: Operation, limits: BodyLimits): fc
     json('body size', sizedJson(value, limits), 1);
     json('content', oddEncoding(value, limits), 2);
     json('body', deepBody(Math.min(limits.registry, limits.json)), 1);
+    // Prediction inputs and job instances: the seed model's input replaced by a hostile tensor.
+    const tensors = hostileTensor(world.inputColumns);
+    const withTensor = (v: unknown, t: unknown): unknown => {
+      const body = v as { inputs?: unknown; instances?: Array<{ inputs: unknown }> };
+      const inputs = { [world.inputName]: t };
+      if (body.inputs !== undefined) return { ...body, inputs };
+      if (Array.isArray(body.instances)) return { ...body, instances: [...body.instances.slice(1), { inputs }] };
+      return undefined;
+    };
+    const takesTensors = fc.sample(value, { numRuns: 1, seed: 1 }).some((v) => withTensor(v, 1) !== undefined);
+    if (takesTensors) {
+      json(
+        'tensor',
+        fc.tuple(value, tensors).map(([v, t]) => ({
+          body: utf8(toJsonText(withTensor(v, t.value))),
+          label: `${world.inputName}: ${t.label}`,
+        })),
+        8,
+      );
+    }
   }
   const ndjson = kinds.find((k) => k.type === NDJSON_TYPE);
   if (ndjson?.value) {
     const index = kinds.indexOf(ndjson);
     strategies.push({
       weight: 4,
-      arbitrary: fc.tuple(base(index), ndjsonBody(ndjson.value, limits), ndjsonQuery(world)).map(([b, g, q]) => ({
-        ...b,
-        query: q.query ?? b.query,
-        mutation: `ndjson: ${g.label}${q.label ? `; ${q.label}` : ''}`,
-        headers: bodyHeaders(ndjson, g),
-        body: g.body,
-      })),
+      arbitrary: fc
+        .tuple(
+          base(index),
+          ndjsonBody(ndjson.value, limits, { input: world.inputName, values: hostileTensor(world.inputColumns) }),
+          ndjsonQuery(world),
+        )
+        .map(([b, g, q]) => ({
+          ...b,
+          query: q.query ?? b.query,
+          mutation: `ndjson: ${g.label}${q.label ? `; ${q.label}` : ''}`,
+          headers: bodyHeaders(ndjson, g),
+          body: g.body,
+        })),
     });
   }
   const multipart = kinds.find((k) => k.type === MULTIPART_TYPE);
@@ -305,6 +357,8 @@ export function caseFor(world: FuzzWorld, op: Operation, limits: BodyLimits): fc
             ...b,
             pathValues: { ...b.pathValues, [p.name]: v },
             mutation: `path ${p.name}=${v.length > 60 ? `${v.slice(0, 30)}… (${v.length} chars)` : v}`,
+            expect:
+              isIntegerParam(p) && (MUST_REFUSE.has(v) || v === '-1') ? strictIntegerExpectation(p.name, v) : undefined,
             headers: bodyHeaders(kind, body),
             body: body?.body,
           })),
@@ -319,6 +373,7 @@ export function caseFor(world: FuzzWorld, op: Operation, limits: BodyLimits): fc
         ...b,
         query: q.query,
         mutation: `query: ${q.label}`,
+        expect: q.expect,
         headers: bodyHeaders(kind, body),
         body: body?.body,
       })),
@@ -380,32 +435,54 @@ function hostilePathValue(): fc.Arbitrary<string> {
   );
 }
 
-function hostileQuery(world: FuzzWorld, op: Operation): fc.Arbitrary<{ query: string; label: string }> {
+interface QueryCase {
+  query: string;
+  label: string;
+  expect?: FuzzCase['expect'];
+}
+
+function strictIntegerExpectation(name: string, value: string): FuzzCase['expect'] {
+  return { status: 400, why: `${name}=${value} is not a strict decimal integer in range` };
+}
+
+function hostileQuery(world: FuzzWorld, op: Operation): fc.Arbitrary<QueryCase> {
   const integers = op.queryParams.filter(isIntegerParam).map((p) => p.name);
   const names = op.queryParams.map((p) => p.name);
   const anyName = names.length > 0 ? fc.constantFrom(...names) : fc.constantFrom('skip', 'x');
-  const options: Array<fc.Arbitrary<{ query: string; label: string }>> = [
-    fc
-      .tuple(anyName, hostileString)
-      .map(([n, s]) => ({ query: `${n}=${encodeValue(s.value)}`, label: `${n}: ${s.label}` })),
-    fc
-      .tuple(anyName, fc.constantFrom('%', '%zz', '%c0%af', '%ff', '%00', '%ED%A0%80', '+', '%2B', '&&&', '=', '=='))
-      .map(([n, v]) => ({ query: `${n}=${v}`, label: `${n}=${v}` })),
-    anyName.map((n) => ({ query: `${n}=1&${n}=2`, label: `repeated ${n}` })),
-    anyName.map((n) => ({ query: `${n}[]=1&${n}[a]=2`, label: `bracketed ${n}` })),
-    fc
-      .constantFrom('__proto__[x]=1', 'constructor[prototype][x]=1', 'unknown=1', `q=${'x'.repeat(10_000)}`, '&', '?')
-      .map((q) => ({ query: q, label: q.slice(0, 40) })),
-    fc.integer({ min: 100, max: 2000 }).map((n) => ({
-      query: Array.from({ length: n }, (_, i) => `p${i}=${i}`).join('&'),
-      label: `${n} parameters`,
-    })),
+  const one = (arbitrary: fc.Arbitrary<QueryCase>, weight = 1) => ({ arbitrary, weight });
+  const options = [
+    one(
+      fc
+        .tuple(anyName, hostileString)
+        .map(([n, s]) => ({ query: `${n}=${encodeValue(s.value)}`, label: `${n}: ${s.label}` })),
+    ),
+    one(
+      fc
+        .tuple(anyName, fc.constantFrom('%', '%zz', '%c0%af', '%ff', '%00', '%ED%A0%80', '+', '%2B', '&&&', '=', '=='))
+        .map(([n, v]) => ({ query: `${n}=${v}`, label: `${n}=${v}` })),
+    ),
+    one(anyName.map((n) => ({ query: `${n}=1&${n}=2`, label: `repeated ${n}` }))),
+    one(anyName.map((n) => ({ query: `${n}[]=1&${n}[a]=2`, label: `bracketed ${n}` }))),
+    one(
+      fc
+        .constantFrom('__proto__[x]=1', 'constructor[prototype][x]=1', 'unknown=1', `q=${'x'.repeat(10_000)}`, '&', '?')
+        .map((q) => ({ query: q, label: q.slice(0, 40) })),
+    ),
+    one(
+      fc.integer({ min: 100, max: 2000 }).map((n) => ({
+        query: Array.from({ length: n }, (_, i) => `p${i}=${i}`).join('&'),
+        label: `${n} parameters`,
+      })),
+    ),
   ];
   if (integers.length > 0) {
-    const probe = fc
-      .tuple(fc.constantFrom(...integers), fc.constantFrom(...STRICT_INTEGER_PROBES))
-      .map(([n, v]) => ({ query: `${n}=${v}`, label: `${n}=${v}` }));
-    options.push(probe, probe);
+    // Strict integers are the most common query problem: half of the hostile queries probe them.
+    const probe = fc.tuple(fc.constantFrom(...integers), fc.constantFrom(...STRICT_INTEGER_PROBES)).map(([n, v]) => ({
+      query: `${n}=${v}`,
+      label: `${n}=${v}`,
+      expect: MUST_REFUSE.has(v) || (v === '-1' && n === 'skip') ? strictIntegerExpectation(n, v) : undefined,
+    }));
+    options.push(one(probe, options.length));
   }
   return fc.oneof(...options);
 }

@@ -1,4 +1,5 @@
 /** What every answer must satisfy, whatever was sent (API.md: status codes and the error body). */
+import type { FuzzCase } from './fuzz-case';
 import type { WireOutcome, WireResponse } from './wire';
 
 export const MAX_ERROR_MESSAGE = 2048;
@@ -7,18 +8,26 @@ const ERROR_KEYS = new Set(['statusCode', 'error', 'message', 'requestId', 'deta
 
 export interface Violation {
   /** A short, stable name: findings are grouped by it. */
-  rule: 'server-error' | 'error-body' | 'no-response' | 'timeout' | 'bad-json';
+  rule: 'server-error' | 'error-body' | 'no-response' | 'timeout' | 'bad-json' | 'contract';
   detail: string;
 }
 
 /** An answer is fine when it is not a 5xx (503 with Retry-After aside) and every error has the documented body. */
-export function checkOutcome(outcome: WireOutcome, clientHungUp: boolean): Violation[] {
+export function checkOutcome(outcome: WireOutcome, request: Pick<FuzzCase, 'halfClose' | 'expect'>): Violation[] {
   if (outcome.kind === 'timeout') return [{ rule: 'timeout', detail: `no answer within ${outcome.ms} ms` }];
   if (outcome.kind === 'no-response') {
     // A client that stops sending mid-body is owed nothing; anyone else is owed an answer.
-    return clientHungUp ? [] : [{ rule: 'no-response', detail: outcome.reason }];
+    return request.halfClose ? [] : [{ rule: 'no-response', detail: outcome.reason }];
   }
-  return checkResponse(outcome.response);
+  const violations = checkResponse(outcome.response);
+  const { status } = outcome.response;
+  if (request.expect && status !== request.expect.status && status < 500) {
+    violations.push({
+      rule: 'contract',
+      detail: `status ${status}, expected ${request.expect.status}: ${request.expect.why}`,
+    });
+  }
+  return violations;
 }
 
 export function checkResponse(response: WireResponse): Violation[] {
