@@ -45,6 +45,10 @@ async function main(): Promise<void> {
         },
   });
   process.stdout.write(`${summaryLine(report)}\n`);
+  if (!values.quiet && report.rssSamples.length > 1) {
+    const samples = report.rssSamples.map(([n, bytes]) => `${n}:${(bytes / 1024 / 1024).toFixed(0)}MB`).join(' ');
+    process.stderr.write(`rss by requests: ${samples}\n`);
+  }
   if (report.distinct.length > 0) process.stdout.write(`${findingsText(report)}\n`);
   for (const problem of report.afterRun) process.stdout.write(`after the run: ${problem}\n`);
   process.exitCode = report.findings > 0 || report.afterRun.length > 0 ? 1 : 0;

@@ -95,7 +95,11 @@ export interface FuzzReport {
   durationMs: number;
   slowestMs: number;
   rssBeforeBytes: number;
+  /** RSS once a tenth of the requests (at most 1,000) are answered: heaps and caches have grown to size. */
+  rssWarmBytes: number;
   rssAfterBytes: number;
+  /** RSS after every 1,000 requests, to tell a leak from a one-time growth. */
+  rssSamples: Array<[requests: number, bytes: number]>;
 }
 
 /** Error log lines of the service, by request id, so a 5xx names its cause. */
@@ -168,6 +172,11 @@ async function waitFor(
     if (Date.now() > deadline) return `${what} (waited ${deadlineMs} ms)`;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+function rss(): number {
+  global.gc?.();
+  return process.memoryUsage().rss;
 }
 
 /** Ids the service handed out, so generated requests can address real jobs and log entries. */
@@ -367,12 +376,14 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
       durationMs: 0,
       slowestMs: 0,
       rssBeforeBytes: 0,
+      rssWarmBytes: 0,
       rssAfterBytes: 0,
+      rssSamples: [],
     };
-    global.gc?.();
-    report.rssBeforeBytes = process.memoryUsage().rss;
+    report.rssBeforeBytes = rss();
     const started = performance.now();
     const groups = new FindingGroups();
+    const warmAfter = options.replay === undefined ? Math.min(1000, Math.ceil(options.requests / 10)) : 1;
     const exchange = async (c: FuzzCase, index: number): Promise<void> => {
       const target = pools.resolve(c);
       const outcome = await send(port, { ...c, target }, options.timeoutMs ?? 20_000);
@@ -397,6 +408,8 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
           request: describeCase(c, target),
         });
       }
+      if (report.requests === warmAfter) report.rssWarmBytes = rss();
+      if (report.requests % 1000 === 0) report.rssSamples.push([report.requests, rss()]);
       options.progress?.(report.requests);
     };
     // Cases are generated in seed order; up to `concurrency` of them are on the wire at once.
@@ -416,8 +429,7 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
     );
     await Promise.all(inFlight);
     report.durationMs = Math.round(performance.now() - started);
-    global.gc?.();
-    report.rssAfterBytes = process.memoryUsage().rss;
+    report.rssAfterBytes = rss();
     report.distinct = groups.list();
     report.afterRun = await checkAfterRun(t, options.seed);
     const dataDir = t.dataDir;
@@ -451,12 +463,13 @@ export function summaryLine(report: FuzzReport): string {
     .map(([status, count]) => `${status}:${count}`)
     .join(' ');
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-  const growth = ((report.rssAfterBytes / report.rssBeforeBytes - 1) * 100).toFixed(1);
+  const growth = (from: number) => `${from > 0 ? ((report.rssAfterBytes / from - 1) * 100).toFixed(1) : '?'}%`;
   return (
     `fuzz engine=${report.engine} seed=${report.seed} requests=${report.requests} statuses=[${statuses}] ` +
     `5xx=${report.serverErrors} findings=${report.findings} distinct=${report.distinct.length} ` +
     `after-run-problems=${report.afterRun.length} duration=${(report.durationMs / 1000).toFixed(1)}s ` +
-    `slowest=${report.slowestMs}ms rss=${mb(report.rssBeforeBytes)}MB->${mb(report.rssAfterBytes)}MB (${growth}%)`
+    `slowest=${report.slowestMs}ms rss=${mb(report.rssBeforeBytes)}MB->${mb(report.rssWarmBytes)}MB (warm)->${mb(report.rssAfterBytes)}MB ` +
+    `(growth ${growth(report.rssBeforeBytes)} from start, ${growth(report.rssWarmBytes)} after warm-up)`
   );
 }
 
