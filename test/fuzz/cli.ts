@@ -5,7 +5,8 @@
  * finding with an example request and its replay command. Exits 1 when anything was found.
  */
 import { parseArgs } from 'node:util';
-import { findingsText, runHttpFuzz, summaryLine } from './http-fuzzer';
+import { findingsText, summaryLine } from './fuzz-report';
+import { runHttpFuzz } from './http-fuzzer';
 
 function positiveInteger(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

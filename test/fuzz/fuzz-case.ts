@@ -30,6 +30,22 @@ export interface FuzzCase {
   expect?: { status: number; why: string };
 }
 
+/** Body size limits of the service under test (its environment), to land just past each. */
+export interface BodyLimits {
+  json: number;
+  registry: number;
+  model: number;
+  /** Instances of one job. */
+  jobInstances: number;
+}
+
+export interface GeneratedBody {
+  body: Uint8Array;
+  label: string;
+  /** Headers the body needs (Content-Type, Content-Encoding), replacing the defaults. */
+  headers?: Array<[string, string]>;
+}
+
 export const EMPTY = new Uint8Array(0);
 
 export function utf8(text: string): Uint8Array {

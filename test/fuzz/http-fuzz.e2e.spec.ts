@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { testEngines } from '../support/postgres';
-import { findingsText, runHttpFuzz, summaryLine } from './http-fuzzer';
+import { findingsText, summaryLine } from './fuzz-report';
+import { runHttpFuzz } from './http-fuzzer';
 
 /** Fixed, so CI sends the same requests every run; `npm run fuzz -- --seed S` explores others. */
 const SEED = Number(process.env.FUZZ_SEED ?? 20260801);

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { PayloadTooLargeError } from '../../src/common/errors';
 import { parseJobBody } from '../../src/jobs/submission-source';
 import { MODEL_NAME_PATTERN } from '../../src/models/model-name';
-import { mutatedJson } from './body-cases';
 import { hostileValue } from './hostile-values';
+import { mutatedJson } from './json-bodies';
 import { ndjsonInstances, ndjsonLines } from './ndjson-reader';
 import { asParsedJson, described, isClientError, preview, resultOrClientError, runs } from './property-support';
 

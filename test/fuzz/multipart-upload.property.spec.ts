@@ -10,7 +10,9 @@ import { loadEnvironment } from '../../src/config/environment';
 import { ReceivedUpload, receiveModelUpload, UploadRequest } from '../../src/models/upload/multipart-upload';
 import { LocalArtifactStore } from '../../src/storage/local-artifact-store';
 import { listFiles } from '../support/test-app';
-import { BodyLimits, GeneratedBody, multipartBody, validUpload } from './body-cases';
+import { waitFor } from '../support/wait';
+import { BodyLimits, GeneratedBody } from './fuzz-case';
+import { multipartBody, validUpload } from './multipart-bodies';
 import { described, isClientError, runs } from './property-support';
 
 const LIMITS: BodyLimits = { json: 4096, registry: 4096, model: 16 * 1024, jobInstances: 10 };
@@ -21,14 +23,6 @@ function request(body: GeneratedBody, cuts: number[]): UploadRequest {
   const stream = Readable.from(chunks.filter((c) => c.length > 0)) as UploadRequest;
   stream.headers = Object.fromEntries((body.headers ?? []).map(([name, value]) => [name.toLowerCase(), value]));
   return stream;
-}
-
-async function waitUntil(what: string, check: () => boolean, deadlineMs = 5000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${deadlineMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The file part of a valid generated upload, read back from its multipart body. */
@@ -99,7 +93,7 @@ describe('receiveModelUpload (property)', () => {
           (received) => (result = { received }),
           (error: unknown) => (result = { error }),
         );
-        await waitUntil('the upload settles', () => result !== undefined, 10_000);
+        await waitFor(() => result !== undefined, 'the upload to settle', 10_000);
         if (result?.received) {
           assert.ok(
             result.received.staged.sizeBytes <= LIMITS.model,
@@ -110,7 +104,7 @@ describe('receiveModelUpload (property)', () => {
           throw result?.error;
         }
         // A refused upload removes its staging file (asynchronously, after the answer).
-        await waitUntil('the staging folder is empty', () => listFiles(staging).length === 0);
+        await waitFor(() => listFiles(staging).length === 0, 'the staging folder to empty', 5000);
       }),
       runs(300),
     );

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parsePredictBody } from '../../src/inference/worker/predict-envelope';
 import { MODEL_NAME_PATTERN } from '../../src/models/model-name';
-import { brokenJson, mutatedJson } from './body-cases';
 import { utf8 } from './fuzz-case';
 import { hostileValue } from './hostile-values';
+import { brokenJson, mutatedJson } from './json-bodies';
 import { toJsonText } from './json-text';
 import { resultOrClientError, runs } from './property-support';
 

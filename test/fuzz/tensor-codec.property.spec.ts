@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { decodeInputs } from '../../src/inference/tensor-codec';
 import { elementCount, TensorData } from '../../src/inference/tensor';
 import type { TensorDtype, TensorSpec } from '../../src/models/tensor-spec';
-import { mutatedJson } from './body-cases';
 import { hostileValue } from './hostile-values';
+import { mutatedJson } from './json-bodies';
 import { asParsedJson, described, preview, resultOrClientError, runs } from './property-support';
 
 const MAX_ELEMENTS = 10_000;
