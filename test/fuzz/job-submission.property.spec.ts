@@ -84,6 +84,29 @@ describe('NDJSON job reader (property)', () => {
     );
   });
 
+  it('takes a line of exactly the limit and refuses one byte more, wherever the chunks are cut', async () => {
+    const lengths = fc.array(fc.constantFrom(0, 1, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1), {
+      minLength: 1,
+      maxLength: 4,
+    });
+    const cases = fc
+      .tuple(lengths, fc.boolean())
+      .chain(([ls, finalNewline]) => {
+        const text = ls.map((n) => 'é'.repeat(n >> 1) + 'x'.repeat(n & 1)).join('\n') + (finalNewline ? '\n' : '');
+        const bytes = new Uint8Array(Buffer.from(text));
+        return chunkings(bytes).map((chunks) => ({ bytes, chunks }));
+      })
+      .map((v) => described(v, ({ bytes, chunks }) => `${chunks.length} chunks of ${Buffer.from(bytes).toString()}`));
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ bytes, chunks }) => {
+        const expected = expectedLines(bytes, MAX_LINE);
+        if (expected === 'too long') await assert.rejects(ndjsonLines(chunks, MAX_LINE), PayloadTooLargeError);
+        else assert.deepEqual(await ndjsonLines(chunks, MAX_LINE), expected);
+      }),
+      runs(300),
+    );
+  });
+
   it('turns any bytes into instances or a 4xx domain error, the same instances for every chunking', async () => {
     const cases = ndjsonishBytes.chain((bytes) =>
       fc
