@@ -1,0 +1,90 @@
+/** What every answer must satisfy, whatever was sent (API.md: status codes and the error body). */
+import type { FuzzCase } from './fuzz-case';
+import type { WireOutcome, WireResponse } from './wire';
+
+export const MAX_ERROR_MESSAGE = 2048;
+
+const ERROR_KEYS = new Set(['statusCode', 'error', 'message', 'requestId', 'details']);
+
+export interface Violation {
+  /** A short, stable name: findings are grouped by it. */
+  rule: 'server-error' | 'error-body' | 'no-response' | 'timeout' | 'bad-json' | 'contract';
+  detail: string;
+}
+
+/** An answer is fine when it is not a 5xx (503 with Retry-After aside) and every error has the documented body. */
+export function checkOutcome(outcome: WireOutcome, request: Pick<FuzzCase, 'halfClose' | 'expect'>): Violation[] {
+  if (outcome.kind === 'timeout') return [{ rule: 'timeout', detail: `no answer within ${outcome.ms} ms` }];
+  if (outcome.kind === 'no-response') {
+    // A client that stops sending mid-body is owed nothing; anyone else is owed an answer.
+    return request.halfClose ? [] : [{ rule: 'no-response', detail: outcome.reason }];
+  }
+  const violations = checkResponse(outcome.response);
+  const { status } = outcome.response;
+  if (request.expect && status !== request.expect.status && status < 500) {
+    violations.push({
+      rule: 'contract',
+      detail: `status ${status}, expected ${request.expect.status}: ${request.expect.why}`,
+    });
+  }
+  return violations;
+}
+
+export function checkResponse(response: WireResponse): Violation[] {
+  const violations: Violation[] = [];
+  const { status } = response;
+  if (status >= 500 && !(status === 503 && response.headers['retry-after'] !== undefined)) {
+    violations.push({ rule: 'server-error', detail: `status ${status}` });
+  }
+  if (status >= 400) {
+    const problem = errorBodyProblem(response);
+    if (problem) violations.push({ rule: 'error-body', detail: problem });
+  } else if (/json/i.test(response.headers['content-type'] ?? '') && response.body.length > 0) {
+    try {
+      JSON.parse(response.body.toString('utf8'));
+    } catch (error) {
+      violations.push({
+        rule: 'bad-json',
+        detail: `a ${status} JSON body does not parse: ${(error as Error).message}`,
+      });
+    }
+  }
+  return violations;
+}
+
+/** Why an error answer is not `{statusCode, error, message, requestId, details?}`, or undefined. */
+export function errorBodyProblem(response: WireResponse): string | undefined {
+  const type = response.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    return `Content-Type ${JSON.stringify(type)} (body ${JSON.stringify(response.body.subarray(0, 80).toString('latin1'))})`;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body.toString('utf8'));
+  } catch {
+    return 'the body is not JSON';
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'the body is not a JSON object';
+  const b = body as Record<string, unknown>;
+  const extra = Object.keys(b).filter((k) => !ERROR_KEYS.has(k));
+  if (extra.length > 0) return `unexpected keys ${extra.join(', ')}`;
+  if (b.statusCode !== response.status) return `statusCode ${String(b.statusCode)} differs from the status`;
+  if (typeof b.error !== 'string' || b.error === '') return 'error is not a non-empty string';
+  if (typeof b.message !== 'string') return 'message is not a string';
+  if (b.message.length > MAX_ERROR_MESSAGE)
+    return `message of ${b.message.length} characters (max ${MAX_ERROR_MESSAGE})`;
+  if (typeof b.requestId !== 'string' || b.requestId === '') return 'requestId is not a non-empty string';
+  if (response.headers['x-request-id'] !== b.requestId) return 'requestId differs from the X-Request-Id header';
+  if (b.details !== undefined) {
+    if (!Array.isArray(b.details)) return 'details is not an array';
+    const bad = b.details.find(
+      (d: unknown) =>
+        d === null ||
+        typeof d !== 'object' ||
+        typeof (d as Record<string, unknown>).field !== 'string' ||
+        typeof (d as Record<string, unknown>).problem !== 'string',
+    );
+    if (bad !== undefined) return `a detail is not {field, problem}: ${JSON.stringify(bad).slice(0, 100)}`;
+  }
+  return undefined;
+}
