@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { BodyBudget, bodyReader } from './common/body-reader';
+import { installProtocolErrorBodies, requireHost } from './common/protocol-errors';
 import { contentTypeMiddleware } from './common/content-type.middleware';
 import { REQUEST_ID_HEADER, requestIdMiddleware } from './common/request-id';
 import { createValidationPipe } from './common/validation';
@@ -25,7 +26,9 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  installProtocolErrorBodies(app.getHttpServer());
   app.use(requestIdMiddleware);
+  app.use(requireHost);
   app.use(httpLogMiddleware(logger));
   app.use(contentTypeMiddleware);
   // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.

@@ -184,6 +184,23 @@ describe('request bodies (finding 3)', () => {
     socket.destroy();
   });
 
+  it('answers what Node refuses before the app (framing, header size, Expect, no Host) with the error body', async () => {
+    for (const [text, status] of [
+      ['GET /health/live HTTP/1.1\r\n\r\n', 400],
+      [`GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['GET /health/live HTTP/1.1\r\nHost: x\r\nExpect: garbage\r\n\r\n', 417],
+      ['POST /api/v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400],
+    ] as const) {
+      const { status: got, head, body } = await rawRequest(t.baseUrl!, text);
+      assert.equal(got, status, head);
+      assert.match(head, /x-request-id: \S+/i);
+      const parsed = JSON.parse(body) as { statusCode: number; message: string; requestId: string };
+      assert.equal(parsed.statusCode, status);
+      assert.equal(typeof parsed.message, 'string');
+      assert.equal(typeof parsed.requestId, 'string');
+    }
+  });
+
   it('refuses compressed and non-UTF-8 bodies with 415', async () => {
     const gz = await http()
       .post('/api/v1/models')
@@ -249,14 +266,25 @@ describe('unknown model names create nothing (finding 5)', () => {
   }
 });
 
-/** Writes a raw HTTP request and resolves with the status and head of the answer. */
-async function rawRequest(baseUrl: string, text: string): Promise<{ status: number; head: string }> {
+/** Writes a raw HTTP request and resolves with the status, head and body of the answer. */
+async function rawRequest(baseUrl: string, text: string): Promise<{ status: number; head: string; body: string }> {
   const socket = net.connect(Number(new URL(baseUrl).port), '127.0.0.1');
   let answer = '';
   socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
   socket.write(text);
+  let ended = false;
+  socket.on('end', () => (ended = true));
+  socket.on('error', () => (ended = true));
   await waitFor(() => answer.includes('\r\n\r\n'), { what: 'an answer' });
-  socket.destroy();
   const head = answer.slice(0, answer.indexOf('\r\n\r\n'));
-  return { status: Number(head.split(' ')[1]), head };
+  const chunked = /transfer-encoding: chunked/i.test(head);
+  const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+  const complete = () =>
+    chunked ? answer.endsWith('\r\n0\r\n\r\n') : Buffer.byteLength(answer) >= head.length + 4 + length;
+  await waitFor(() => ended || complete(), { what: 'the whole answer' });
+  socket.destroy();
+  const rest = answer.slice(head.length + 4);
+  // A chunked body here is one JSON document in one chunk: the JSON between its braces.
+  const body = chunked ? rest.slice(rest.indexOf('{'), rest.lastIndexOf('}') + 1) : rest;
+  return { status: Number(head.split(' ')[1]), head, body };
 }

@@ -11,7 +11,7 @@ import { mlpModel } from '../support/onnx-models';
 import type { Engine } from '../support/postgres';
 import { seedVersion } from '../support/seed';
 import { listFiles, startTestApp, TestApp } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { waitFor } from '../support/wait-for';
 import { BodyLimits, describeCase, FuzzCase } from './fuzz-case';
 import { operationsOf } from './openapi-operations';
 import { unknownRouteCase } from './protocol-cases';
@@ -145,7 +145,7 @@ async function seedService(t: TestApp, pools: IdPools): Promise<void> {
 }
 
 /** The message of a wait that timed out, or undefined. */
-function failureOf(wait: Promise<void>): Promise<string | undefined> {
+function failureOf(wait: Promise<unknown>): Promise<string | undefined> {
   return wait.then(
     () => undefined,
     (error: Error) => error.message,
@@ -159,10 +159,13 @@ async function checkAfterRun(t: TestApp, seed: number): Promise<string[]> {
   if (live.status !== 200) problems.push(`/health/live answered ${live.status}`);
   let ready = 0;
   const notReady = await failureOf(
-    waitFor(async () => {
-      ready = (await http(t, 'GET', '/health/ready')).status;
-      return ready === 200;
-    }, '/health/ready to answer 200'),
+    waitFor(
+      async () => {
+        ready = (await http(t, 'GET', '/health/ready')).status;
+        return ready === 200;
+      },
+      { what: '/health/ready to answer 200' },
+    ),
   );
   if (notReady) problems.push(`${notReady}; last status ${ready}`);
   const name = `after-${seed >>> 0}`;
@@ -182,7 +185,7 @@ async function checkAfterRun(t: TestApp, seed: number): Promise<string[]> {
     problems.push(`a prediction answered ${predicted.status}: ${JSON.stringify(predicted.body).slice(0, 300)}`);
   for (const dir of [path.join(t.dataDir, 'artifacts', '.staging'), path.join(t.dataDir, 'jobs-staging')]) {
     const left = await failureOf(
-      waitFor(() => listFiles(dir).length === 0, `${path.relative(t.dataDir, dir)} to empty`),
+      waitFor(() => listFiles(dir).length === 0, { what: `${path.relative(t.dataDir, dir)} to empty` }),
     );
     if (left) problems.push(`${left}: ${listFiles(dir).slice(0, 5).join(', ')}`);
   }

@@ -10,7 +10,7 @@ import { loadEnvironment } from '../../src/config/environment';
 import { ReceivedUpload, receiveModelUpload, UploadRequest } from '../../src/models/upload/multipart-upload';
 import { LocalArtifactStore } from '../../src/storage/local-artifact-store';
 import { listFiles } from '../support/test-app';
-import { waitFor } from '../support/wait';
+import { waitFor } from '../support/wait-for';
 import { BodyLimits, GeneratedBody } from './fuzz-case';
 import { multipartBody, validUpload } from './multipart-bodies';
 import { described, isClientError, runs } from './property-support';
@@ -93,7 +93,7 @@ describe('receiveModelUpload (property)', () => {
           (received) => (result = { received }),
           (error: unknown) => (result = { error }),
         );
-        await waitFor(() => result !== undefined, 'the upload to settle', 10_000);
+        await waitFor(() => result !== undefined, { what: 'the upload to settle', timeoutMs: 10_000 });
         if (result?.received) {
           assert.ok(
             result.received.staged.sizeBytes <= LIMITS.model,
@@ -104,7 +104,7 @@ describe('receiveModelUpload (property)', () => {
           throw result?.error;
         }
         // A refused upload removes its staging file (asynchronously, after the answer).
-        await waitFor(() => listFiles(staging).length === 0, 'the staging folder to empty', 5000);
+        await waitFor(() => listFiles(staging).length === 0, { what: 'the staging folder to empty', timeoutMs: 5000 });
       }),
       runs(300),
     );
