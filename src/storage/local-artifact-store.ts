@@ -51,9 +51,13 @@ export class LocalArtifactStore extends ArtifactStore {
   async stage(source: Readable, maxBytes: number): Promise<StagedArtifact> {
     const tempPath = path.join(this.staging, `${randomUUID()}.part`);
     const limiter = new HashingLimiter(maxBytes);
+    const out = fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
     try {
-      await pipeline(source, limiter, fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600 }));
+      await pipeline(source, limiter, out);
     } catch (error) {
+      // A stream destroyed before its file was open still creates the file: wait until it has
+      // closed it, or the file would appear in staging after it was removed.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await this.discard(tempPath);
       throw error;
     }
