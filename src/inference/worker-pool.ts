@@ -44,7 +44,9 @@ function toError(failure: WorkerFailure): Error {
 /** A byte array that fills its ArrayBuffer alone can move to a worker; a view into a shared one is copied. */
 function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
   const { buffer } = bytes;
-  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength
+    ? [buffer]
+    : [];
 }
 
 /** Buffers of input tensors and raw job bytes move to the worker instead of being copied. */

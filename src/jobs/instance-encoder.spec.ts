@@ -32,7 +32,15 @@ describe('encodeInstances', () => {
     const batch = encodeInstances(
       fromArray([
         { inputs: { x: [[1, 2]], s: ['a'] } },
-        { inputs: { x: [[3, 4], [5, 6]], s: ['b', 'c'] } },
+        {
+          inputs: {
+            x: [
+              [3, 4],
+              [5, 6],
+            ],
+            s: ['b', 'c'],
+          },
+        },
       ]),
       SPECS,
       LIMITS,
@@ -59,7 +67,10 @@ describe('encodeInstances', () => {
   it('refuses an instance past JOBS_MAX_INSTANCE_ELEMENTS across its inputs with 413', () => {
     const inputs = { x: Array.from({ length: 5 }, () => [1, 2]), s: ['a', 'b'] };
     const limits = { ...LIMITS, maxInstanceElements: 11 };
-    assert.equal(encodeInstances(fromArray([{ inputs }]), SPECS, { ...limits, maxInstanceElements: 12 }).headers.length, 1);
+    assert.equal(
+      encodeInstances(fromArray([{ inputs }]), SPECS, { ...limits, maxInstanceElements: 12 }).headers.length,
+      1,
+    );
     rejects(
       () => encodeInstances(fromNdjsonBatch(ndjson({ inputs }), 1, 0), SPECS, limits),
       PayloadTooLargeError,
@@ -72,7 +83,8 @@ describe('encodeInstances', () => {
     const { bytes } = encodeInstances(fromArray(instances), SPECS, LIMITS);
     assert.equal(encodeInstances(fromArray(instances), SPECS, { ...LIMITS, decodedBytesLeft: bytes }).bytes, bytes);
     rejects(
-      () => encodeInstances(fromArray(instances), SPECS, { ...LIMITS, maxDecodedBytes: 5000, decodedBytesLeft: bytes - 1 }),
+      () =>
+        encodeInstances(fromArray(instances), SPECS, { ...LIMITS, maxDecodedBytes: 5000, decodedBytesLeft: bytes - 1 }),
       PayloadTooLargeError,
       /exceed JOBS_MAX_DECODED_BYTES \(5000 bytes\)/,
     );

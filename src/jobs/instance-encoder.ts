@@ -41,7 +41,8 @@ function decode(specs: readonly TensorSpec[], instance: RawInstance, maxElements
     return decodeInputs(specs, instance.inputs, cap, `${instance.field}.inputs`);
   } catch (error) {
     if (!instance.where) throw error;
-    if (error instanceof InvalidInputError) throw new InvalidInputError(`${error.message}${instance.where}`, error.details);
+    if (error instanceof InvalidInputError)
+      throw new InvalidInputError(`${error.message}${instance.where}`, error.details);
     if (error instanceof PayloadTooLargeError) throw new PayloadTooLargeError(`${error.message}${instance.where}`);
     throw error;
   }

@@ -38,7 +38,10 @@ describe('readLineBatches', () => {
   it('batches many small lines by bytes, not one per line', async () => {
     const line = Buffer.from('{"inputs": {"x": [[1, 2, 3, 4]]}}\n');
     const batches = await collect(Readable.from(Array.from({ length: 100 }, () => line)), { batchBytes: 1000 });
-    assert.equal(batches.reduce((n, b) => n + b.lines, 0), 100);
+    assert.equal(
+      batches.reduce((n, b) => n + b.lines, 0),
+      100,
+    );
     assert.ok(batches.length <= 4, `${batches.length} batches`);
     assert.equal(batches.map(text).join(''), line.toString().repeat(100));
   });

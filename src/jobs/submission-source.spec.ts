@@ -44,7 +44,10 @@ describe('job submission sources', () => {
         String(version),
       );
     }
-    assert.equal(parseJobBody({ model: 'iris', version: 2_147_483_647, instances: [{}] }).target.version, 2_147_483_647);
+    assert.equal(
+      parseJobBody({ model: 'iris', version: 2_147_483_647, instances: [{}] }).target.version,
+      2_147_483_647,
+    );
   });
 
   it('parses raw body bytes, naming malformed JSON', () => {

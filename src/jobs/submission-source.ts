@@ -102,7 +102,7 @@ export function* fromNdjsonBatch(bytes: Uint8Array, firstLine: number, firstInde
   let index = firstIndex;
   let lineNo = firstLine - 1;
   // A newline byte never occurs inside a multi-byte character, so splitting the text is exact.
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const end = text.indexOf('\n', start);
     const line = text.slice(start, end === -1 ? text.length : end);
     start = end === -1 ? text.length : end + 1;

@@ -89,30 +89,34 @@ describe('job submission budgets (sqlite)', () => {
   });
 
   // The timeout only turns a server that waits for the announced body into a failure.
-  it('refuses at once, before reading the body, an upload whose Content-Length exceeds the budget', { timeout: 30_000 }, async () => {
-    const rows = await jobRows(t.dataSource);
-    const { port } = new URL(t.baseUrl as string);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/api/v1/jobs?model=mlp',
-        headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(24 * MiB + 1) },
+  it(
+    'refuses at once, before reading the body, an upload whose Content-Length exceeds the budget',
+    { timeout: 30_000 },
+    async () => {
+      const rows = await jobRows(t.dataSource);
+      const { port } = new URL(t.baseUrl as string);
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/v1/jobs?model=mlp',
+          headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(24 * MiB + 1) },
+        });
+        rawRequests.push(req);
+        req.on('response', resolve);
+        req.on('error', reject);
+        // Headers only: not one byte of the announced body is ever sent.
+        req.flushHeaders();
       });
-      rawRequests.push(req);
-      req.on('response', resolve);
-      req.on('error', reject);
-      // Headers only: not one byte of the announced body is ever sent.
-      req.flushHeaders();
-    });
-    let text = '';
-    for await (const chunk of res) text += String(chunk);
-    res.socket.destroy();
-    assert.equal(res.statusCode, 413, text);
-    assert.match((JSON.parse(text) as ErrorBody).message, /JOBS_MAX_SUBMISSION_BYTES/);
-    assert.deepEqual(await jobRows(t.dataSource), rows);
-  });
+      let text = '';
+      for await (const chunk of res) text += String(chunk);
+      res.socket.destroy();
+      assert.equal(res.statusCode, 413, text);
+      assert.match((JSON.parse(text) as ErrorBody).message, /JOBS_MAX_SUBMISSION_BYTES/);
+      assert.deepEqual(await jobRows(t.dataSource), rows);
+    },
+  );
 
   it('refuses a submission past JOBS_MAX_DECODED_BYTES once spooled to disk, removing the spool', async () => {
     // 1,600 instances of 16 KiB once encoded: past 16 MiB the spool goes to a file, past 20 MiB 413.

@@ -169,7 +169,10 @@ export async function jobRows(ds: DataSource): Promise<{ jobs: number; instances
 }
 
 /** A request body produced piece by piece as fetch pulls it (sent chunked, without Content-Length). */
-export function streamedBody(pieces: Iterable<string | Uint8Array>): { body: ReadableStream<Uint8Array>; sent(): number } {
+export function streamedBody(pieces: Iterable<string | Uint8Array>): {
+  body: ReadableStream<Uint8Array>;
+  sent(): number;
+} {
   const iterator = pieces[Symbol.iterator]();
   let sent = 0;
   const body = new ReadableStream<Uint8Array>({

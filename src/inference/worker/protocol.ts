@@ -121,13 +121,7 @@ export interface PredictResult {
 /** Why a model was refused, kept apart from engine failures so the service can answer 422. */
 export interface WorkerFailure {
   kind:
-    | 'unprocessable'
-    | 'invalid'
-    | 'inference_failed'
-    | 'output_too_large'
-    | 'too_large'
-    | 'unavailable'
-    | 'internal';
+    'unprocessable' | 'invalid' | 'inference_failed' | 'output_too_large' | 'too_large' | 'unavailable' | 'internal';
   message: string;
   details?: { field: string; problem: string }[];
   /** Raw text for the server log only (ONNX Runtime's message). */
