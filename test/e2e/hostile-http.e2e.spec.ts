@@ -65,6 +65,22 @@ for (const engine of testEngines()) {
       });
     });
 
+    it('refuses null for optional registry fields instead of writing NULL (found by the fuzzer)', async () => {
+      for (const field of ['tags', 'description', 'cache', 'logPayloads']) {
+        const patched = await http()
+          .patch('/api/v1/models/iris')
+          .send({ [field]: null });
+        assertErrorBody(patched, 400);
+        const created = await http()
+          .post('/api/v1/models')
+          .send({ name: `null-${field.toLowerCase()}`, [field]: null });
+        assertErrorBody(created, 400);
+      }
+      const iris = await http().get('/api/v1/models/iris').expect(200);
+      assert.deepEqual(iris.body.tags, []);
+      assert.equal(iris.body.description, '');
+    });
+
     describe('strict integers in query and path parameters (finding 2)', () => {
       const lists = ['/api/v1/models', '/api/v1/models/iris/versions', '/api/v1/predictions', '/api/v1/jobs'];
       for (const path of lists) {

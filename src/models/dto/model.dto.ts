@@ -13,6 +13,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
@@ -25,14 +26,20 @@ import {
   TAG_RULE,
 } from '../model-name';
 
+/**
+ * Optional, but not nullable: an absent field is skipped, a `null` one is validated (and refused)
+ * rather than written as NULL into a NOT NULL column.
+ */
+const Present = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
 export class CacheSettingsDto {
   @ApiPropertyOptional({ description: 'Cache predictions of this model' })
-  @IsOptional()
+  @Present()
   @IsBoolean()
   enabled?: boolean;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 2592000, description: 'How long an entry lives' })
-  @IsOptional()
+  @Present()
   @IsInt()
   @Min(1)
   @Max(2_592_000)
@@ -54,13 +61,13 @@ export class CreateModelDto {
   name: string;
 
   @ApiPropertyOptional({ maxLength: MAX_DESCRIPTION_LENGTH, example: 'Iris species classifier' })
-  @IsOptional()
+  @Present()
   @IsString()
   @MaxLength(MAX_DESCRIPTION_LENGTH)
   description?: string;
 
   @ApiPropertyOptional({ type: [String], maxItems: MAX_TAGS, example: ['tabular', 'demo'] })
-  @IsOptional()
+  @Present()
   @IsArray()
   @ArrayMaxSize(MAX_TAGS)
   @ArrayUnique({ message: 'tags must not repeat' })
@@ -72,19 +79,21 @@ export class CreateModelDto {
     type: CacheSettingsDto,
     description: 'Prediction cache settings (defaults from configuration)',
   })
-  @IsOptional()
+  @Present()
   @ValidateNested()
   @Type(() => CacheSettingsDto)
   cache?: CacheSettingsDto;
 
   @ApiPropertyOptional({ description: 'Keep request inputs and outputs in the prediction log' })
-  @IsOptional()
+  @Present()
   @IsBoolean()
   logPayloads?: boolean;
 }
 
 /** Everything of CreateModelDto but the name, all optional; tags replace the list. */
-export class UpdateModelDto extends PartialType(OmitType(CreateModelDto, ['name'] as const)) {}
+export class UpdateModelDto extends PartialType(OmitType(CreateModelDto, ['name'] as const), {
+  skipNullProperties: false,
+}) {}
 
 export class ListModelsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Case-insensitive search in name and description', maxLength: 100 })
