@@ -104,9 +104,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    // A request refused before its body was read to the end: the rest is not worth reading.
-    const announcesBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
-    if (announcesBody && !req.complete) res.setHeader('Connection', 'close');
     if (mapped.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(mapped.retryAfterSeconds));
     res.status(mapped.status).json({
       statusCode: mapped.status,

@@ -145,9 +145,11 @@ async function readInto(req: RequestWithRawBody, res: Response, options: BodyRea
     if (options.mode === 'raw') req.body = body;
     else req.body = parseJson(body);
   } catch (error) {
-    // Refused before the end: the rest is discarded as it arrives and the connection is not reused.
+    // Refused before the end: the rest is discarded as it arrives, so that a client still sending
+    // reads the answer (closing at once makes HTTP clients fail with EPIPE instead). A body
+    // announced over the limit is not worth draining: that connection closes after the answer.
     if (!req.complete) {
-      res.setHeader('Connection', 'close');
+      if (declared !== undefined && declared > limit) res.setHeader('Connection', 'close');
       req.resume();
     }
     throw error;
