@@ -17,13 +17,9 @@ import {
 } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
 import { listFiles, startTestApp, TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 const MAX_MODEL_BYTES = 64 * 1024;
-
-/** Resolves once `condition` holds, checking every few milliseconds (the test's timeout bounds it). */
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 interface HeldUpload {
   /** Sends the rest of the body; resolves with the response. */
