@@ -2,6 +2,7 @@ import { CreateRegistry1764140000000 } from './1764140000000-CreateRegistry';
 import { CacheAndPredictionLog1764145000000 } from './1764145000000-CacheAndPredictionLog';
 import { CreateJobs1764150000000 } from './1764150000000-CreateJobs';
 import { JobErrorKinds1764155000000 } from './1764155000000-JobErrorKinds';
+import { AccessControl1764160000000 } from './1764160000000-AccessControl';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -9,4 +10,5 @@ export const ALL_MIGRATIONS = [
   CacheAndPredictionLog1764145000000,
   CreateJobs1764150000000,
   JobErrorKinds1764155000000,
+  AccessControl1764160000000,
 ];

@@ -3,6 +3,8 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import type express from 'express';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { authenticateMiddleware, requireCredential } from './auth/authenticate.middleware';
+import { CredentialsService } from './auth/credentials.service';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { BodyBudget, bodyReader } from './common/body-reader';
 import { installProtocolErrorBodies, requireHost } from './common/protocol-errors';
@@ -31,27 +33,32 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   app.use(requireHost);
   app.use(httpLogMiddleware(logger));
   app.use(contentTypeMiddleware);
+  // The credential is resolved before any body is read; routes that take a large body refuse
+  // a request without one before reading it.
+  const authEnabled = config.auth.enabled;
+  app.use(authenticateMiddleware(app.get(CredentialsService), authEnabled));
+  const authenticated = requireCredential(authEnabled);
   // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.
   const budget = new BodyBudget(config.maxInflightBodyBytes);
   const registry = { limit: config.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
   const large = { limit: config.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
   const server = app.getHttpAdapter().getInstance() as express.Express;
   // Prediction and job bodies stay raw bytes on the HTTP thread; an inference worker parses them.
-  server.post('/api/v1/predictions', bodyReader({ ...large, mode: 'raw', sha256: wantsRawCacheKey }));
+  server.post('/api/v1/predictions', authenticated, bodyReader({ ...large, mode: 'raw', sha256: wantsRawCacheKey }));
   const jobBody =
     config.jobs.maxSubmissionBytes < config.maxJsonBodyBytes
       ? { limit: config.jobs.maxSubmissionBytes, limitName: 'JOBS_MAX_SUBMISSION_BYTES' }
       : large;
-  server.post('/api/v1/jobs', bodyReader({ ...jobBody, budget, mode: 'raw' }));
-  server.post('/api/v1/models', bodyReader({ ...registry, mode: 'json' }));
-  server.patch('/api/v1/models/:name', bodyReader({ ...registry, mode: 'json' }));
+  server.post('/api/v1/jobs', authenticated, bodyReader({ ...jobBody, budget, mode: 'raw' }));
+  server.post('/api/v1/models', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.patch('/api/v1/models/:name', authenticated, bodyReader({ ...registry, mode: 'json' }));
   app
     .get(MetricsService)
     .registerGauges(async () => [
       { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
     ]);
   const origins = config.corsOrigins;
-  if (origins) app.enableCors({ origin: origins === '*' ? true : origins, exposedHeaders: EXPOSED_HEADERS });
+  if (origins) app.enableCors({ origin: origins, credentials: true, exposedHeaders: EXPOSED_HEADERS });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
   if (config.docsEnabled) setupOpenApi(app);

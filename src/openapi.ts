@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
 import { ErrorDetailDto, ErrorResponseDto } from './common/error-response.dto';
 
 export const API_VERSION = '0.1.0';
@@ -12,11 +14,34 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'response carries X-Request-Id.',
     )
     .setVersion(API_VERSION)
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'An API key (mf_...) or an access token from POST /api/v1/auth/login',
+      },
+      BEARER_SCHEME,
+    )
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (mf_...)' }, API_KEY_SCHEME)
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ErrorResponseDto, ErrorDetailDto],
     operationIdFactory: (_controller, method) => method,
   });
+  markPublicOperations(document);
+  return document;
+}
+
+/** Operations declared @Public() get `security: []`: explicitly no credential. */
+function markPublicOperations(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
+      const operation = item[method] as (OperationObject & { 'x-required-roles'?: string[] }) | undefined;
+      if (operation && Array.isArray(operation['x-required-roles']) && operation['x-required-roles'].length === 0) {
+        operation.security = [];
+      }
+    }
+  }
 }
 
 /** Swagger UI at /docs and the JSON document at /docs-json. */

@@ -105,6 +105,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     if (mapped.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(mapped.retryAfterSeconds));
+    if (mapped.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="modelforge"');
     res.status(mapped.status).json({
       statusCode: mapped.status,
       error: reasonPhrase(mapped.status),

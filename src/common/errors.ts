@@ -4,6 +4,8 @@
  */
 export type ErrorKind =
   | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'too_large'
@@ -80,6 +82,20 @@ export class UnavailableError extends DomainError {
   }
 }
 
+/** Missing, malformed, expired, revoked or wrong credentials (401 with WWW-Authenticate). */
+export class UnauthenticatedError extends DomainError {
+  constructor(message: string) {
+    super('unauthenticated', message);
+  }
+}
+
+/** A valid credential whose role or model scope does not allow the operation (403). */
+export class ForbiddenError extends DomainError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}
+
 export class TooManyRequestsError extends DomainError {
   constructor(message: string, retryAfterSeconds = 1) {
     super('too_many', message, undefined, retryAfterSeconds);
@@ -101,6 +117,8 @@ export class TimeoutError extends DomainError {
 
 export const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   too_large: 413,

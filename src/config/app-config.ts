@@ -3,6 +3,22 @@ import * as path from 'node:path';
 import { Environment, LogLevel } from './environment';
 import { secretsOf } from './secrets';
 
+export interface AuthConfig {
+  enabled: boolean;
+  adminApiKey?: string;
+  jwtSecret?: string;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  issuer: string;
+  audience: string;
+  cookieSecure: boolean;
+  metricsToken?: string;
+  loginMaxFailures: number;
+  loginLockoutSeconds: number;
+  /** Default per role; 0 = unlimited. */
+  rateLimitPerMinute: Record<'admin' | 'maintainer' | 'predictor' | 'viewer', number>;
+}
+
 /** Typed, read-only view of the validated environment. Inject this; never read process.env. */
 export class AppConfig {
   constructor(private readonly env: Environment) {}
@@ -27,7 +43,13 @@ export class AppConfig {
   }
   /** Passwords held in the configuration, which the logger scrubs from every line. */
   get secrets(): string[] {
-    return secretsOf({ DATABASE_URL: this.env.DATABASE_URL, REDIS_URL: this.env.REDIS_URL });
+    return secretsOf({
+      DATABASE_URL: this.env.DATABASE_URL,
+      REDIS_URL: this.env.REDIS_URL,
+      ADMIN_API_KEY: this.env.ADMIN_API_KEY,
+      JWT_SECRET: this.env.JWT_SECRET,
+      METRICS_TOKEN: this.env.METRICS_TOKEN,
+    });
   }
   get redisUrl(): string | undefined {
     return this.env.REDIS_URL;
@@ -62,10 +84,9 @@ export class AppConfig {
   get maxConcurrentUploads(): number {
     return this.env.MAX_CONCURRENT_UPLOADS;
   }
-  get corsOrigins(): string[] | '*' | undefined {
+  get corsOrigins(): string[] | undefined {
     const raw = this.env.CORS_ORIGINS.trim();
     if (raw === '') return undefined;
-    if (raw === '*') return '*';
     return raw.split(',').map((o) => o.trim());
   }
   get shutdownDrainMs(): number {
@@ -73,6 +94,28 @@ export class AppConfig {
   }
   get shutdownGraceMs(): number {
     return this.env.SHUTDOWN_GRACE_MS;
+  }
+  get auth(): AuthConfig {
+    const env = this.env;
+    return {
+      enabled: env.AUTH_ENABLED,
+      adminApiKey: env.ADMIN_API_KEY,
+      jwtSecret: env.JWT_SECRET,
+      accessTtlSeconds: env.JWT_ACCESS_TTL_SECONDS,
+      refreshTtlSeconds: env.JWT_REFRESH_TTL_SECONDS,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      cookieSecure: env.AUTH_COOKIE_SECURE ?? env.NODE_ENV === 'production',
+      metricsToken: env.METRICS_TOKEN,
+      loginMaxFailures: env.LOGIN_MAX_FAILURES,
+      loginLockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
+      rateLimitPerMinute: {
+        admin: env.RATE_LIMIT_ADMIN_PER_MINUTE,
+        maintainer: env.RATE_LIMIT_MAINTAINER_PER_MINUTE,
+        predictor: env.RATE_LIMIT_PREDICTOR_PER_MINUTE,
+        viewer: env.RATE_LIMIT_VIEWER_PER_MINUTE,
+      },
+    };
   }
   get docsEnabled(): boolean {
     return this.env.DOCS_ENABLED;

@@ -11,7 +11,7 @@ import {
   validateSync,
   ValidationError,
 } from 'class-validator';
-import { redactUrl, URL_SECRET_VARIABLES } from './secrets';
+import { redactUrl, TOKEN_SECRET_VARIABLES, URL_SECRET_VARIABLES } from './secrets';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -115,9 +115,10 @@ export class Environment {
   @Max(1000)
   MAX_CONCURRENT_UPLOADS = 4;
 
+  /** Browser origins allowed to call the API (an allowlist; `*` is refused, credentials are involved). */
   @IsString()
-  @Matches(/^(\*|(https?:\/\/[^,\s]+)(,\s*https?:\/\/[^,\s]+)*)?$/, {
-    message: 'must be empty, * or a comma-separated list of http(s) origins',
+  @Matches(/^((https?:\/\/[^,\s*]+)(,\s*https?:\/\/[^,\s*]+)*)?$/, {
+    message: 'must be empty or a comma-separated list of http(s) origins (no wildcard)',
   })
   CORS_ORIGINS = '';
 
@@ -340,7 +341,101 @@ export class Environment {
   /** Prefix of every Bull key in Redis, so several deployments (or test runs) can share one Redis. */
   @Matches(/^[A-Za-z0-9][A-Za-z0-9:_-]{0,63}$/, { message: 'must be 1-64 letters, digits, ":", "_" or "-"' })
   JOBS_QUEUE_PREFIX = 'modelforge';
+  /** Credentials on every private route; false is for local development only (warned at start). */
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  AUTH_ENABLED = true;
+
+  /** Always accepted as an admin API key (at least 32 characters). */
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{32,512}$/, { message: 'must be 32 to 512 characters without spaces' })
+  ADMIN_API_KEY?: string;
+
+  /** HMAC key that signs access tokens (at least 32 bytes); required in production once users exist. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\s\S]{32,1024}$/, { message: 'must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  /** Lifetime of an access token. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  JWT_ACCESS_TTL_SECONDS = 900;
+
+  /** Lifetime of a refresh token (each refresh rotates it). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(300)
+  @Max(90 * 86_400)
+  JWT_REFRESH_TTL_SECONDS = 7 * 86_400;
+
+  @Matches(/^\S{1,128}$/, { message: 'must be 1-128 characters without spaces' })
+  JWT_ISSUER = 'modelforge';
+
+  @Matches(/^\S{1,128}$/, { message: 'must be 1-128 characters without spaces' })
+  JWT_AUDIENCE = 'modelforge-api';
+
+  /** Sets the Secure flag on the refresh cookie (default: on in production). */
+  @IsOptional()
+  @Transform(toBool)
+  @IsIn([true, false], { message: 'must be true or false' })
+  AUTH_COOKIE_SECURE?: boolean;
+
+  /** A bearer token that may read /metrics only (at least 32 characters), for scrapers. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^\S{32,512}$/, { message: 'must be 32 to 512 characters without spaces' })
+  METRICS_TOKEN?: string;
+
+  /** Failed logins for one username, or from one address, before further attempts get 429. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  LOGIN_MAX_FAILURES = 5;
+
+  /** Window over which failed logins are counted, and how long the lock lasts. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  LOGIN_LOCKOUT_SECONDS = 900;
+
+  /** Default requests per minute per credential of each role (0 = unlimited); a key may override it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_ADMIN_PER_MINUTE = 0;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_MAINTAINER_PER_MINUTE = 6000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PREDICTOR_PER_MINUTE = 6000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_VIEWER_PER_MINUTE = 600;
 }
+
+/** Variables with no default, which `new Environment()` does not list. */
+const OPTIONAL_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'LOG_FORMAT',
+  'ADMIN_API_KEY',
+  'JWT_SECRET',
+  'AUTH_COOKIE_SECURE',
+  'METRICS_TOKEN',
+];
 
 export class EnvironmentError extends Error {
   constructor(readonly problems: string[]) {
@@ -351,7 +446,11 @@ export class EnvironmentError extends Error {
 
 function describe(error: ValidationError, raw: Record<string, string>): string {
   const value = raw[error.property] ?? '';
-  const shown = (URL_SECRET_VARIABLES as readonly string[]).includes(error.property) ? redactUrl(value) : value;
+  const shown = (TOKEN_SECRET_VARIABLES as readonly string[]).includes(error.property)
+    ? `<${value.length} characters>`
+    : (URL_SECRET_VARIABLES as readonly string[]).includes(error.property)
+      ? redactUrl(value)
+      : value;
   const constraints = error.constraints ?? {};
   // A value that is not a number at all only needs that said, not its range too.
   const relevant = constraints.isInt ? { isInt: 'must be an integer' } : constraints;
@@ -361,7 +460,7 @@ function describe(error: ValidationError, raw: Record<string, string>): string {
 
 /** Validates the environment and returns typed values with defaults; throws one line per problem. */
 export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
-  const known = Object.keys(new Environment()).concat(['DATABASE_URL', 'REDIS_URL', 'LOG_FORMAT']);
+  const known = Object.keys(new Environment()).concat(OPTIONAL_VARIABLES);
   const raw: Record<string, string> = {};
   for (const key of known) {
     const value = source[key];

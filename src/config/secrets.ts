@@ -1,6 +1,9 @@
 /** Variables whose value may carry a password in its URL (`scheme://user:password@host`). */
 export const URL_SECRET_VARIABLES = ['DATABASE_URL', 'REDIS_URL'] as const;
 
+/** Variables that are secrets as a whole (keys and signing secrets). */
+export const TOKEN_SECRET_VARIABLES = ['ADMIN_API_KEY', 'JWT_SECRET', 'METRICS_TOKEN'] as const;
+
 const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#\s]*)@/i;
 
 /** The value with the password of its userinfo replaced, even when the rest of it is not a valid URL. */
@@ -32,6 +35,10 @@ export function secretsOf(source: NodeJS.ProcessEnv | Record<string, string | un
     const password = userinfo.slice(colon + 1);
     // Very short values would scrub ordinary text; they are no secret anyway.
     for (const candidate of [password, decoded(password)]) if (candidate.length >= 4) found.add(candidate);
+  }
+  for (const name of TOKEN_SECRET_VARIABLES) {
+    const value = source[name];
+    if (value && value.length >= 4) found.add(value);
   }
   return [...found];
 }

@@ -1,3 +1,4 @@
+import { Public } from '../auth/access.decorator';
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -6,6 +7,7 @@ import { HealthService } from './health.service';
 
 @ApiTags('health')
 @ApiExtraModels(HealthCheckDetailDto)
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

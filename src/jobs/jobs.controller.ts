@@ -1,3 +1,4 @@
+import { Access } from '../auth/access.decorator';
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -35,6 +36,7 @@ export class JobsController {
   ) {}
 
   @Post()
+  @Access('maintainer', 'predictor')
   @HttpCode(202)
   @ApiOperation({
     operationId: 'createJob',
@@ -69,6 +71,7 @@ export class JobsController {
   }
 
   @Get()
+  @Access('maintainer', 'predictor', 'viewer')
   @ApiOperation({ operationId: 'listJobs', summary: 'List jobs, newest first (filter by status and model)' })
   @ApiOkResponse({ type: JobPageDto })
   @ApiErrors(400)
@@ -77,6 +80,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @Access('maintainer', 'predictor', 'viewer')
   @ApiOperation({ operationId: 'getJob', summary: 'Read a job: status, progress, attempts, error' })
   @ApiOkResponse({ type: JobDto })
   @ApiErrors(400, 404)
@@ -85,6 +89,7 @@ export class JobsController {
   }
 
   @Get(':id/results')
+  @Access('maintainer', 'predictor')
   @ApiOperation({
     operationId: 'listJobResults',
     summary: 'Page through the results so far, by instance index: {index, outputs} or {index, error}',
@@ -96,6 +101,7 @@ export class JobsController {
   }
 
   @Post(':id/cancel')
+  @Access('maintainer', 'predictor')
   @HttpCode(202)
   @ApiOperation({
     operationId: 'cancelJob',
@@ -108,6 +114,7 @@ export class JobsController {
   }
 
   @Delete(':id')
+  @Access('maintainer', 'predictor')
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteJob', summary: 'Delete a job and its results (a running job is stopped)' })
   @ApiNoContentResponse({ description: 'Deleted' })

@@ -1,3 +1,4 @@
+import { MetricsAccess } from '../auth/access.decorator';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { MetricsService } from './metrics.service';
@@ -8,6 +9,7 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get()
+  @MetricsAccess('maintainer', 'predictor', 'viewer')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ operationId: 'getMetrics', summary: 'Prometheus metrics (modelforge_*, base units)' })

@@ -1,3 +1,4 @@
+import { Access } from '../auth/access.decorator';
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, StreamableFile } from '@nestjs/common';
 import {
   ApiBody,
@@ -26,6 +27,7 @@ export class ModelVersionsController {
   ) {}
 
   @Post()
+  @Access('maintainer')
   @ApiOperation({
     operationId: 'uploadModelVersion',
     summary: 'Upload an .onnx file as the next version',
@@ -52,6 +54,7 @@ export class ModelVersionsController {
   }
 
   @Get()
+  @Access('maintainer', 'predictor', 'viewer')
   @ApiOperation({ operationId: 'listModelVersions', summary: 'List versions, newest first' })
   @ApiOkResponse({ type: ModelVersionPageDto })
   @ApiErrors(400, 404)
@@ -60,6 +63,7 @@ export class ModelVersionsController {
   }
 
   @Get(':version')
+  @Access('maintainer', 'predictor', 'viewer')
   @ApiOperation({ operationId: 'getModelVersion', summary: 'Read a version with its signature and metadata' })
   @ApiOkResponse({ type: ModelVersionDto })
   @ApiErrors(400, 404)
@@ -71,6 +75,7 @@ export class ModelVersionsController {
   }
 
   @Get(':version/file')
+  @Access('maintainer')
   @ApiOperation({ operationId: 'downloadModelVersionFile', summary: 'Download the ONNX bytes of a version' })
   @ApiProduces('application/octet-stream')
   @ApiOkResponse({ schema: { type: 'string', format: 'binary' }, description: 'The .onnx file' })
@@ -88,6 +93,7 @@ export class ModelVersionsController {
   }
 
   @Delete(':version')
+  @Access('maintainer')
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteModelVersion', summary: 'Delete a version (and its file unless shared)' })
   @ApiNoContentResponse({ description: 'Deleted' })

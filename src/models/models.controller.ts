@@ -1,3 +1,4 @@
+import { Access } from '../auth/access.decorator';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
@@ -11,6 +12,7 @@ export class ModelsController {
   constructor(private readonly models: ModelsService) {}
 
   @Post()
+  @Access('maintainer')
   @ApiOperation({ operationId: 'createModel', summary: 'Register a model name' })
   @ApiCreatedResponse({ type: ModelDto })
   @ApiErrors(400, 409, 413, 415, 503)
@@ -19,6 +21,7 @@ export class ModelsController {
   }
 
   @Get()
+  @Access('maintainer', 'predictor', 'viewer')
   @ApiOperation({ operationId: 'listModels', summary: 'List models (search with q, filter by tag)' })
   @ApiOkResponse({ type: ModelPageDto })
   @ApiErrors(400)
@@ -27,6 +30,7 @@ export class ModelsController {
   }
 
   @Get(':name')
+  @Access('maintainer', 'predictor', 'viewer')
   @ApiOperation({ operationId: 'getModel', summary: 'Read a model with its latest version and aliases' })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors(400, 404)
@@ -35,6 +39,7 @@ export class ModelsController {
   }
 
   @Patch(':name')
+  @Access('maintainer')
   @ApiOperation({ operationId: 'updateModel', summary: 'Change description or tags' })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors(400, 404, 413, 415, 503)
@@ -43,6 +48,7 @@ export class ModelsController {
   }
 
   @Delete(':name/cache')
+  @Access('maintainer')
   @HttpCode(204)
   @ApiOperation({ operationId: 'flushModelCache', summary: "Empty the model's prediction cache" })
   @ApiNoContentResponse({ description: 'Flushed' })
@@ -52,6 +58,7 @@ export class ModelsController {
   }
 
   @Delete(':name')
+  @Access('maintainer')
   @HttpCode(204)
   @ApiOperation({ operationId: 'deleteModel', summary: 'Delete a model, its versions and their files' })
   @ApiNoContentResponse({ description: 'Deleted' })

@@ -1,3 +1,4 @@
+import { Access } from '../auth/access.decorator';
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
@@ -40,6 +41,7 @@ export class CacheStatsController {
   constructor(private readonly cache: PredictionCacheService) {}
 
   @Get('stats')
+  @Access('maintainer', 'viewer')
   @ApiOperation({ operationId: 'getCacheStats', summary: 'Prediction cache counters of this process' })
   @ApiOkResponse({ type: CacheStatsDto })
   stats(): CacheStatsDto {

@@ -1,3 +1,4 @@
+import { principalOf } from '../auth/principal';
 import { CallHandler, ExecutionContext, HttpException, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { catchError, map, Observable, throwError } from 'rxjs';
@@ -41,6 +42,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
           error: null,
           inputs: outcome.logPayloads ? loggedInputs(req) : null,
           outputs: outcome.logPayloads ? outcome.outputsJson : null,
+          actor: principalOf(req)?.actor ?? null,
         });
         res.type('application/json');
         return json;
@@ -57,6 +59,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
           version: prediction?.version ?? null,
           status: safe.kind,
           statusCode: statusCodeOf(error),
+          actor: principalOf(req)?.actor ?? null,
           cached: false,
           latencyMs: prediction ? elapsedMs(prediction.receivedAt) : 0,
           inputHash: null,

@@ -1,3 +1,4 @@
+import { Access } from '../auth/access.decorator';
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
@@ -20,6 +21,7 @@ export class PredictionsController {
   ) {}
 
   @Post()
+  @Access('maintainer', 'predictor')
   @HttpCode(200)
   @UseInterceptors(PredictionResponseInterceptor, PredictionCacheInterceptor)
   @ApiOperation({
@@ -42,6 +44,7 @@ export class PredictionsController {
   }
 
   @Get()
+  @Access('maintainer')
   @ApiOperation({ operationId: 'listPredictions', summary: 'The prediction log, newest first' })
   @ApiOkResponse({ type: PredictionLogPageDto })
   @ApiErrors(400)
@@ -50,6 +53,7 @@ export class PredictionsController {
   }
 
   @Get(':id')
+  @Access('maintainer')
   @ApiOperation({ operationId: 'getPrediction', summary: 'One logged prediction' })
   @ApiOkResponse({ type: PredictionLogDto })
   @ApiErrors(400, 404)

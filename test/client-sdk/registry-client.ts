@@ -20,8 +20,9 @@ export interface DriveResult {
   readyStatus: number;
 }
 
-export async function driveRegistry(baseUrl: string): Promise<DriveResult> {
-  const client = createClient<paths>({ baseUrl });
+/** `credential`: an API key or an access token, sent as `Authorization: Bearer`. */
+export async function driveRegistry(baseUrl: string, credential: string): Promise<DriveResult> {
+  const client = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${credential}` } });
 
   const created = await client.POST('/api/v1/models', {
     body: { name: 'sdk-model', description: 'made by the generated client', tags: ['sdk'] },

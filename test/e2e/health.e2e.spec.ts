@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import { ShutdownState } from '../../src/health/shutdown-state';
 import { testEngines } from '../support/postgres';
-import { startTestApp, TestApp } from '../support/test-app';
+import { authed, startTestApp, TestApp } from '../support/test-app';
 
 for (const engine of testEngines()) {
   describe(`health on ${engine}`, () => {
     let t: TestApp;
-    const http = () => request(t.app.getHttpServer());
+    const http = () => authed(t);
 
     before(async () => {
       t = await startTestApp(engine);

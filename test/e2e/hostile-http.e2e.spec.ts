@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { CacheStore } from '../../src/cache/cache-store';
 import { testEngines } from '../support/postgres';
-import { startTestApp, TestApp } from '../support/test-app';
+import { authed, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 /** Regression tests for what issue 8 found by attacking the HTTP surface from outside. */
@@ -27,7 +27,7 @@ const NOT_DECIMAL = ['1e20', '99999999999999999999', '0x10', ' 1', '1 ', '+1', '
 for (const engine of testEngines()) {
   describe(`hostile HTTP input on ${engine}`, () => {
     let t: TestApp;
-    const http = () => request(t.app.getHttpServer());
+    const http = () => authed(t);
 
     before(async () => {
       t = await startTestApp(engine);
@@ -115,7 +115,7 @@ for (const engine of testEngines()) {
 
 describe('request bodies (finding 3)', () => {
   let t: TestApp;
-  const http = () => request(t.app.getHttpServer());
+  const http = () => authed(t);
   const BUDGET = 64 * 1024;
 
   before(async () => {
@@ -153,7 +153,8 @@ describe('request bodies (finding 3)', () => {
   it('refuses a body announced over the limit before reading it', async () => {
     const { status, head } = await rawRequest(
       t.baseUrl!,
-      'POST /api/v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+      `POST /api/v1/predictions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\n` +
+        'Content-Type: application/json\r\n' +
         `Content-Length: ${64 * 1024 * 1024}\r\n\r\n{"model":`,
     );
     assert.equal(status, 413);
@@ -168,7 +169,8 @@ describe('request bodies (finding 3)', () => {
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     const prefix = '{"model":"nosuch","inputs":{"x":"';
     socket.write(
-      `POST /api/v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${held}\r\n\r\n${prefix}`,
+      `POST /api/v1/predictions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TEST_ADMIN_KEY}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${held}\r\n\r\n${prefix}`,
     );
     await waitFor(async () => (await inflightBodyBytes()) === held, { what: 'the held body to be reserved' });
 
@@ -244,7 +246,7 @@ describe('bounded error bodies (finding 12)', () => {
   it('keeps the message under 2 KB and details bounded, whatever the input', async () => {
     const body: Record<string, string> = { name: 'many' };
     for (let i = 0; i < 5000; i++) body[`unknown_field_with_a_long_name_${i}`] = 'x';
-    const res = await request(t.app.getHttpServer()).post('/api/v1/models').send(body);
+    const res = await authed(t).post('/api/v1/models').send(body);
     assertErrorBody(res, 400);
     assert.ok(res.body.message.length <= 2048, `message of ${res.body.message.length} chars`);
     assert.ok(res.body.details.length <= 51, `${res.body.details.length} details`);
@@ -262,7 +264,7 @@ describe('unknown model names create nothing (finding 5)', () => {
         for (const name of names) {
           // Both paths: inline parse (small body) and a body parsed in a worker (over 16 KiB).
           for (const pad of ['', ' '.repeat(20 * 1024)]) {
-            const res = await request(t.app.getHttpServer())
+            const res = await authed(t)
               .post('/api/v1/predictions')
               .set('Content-Type', 'application/json')
               .send(`{"model":"${name}","inputs":{"x":[1]}}${pad}`);

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import { hostileModels, uncalledForeignFunctionModel, unusedDomainModel } from '../support/hostile-models';
 import { testEngines } from '../support/postgres';
-import { listFiles, startTestApp, TestApp } from '../support/test-app';
+import { authed, listFiles, startTestApp, TestApp } from '../support/test-app';
 
 /** The error body of API.md, exactly. */
 const ERROR_KEYS = ['error', 'message', 'requestId', 'statusCode'];
@@ -12,7 +11,7 @@ const ERROR_KEYS = ['error', 'message', 'requestId', 'statusCode'];
 for (const engine of testEngines()) {
   describe(`hostile model uploads on ${engine}`, () => {
     let t: TestApp;
-    const http = () => request(t.app.getHttpServer());
+    const http = () => authed(t);
     const versionRows = async () => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM model_versions'))[0].n);
     const upload = (bytes: Buffer) => http().post('/api/v1/models/target/versions').attach('file', bytes, 'model.onnx');
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
-import { startTestApp, TestApp } from '../support/test-app';
+import { authed, startTestApp, TestApp } from '../support/test-app';
 
 /** The error body and X-Request-Id contract of API.md, for every way a request can fail. */
 describe('error responses', () => {
   let t: TestApp;
-  const http = () => request(t.app.getHttpServer());
+  const http = () => authed(t);
 
   before(async () => {
     t = await startTestApp('sqlite', { env: { MAX_REGISTRY_BODY_BYTES: '2048' } });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import { InferenceService } from '../../src/inference/inference.service';
 import { holdModelLoads } from '../support/model-gate';
 import { mlpModel } from '../support/onnx-models';
-import { startTestApp } from '../support/test-app';
+import { authed, startTestApp } from '../support/test-app';
 import { track, waitFor } from '../support/wait-for';
 
 /**
@@ -18,7 +17,7 @@ const gatedInput = { x: [[1, 2, 3, 4]] };
 async function withApp(env: Record<string, string>, models: Record<string, Buffer>) {
   // The cache would answer repeated requests without running them: these tests exercise the engine.
   const t = await startTestApp('sqlite', { env: { INFERENCE_WORKERS: '1', CACHE_DEFAULT_ENABLED: 'false', ...env } });
-  const http = () => request(t.app.getHttpServer());
+  const http = () => authed(t);
   const sha256: Record<string, string> = {};
   for (const [name, bytes] of Object.entries(models)) {
     await http().post('/api/v1/models').send({ name }).expect(201);

@@ -20,7 +20,7 @@ import {
 } from '../support/job-helpers';
 import { mlpModel } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
-import { listFiles, startTestApp, TestApp } from '../support/test-app';
+import { listFiles, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
 const MiB = 1024 * 1024;
 const LIMITS_ENV = {
@@ -101,7 +101,11 @@ describe('job submission budgets (sqlite)', () => {
           port,
           method: 'POST',
           path: '/api/v1/jobs?model=mlp',
-          headers: { 'Content-Type': 'application/x-ndjson', 'Content-Length': String(24 * MiB + 1) },
+          headers: {
+            'Content-Type': 'application/x-ndjson',
+            'Content-Length': String(24 * MiB + 1),
+            Authorization: `Bearer ${TEST_ADMIN_KEY}`,
+          },
         });
         rawRequests.push(req);
         req.on('response', resolve);

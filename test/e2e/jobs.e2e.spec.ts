@@ -27,7 +27,7 @@ import { fixedShapeModel, mlpModel } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
 import { JobGate } from '../support/job-gate';
 import { slowModel } from '../support/slow-model';
-import { startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
 /** Small chunks so a few hundred instances make many chunks (progress, cancellation, resume). */
 const APP_ENV = { JOBS_CHUNK_SIZE: '16', JOBS_MAX_INSTANCES: '500', SHUTDOWN_GRACE_MS: '2000' };
@@ -387,6 +387,7 @@ describe('queued jobs on the in-process runner across a restart', () => {
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
       ...APP_ENV,
       SHUTDOWN_GRACE_MS: '5000',
     }),

@@ -16,7 +16,7 @@ import {
   unknownDomainModel,
 } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
-import { listFiles, startTestApp, TestApp } from '../support/test-app';
+import { authed, listFiles, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
 const MAX_MODEL_BYTES = 64 * 1024;
@@ -44,6 +44,7 @@ function holdUpload(baseUrl: string, model: string, bytes: Buffer): HeldUpload {
     headers: {
       'content-type': `multipart/form-data; boundary=${boundary}`,
       'content-length': head.length + bytes.length + tail.length,
+      authorization: `Bearer ${TEST_ADMIN_KEY}`,
     },
   });
   const response = new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
@@ -69,7 +70,7 @@ function holdUpload(baseUrl: string, model: string, bytes: Buffer): HeldUpload {
 for (const engine of testEngines()) {
   describe(`model upload on ${engine}`, () => {
     let t: TestApp;
-    const http = () => request(t.app.getHttpServer());
+    const http = () => authed(t);
     const artifactFiles = () => listFiles(path.join(t.dataDir, 'artifacts'));
     const stagingFiles = () => artifactFiles().filter((f) => f.startsWith('.staging'));
     const versionRows = async () => Number((await t.dataSource.query('SELECT COUNT(*) AS n FROM model_versions'))[0].n);
@@ -251,7 +252,7 @@ for (const engine of testEngines()) {
 for (const engine of testEngines()) {
   describe(`model upload with a nearly full data folder on ${engine}`, () => {
     let t: TestApp;
-    const http = () => request(t.app.getHttpServer());
+    const http = () => authed(t);
 
     before(async () => {
       // No disk has 8 PiB free: every upload must be refused before anything is written.

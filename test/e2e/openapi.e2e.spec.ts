@@ -87,9 +87,9 @@ describe('OpenAPI document', () => {
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { driveRegistry } = require(path.join(GENERATED, 'out/client-sdk/registry-client.js')) as {
-      driveRegistry: (baseUrl: string) => Promise<Record<string, unknown> & Record<string, never>>;
+      driveRegistry: (baseUrl: string, credential: string) => Promise<Record<string, unknown> & Record<string, never>>;
     };
-    const result = await driveRegistry(t.baseUrl as string);
+    const result = await driveRegistry(t.baseUrl as string, t.adminKey);
     assert.equal((result.created as { name: string }).name, 'sdk-model');
     assert.deepEqual(result.listedNames, ['sdk-model']);
     assert.equal((result.patched as { description: string }).description, 'patched through the SDK');

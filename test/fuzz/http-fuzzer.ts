@@ -10,7 +10,7 @@ import pino from 'pino';
 import { mlpModel } from '../support/onnx-models';
 import type { Engine } from '../support/postgres';
 import { seedVersion } from '../support/seed';
-import { listFiles, startTestApp, TestApp } from '../support/test-app';
+import { listFiles, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 import { BodyLimits, describeCase, FuzzCase } from './fuzz-case';
 import { operationsOf } from './openapi-operations';
@@ -104,6 +104,12 @@ class IdPools {
   }
 }
 
+/** Fuzzed requests carry the admin credential (unless a case sets its own), so they reach every handler. */
+function withCredential(headers: Array<[string, string]>, key: string): Array<[string, string]> {
+  const has = headers.some(([name]) => name.toLowerCase() === 'authorization' || name.toLowerCase() === 'x-api-key');
+  return has ? headers : [['Authorization', `Bearer ${key}`], ...headers];
+}
+
 async function http(
   t: TestApp,
   method: string,
@@ -112,7 +118,10 @@ async function http(
 ): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${t.baseUrl}${route}`, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: {
+      Authorization: `Bearer ${t.adminKey}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -270,7 +279,11 @@ export async function runHttpFuzz(options: FuzzOptions): Promise<FuzzReport> {
     const started = performance.now();
     await sendAll(arbitrary, options, async (c, index) => {
       const target = pools.resolve(c);
-      const outcome = await send(port, { ...c, target }, options.timeoutMs ?? 20_000);
+      const outcome = await send(
+        port,
+        { ...c, target, headers: withCredential(c.headers, TEST_ADMIN_KEY) },
+        options.timeoutMs ?? 20_000,
+      );
       pools.harvest(c, outcome);
       const status = outcome.kind === 'response' ? outcome.response.status : undefined;
       report.requests++;

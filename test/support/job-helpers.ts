@@ -12,7 +12,7 @@ import Bull, { Queue } from 'bull';
 import type { DataSource } from 'typeorm';
 import { InferenceService } from '../../src/inference/inference.service';
 import { UnprocessableError } from '../../src/common/errors';
-import type { TestApp } from './test-app';
+import { TEST_ADMIN_KEY, type TestApp } from './test-app';
 import { DEFAULT_WAIT_MS, waitFor } from './wait-for';
 import { attr, DataType, encodeModel, graph, int64Initializer, node, seededRandom, tensorInfo } from './onnx-models';
 
@@ -88,8 +88,13 @@ export interface ResultItem {
 
 type Fetch = (path: string, init?: RequestInit) => Promise<Response>;
 
-export function client(baseUrl: string): Fetch {
-  return (path, init) => fetch(`${baseUrl}${path}`, init);
+/** fetch against `baseUrl`, every request sending `credential` (default: the test admin key). */
+export function client(baseUrl: string, credential: string = TEST_ADMIN_KEY): Fetch {
+  return (path, init) => {
+    const headers = new Headers(init?.headers);
+    if (!headers.has('Authorization')) headers.set('Authorization', `Bearer ${credential}`);
+    return fetch(`${baseUrl}${path}`, { ...init, headers });
+  };
 }
 
 export async function json<T>(res: Response, status: number): Promise<T> {

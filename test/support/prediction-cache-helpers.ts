@@ -2,7 +2,7 @@ import type { CacheStats } from '../../src/cache/prediction-cache.service';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import type { TestApp } from './test-app';
+import { authed, type TestApp } from './test-app';
 
 /** Helpers shared by the prediction cache, prediction log and Redis outage suites. */
 
@@ -11,7 +11,7 @@ export type Http = () => ReturnType<typeof request>;
 export const httpOf =
   (t: () => TestApp): Http =>
   () =>
-    request(t().app.getHttpServer());
+    authed(t());
 
 /**
  * A model name no other test file or earlier run uses, so suites sharing one Redis never meet

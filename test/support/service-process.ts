@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { JobGate } from './job-gate';
+import { TEST_ADMIN_KEY } from './credentials';
 import { waitFor } from './wait-for';
 
 export const MAIN_JS = path.resolve(__dirname, '../../src/main.js');
@@ -61,6 +62,7 @@ export async function spawnService(
       PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
       ...options.jobGate?.env(),
       ...env,
     },

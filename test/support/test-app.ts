@@ -4,16 +4,22 @@ import * as path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import pino from 'pino';
+import request from 'supertest';
 import type { DataSource } from 'typeorm';
 import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/config/app-config';
 import { loadEnvironment } from '../../src/config/environment';
 import { JobHooks } from '../../src/jobs/job-hooks';
+import { TEST_ADMIN_KEY } from './credentials';
 import { gateHook, JobGate } from './job-gate';
 import { createPostgresDatabase, Engine, TestDatabase } from './postgres';
 
+export { TEST_ADMIN_KEY };
+
 export interface TestApp {
   engine: Engine;
+  /** The app's ADMIN_API_KEY (an admin credential). */
+  adminKey: string;
   app: NestExpressApplication;
   config: AppConfig;
   dataDir: string;
@@ -50,6 +56,7 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
       DATA_DIR: dataDir,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       LOG_FORMAT: 'json',
+      ADMIN_API_KEY: TEST_ADMIN_KEY,
       ...(database ? { DATABASE_URL: database.url } : {}),
       ...options.env,
     }),
@@ -68,6 +75,7 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
   const dataSource = app.get<DataSource>(getDataSourceToken());
   return {
     engine,
+    adminKey: config.auth.adminApiKey ?? TEST_ADMIN_KEY,
     app,
     config,
     dataDir,
@@ -79,6 +87,21 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The `Authorization` header value of a credential. */
+export function bearer(credential: string): string {
+  return `Bearer ${credential}`;
+}
+
+/** supertest against the app, every request sending `credential` (default: the admin key). */
+export function authed(t: TestApp, credential: string = t.adminKey): request.Agent {
+  return request.agent(t.app.getHttpServer()).set('Authorization', bearer(credential));
+}
+
+/** supertest against the app with no credential (public routes, 401 checks). */
+export function anonymous(t: TestApp): request.Agent {
+  return request(t.app.getHttpServer());
 }
 
 /** Every file below a directory, relative to it (to prove nothing was left behind). */

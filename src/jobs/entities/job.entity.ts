@@ -58,6 +58,10 @@ export class JobEntity {
   @Column({ type: 'varchar', length: 36, nullable: true })
   lease: string | null;
 
+  /** The credential that made it (Principal.actor); null on rows from before access control. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  actor: string | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 

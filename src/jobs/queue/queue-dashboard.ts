@@ -5,13 +5,15 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Queue } from 'bull';
+import { requireAdmin } from '../../auth/authenticate.middleware';
+import { AppConfig } from '../../config/app-config';
 import { INFERENCE_QUEUE } from './bull-settings';
 
 export const DASHBOARD_PATH = '/admin/queues';
 
 /**
- * bull-board at /admin/queues, mounted only with QUEUE_DASHBOARD_ENABLED=true and Redis. It is
- * read-only: there is no authentication yet, and the jobs table, not Redis, decides a job's fate.
+ * bull-board at /admin/queues, mounted only with QUEUE_DASHBOARD_ENABLED=true and Redis, for
+ * admin credentials only. It is read-only: the jobs table, not Redis, decides a job's fate.
  */
 @Injectable()
 export class QueueDashboard implements OnModuleInit {
@@ -20,13 +22,14 @@ export class QueueDashboard implements OnModuleInit {
   constructor(
     @InjectQueue(INFERENCE_QUEUE) private readonly queue: Queue,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(DASHBOARD_PATH);
     createBullBoard({ queues: [new BullAdapter(this.queue, { readOnlyMode: true })], serverAdapter });
-    this.adapterHost.httpAdapter.use(DASHBOARD_PATH, serverAdapter.getRouter());
-    this.logger.warn({ msg: 'queue dashboard mounted without authentication', path: DASHBOARD_PATH });
+    this.adapterHost.httpAdapter.use(DASHBOARD_PATH, requireAdmin(this.config.auth.enabled), serverAdapter.getRouter());
+    this.logger.log({ msg: 'queue dashboard mounted (admin only)', path: DASHBOARD_PATH });
   }
 }

@@ -33,6 +33,10 @@ export class PredictionEntity {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /** The credential that made it (Principal.actor); null on rows from before access control. */
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  actor: string | null;
+
   @Column({ type: 'text', nullable: true })
   inputs: string | null;
 

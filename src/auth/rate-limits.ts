@@ -1,0 +1,15 @@
+import type { Response } from 'express';
+import type { Principal } from './principal';
+
+/**
+ * Per-credential request limits. `admit` sets the RateLimit-* headers on `res` and throws
+ * TooManyRequestsError (429 with Retry-After) when the credential is over its limit.
+ */
+export abstract class RateLimits {
+  abstract admit(principal: Principal, res: Response): Promise<void>;
+}
+
+/** No limits (until the token-bucket limiter is bound). */
+export class UnlimitedRateLimits extends RateLimits {
+  async admit(): Promise<void> {}
+}

@@ -1,0 +1,2 @@
+/** ADMIN_API_KEY of every test app and spawned service unless a test sets its own. */
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
