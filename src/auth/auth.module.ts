@@ -3,6 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { AccessGuard } from './access.guard';
+import { AuditController } from './audit/audit.controller';
+import { AuditEventsService } from './audit/audit-events.service';
 import { AuditService } from './audit/audit.service';
 import { AuthEvents, LocalAuthEvents, RedisAuthEvents } from './auth-events';
 import { AuthBootstrapService } from './bootstrap.service';
@@ -21,7 +23,7 @@ import { NoAccessTokens } from './tokens/no-access-tokens';
 /** Keys, users and tokens, the global access guard, rate limits and the audit trail. */
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity, UserEntity, RefreshTokenEntity, AuditEventEntity])],
-  controllers: [ApiKeysController, MeController],
+  controllers: [ApiKeysController, MeController, AuditController],
   providers: [
     {
       provide: AuthEvents,
@@ -36,6 +38,7 @@ import { NoAccessTokens } from './tokens/no-access-tokens';
     { provide: APP_GUARD, useClass: AccessGuard },
     ApiKeysService,
     AuditService,
+    AuditEventsService,
     CredentialsService,
     AuthBootstrapService,
   ],

@@ -21,6 +21,9 @@ export class AuditService {
   async record(manager: EntityManager, caller: Caller, entry: AuditEntry): Promise<void> {
     const details = entry.details === undefined ? null : JSON.stringify(entry.details);
     await manager.insert(AuditEventEntity, {
+      // Set here, in milliseconds: SQLite's column default (datetime('now')) keeps whole seconds only,
+      // which would leave the order of a burst of writes to chance.
+      at: new Date(),
       actor: caller.principal.actor,
       actorName: caller.principal.name.slice(0, 128),
       action: entry.action,
