@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { modelPatternsWhere } from '../auth/model-patterns';
 import type { SafeError } from '../common/safe-error';
 import { JobResultEntity } from './entities/job-result.entity';
 import { FINISHED_STATUSES, JobEntity, JobStatus } from './entities/job.entity';
@@ -14,7 +15,15 @@ const INSERT_BYTES = 4 * 1024 * 1024;
 /** Instances are rows of a header and raw bytes, whose column type differs per engine: no entity. */
 const INSTANCES = 'job_instances';
 
-export type NewJob = Pick<JobEntity, 'modelId' | 'modelVersionId' | 'modelName' | 'version' | 'total'>;
+export type NewJob = Pick<JobEntity, 'modelId' | 'modelVersionId' | 'modelName' | 'version' | 'total' | 'actor'>;
+
+/** Which jobs a caller may see: only its own (`actor`), and only of models its patterns cover. */
+export interface JobVisibility {
+  /** Only jobs this credential made; null = anyone's. */
+  actor: string | null;
+  /** Model-name patterns; null = every model. */
+  models: readonly string[] | null;
+}
 
 /** What a running attempt re-reads at each chunk boundary. */
 export type JobControl = Pick<JobEntity, 'status' | 'cancelRequested' | 'lease' | 'done' | 'total'>;
@@ -69,20 +78,20 @@ export class JobStore {
     return this.jobs.findOneBy({ id });
   }
 
+  /** Newest first, filtered in SQL (visibility included) so totals and paging stay right. */
   async list(
     filter: { status?: JobStatus; model?: string },
+    visibility: JobVisibility,
     skip: number,
     take: number,
   ): Promise<[JobEntity[], number]> {
-    return this.jobs.findAndCount({
-      where: {
-        ...(filter.status ? { status: filter.status } : {}),
-        ...(filter.model ? { modelName: filter.model } : {}),
-      },
-      order: { createdAt: 'DESC', id: 'ASC' },
-      skip,
-      take,
-    });
+    const qb = this.jobs.createQueryBuilder('j');
+    if (filter.status) qb.andWhere('j.status = :status', { status: filter.status });
+    if (filter.model) qb.andWhere('j.model_name = :model', { model: filter.model });
+    if (visibility.actor !== null) qb.andWhere('j.actor = :actor', { actor: visibility.actor });
+    const scope = modelPatternsWhere('j.model_name', visibility.models);
+    if (scope) qb.andWhere(scope.sql, scope.parameters);
+    return qb.orderBy('j.createdAt', 'DESC').addOrderBy('j.id', 'ASC').skip(skip).take(take).getManyAndCount();
   }
 
   async results(id: string, skip: number, take: number): Promise<[JobResultEntity[], number]> {

@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
+import type { Caller } from '../auth/caller';
+import { assertModelInScope } from '../auth/model-scope';
 import { DomainError, InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InferenceService } from '../inference/inference.service';
@@ -34,6 +36,11 @@ const NDJSON_BATCH_LINES = 4096;
  * (InferenceService.parseJob / encodeInstances), so no body of any size blocks other requests.
  * A submission past JOBS_MAX_SUBMISSION_BYTES as sent, JOBS_MAX_DECODED_BYTES as stored or
  * JOBS_MAX_INSTANCE_ELEMENTS in one instance is refused with 413, its spool removed.
+ *
+ * The job records the credential that submitted it (its actor). A credential scoped to model
+ * patterns is refused (403) for another model as soon as the model is known, before the version
+ * is resolved and before anything is spooled: at once for NDJSON (?model=), after the worker's
+ * parse for JSON.
  */
 @Injectable()
 export class JobSubmissionService {
@@ -52,7 +59,7 @@ export class JobSubmissionService {
     return path.join(this.config.dataDir, 'jobs-staging');
   }
 
-  async submit(req: Request, query: SubmitJobQueryDto): Promise<JobDto> {
+  async submit(req: Request, query: SubmitJobQueryDto, caller: Caller): Promise<JobDto> {
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type === NDJSON) {
       try {
@@ -60,7 +67,8 @@ export class JobSubmissionService {
           throw new InvalidInputError('An NDJSON upload names its model in the query: ?model=NAME[&version=N]', [
             { field: 'model', problem: 'is required in the query string for application/x-ndjson' },
           ]);
-        return await this.acceptNdjson(req, { model: query.model, version: query.version });
+        assertModelInScope(caller, query.model);
+        return await this.acceptNdjson(req, { model: query.model, version: query.version }, caller);
       } finally {
         // An upload refused halfway (or before its first byte) is read to its end and dropped,
         // so the client sees the answer.
@@ -73,11 +81,11 @@ export class JobSubmissionService {
     if (query.model !== undefined || query.version !== undefined) {
       throw new InvalidInputError('A JSON job names model and version in its body, not in the query string');
     }
-    return this.acceptJson(req);
+    return this.acceptJson(req, caller);
   }
 
   /** The JSON body arrives as raw bytes (express.raw on /api/v1/jobs); a worker parses it. */
-  private async acceptJson(req: Request): Promise<JobDto> {
+  private async acceptJson(req: Request, caller: Caller): Promise<JobDto> {
     const body: unknown = req.body;
     if (!Buffer.isBuffer(body) || body.length === 0) {
       throw new InvalidInputError('The request body must be a JSON object {model, version?, instances}');
@@ -86,8 +94,9 @@ export class JobSubmissionService {
     const { handle, job } = await this.inference.parseJob(body);
     let handedOver = false;
     try {
+      assertModelInScope(caller, job.model);
       if (job.count > this.config.jobs.maxInstances) throw tooManyInstances(this.config.jobs.maxInstances);
-      return await this.accept(job, async (entity, spool) => {
+      return await this.accept(job, caller, async (entity, spool) => {
         handedOver = true;
         await this.spoolBatch(spool, await this.inference.encodeInstances(handle, entity.inputs, this.limits(0)));
       });
@@ -101,9 +110,9 @@ export class JobSubmissionService {
    * batch, the next is read. A batch is sent once the one before it is spooled, so each knows
    * the index of its first instance.
    */
-  private async acceptNdjson(req: Request, target: JobTarget): Promise<JobDto> {
+  private async acceptNdjson(req: Request, target: JobTarget, caller: Caller): Promise<JobDto> {
     await this.admit(req, 0);
-    return this.accept(target, async (entity, spool) => {
+    return this.accept(target, caller, async (entity, spool) => {
       const batches = readLineBatches(req, {
         maxLineBytes: this.config.maxJsonBodyBytes,
         maxTotalBytes: this.config.jobs.maxSubmissionBytes,
@@ -159,6 +168,7 @@ export class JobSubmissionService {
   /** Resolves the target, lets `fill` spool every instance, then stores and queues the job. */
   private async accept(
     target: JobTarget,
+    caller: Caller,
     fill: (entity: ModelVersionEntity, spool: InstanceSpool) => Promise<void>,
   ): Promise<JobDto> {
     const { model, entity } = await this.versions.resolveServable(target.model, target.version);
@@ -174,6 +184,7 @@ export class JobSubmissionService {
           modelName: model.name,
           version: entity.version,
           total: spool.count,
+          actor: caller.principal.actor,
         },
         spool.instances(),
       );

@@ -32,6 +32,7 @@ export function toJobDto(job: JobEntity): JobDto {
     attempts: job.attempts,
     error: error?.message ?? null,
     errorKind: error?.kind ?? null,
+    actor: job.actor,
     createdAt: job.createdAt.toISOString(),
     startedAt: job.startedAt?.toISOString() ?? null,
     finishedAt: job.finishedAt?.toISOString() ?? null,

@@ -1,4 +1,5 @@
 import { Access } from '../auth/access.decorator';
+import { Caller, CurrentCaller } from '../auth/caller';
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -25,6 +26,10 @@ import {
 import { JobSubmissionService, NDJSON } from './job-submission.service';
 import { JobsService } from './jobs.service';
 import { JobIdPipe } from './pipes';
+
+const JOB_VISIBILITY =
+  'A predictor credential sees only the jobs it submitted; a credential scoped to model patterns only jobs of ' +
+  'those models. Any other job answers 404 on every job route, as if it did not exist.';
 
 @ApiTags('jobs')
 @ApiExtraModels(CreateJobDto, JobInstanceDto, TensorInputDto, OutputTensorDto)
@@ -64,28 +69,37 @@ export class JobsController {
     @Req() req: Request,
     @Query() query: SubmitJobQueryDto,
     @Res({ passthrough: true }) res: Response,
+    @CurrentCaller() caller: Caller,
   ): Promise<JobDto> {
-    const job = await this.submissions.submit(req, query);
+    const job = await this.submissions.submit(req, query, caller);
     res.setHeader('Location', `/api/v1/jobs/${job.id}`);
     return job;
   }
 
   @Get()
   @Access('maintainer', 'predictor', 'viewer')
-  @ApiOperation({ operationId: 'listJobs', summary: 'List jobs, newest first (filter by status and model)' })
+  @ApiOperation({
+    operationId: 'listJobs',
+    summary: 'List jobs, newest first (filter by status and model)',
+    description: JOB_VISIBILITY,
+  })
   @ApiOkResponse({ type: JobPageDto })
   @ApiErrors(400)
-  list(@Query() query: ListJobsQueryDto): Promise<JobPageDto> {
-    return this.jobs.list(query);
+  list(@Query() query: ListJobsQueryDto, @CurrentCaller() caller: Caller): Promise<JobPageDto> {
+    return this.jobs.list(query, caller);
   }
 
   @Get(':id')
   @Access('maintainer', 'predictor', 'viewer')
-  @ApiOperation({ operationId: 'getJob', summary: 'Read a job: status, progress, attempts, error' })
+  @ApiOperation({
+    operationId: 'getJob',
+    summary: 'Read a job: status, progress, attempts, error',
+    description: JOB_VISIBILITY,
+  })
   @ApiOkResponse({ type: JobDto })
   @ApiErrors(400, 404)
-  get(@Param('id', JobIdPipe) id: string): Promise<JobDto> {
-    return this.jobs.get(id);
+  get(@Param('id', JobIdPipe) id: string, @CurrentCaller() caller: Caller): Promise<JobDto> {
+    return this.jobs.get(id, caller);
   }
 
   @Get(':id/results')
@@ -96,8 +110,12 @@ export class JobsController {
   })
   @ApiOkResponse({ type: JobResultPageDto })
   @ApiErrors(400, 404)
-  results(@Param('id', JobIdPipe) id: string, @Query() query: PageQueryDto): Promise<JobResultPageDto> {
-    return this.jobs.results(id, query);
+  results(
+    @Param('id', JobIdPipe) id: string,
+    @Query() query: PageQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<JobResultPageDto> {
+    return this.jobs.results(id, query, caller);
   }
 
   @Post(':id/cancel')
@@ -109,8 +127,8 @@ export class JobsController {
   })
   @ApiAcceptedResponse({ type: JobDto, description: 'Cancelled, or cancellation requested (status still running)' })
   @ApiErrors(400, 404, 409)
-  cancel(@Param('id', JobIdPipe) id: string): Promise<JobDto> {
-    return this.jobs.cancel(id);
+  cancel(@Param('id', JobIdPipe) id: string, @CurrentCaller() caller: Caller): Promise<JobDto> {
+    return this.jobs.cancel(id, caller);
   }
 
   @Delete(':id')
@@ -119,7 +137,7 @@ export class JobsController {
   @ApiOperation({ operationId: 'deleteJob', summary: 'Delete a job and its results (a running job is stopped)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(400, 404)
-  async delete(@Param('id', JobIdPipe) id: string): Promise<void> {
-    await this.jobs.delete(id);
+  async delete(@Param('id', JobIdPipe) id: string, @CurrentCaller() caller: Caller): Promise<void> {
+    await this.jobs.delete(id, caller);
   }
 }

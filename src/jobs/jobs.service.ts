@@ -1,13 +1,18 @@
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/caller';
 import { ConflictError, NotFoundError } from '../common/errors';
 import { Page, PageQueryDto, pageOf } from '../common/pagination';
 import type { JobDto, JobResultDto, ListJobsQueryDto } from './dto/job.dto';
 import type { JobEntity } from './entities/job.entity';
 import { toJobDto, toJobResultDto } from './job.mapper';
 import { JobStore } from './job-store';
+import { jobVisibility, jobVisibleTo } from './job-visibility';
 import { JobQueue } from './queue/job-queue';
 
-/** Reading, cancelling and deleting jobs (submitting is JobSubmissionService). */
+/**
+ * Reading, cancelling and deleting jobs (submitting is JobSubmissionService). Every operation is
+ * limited to the jobs the caller may see (job-visibility.ts); another's job is a 404.
+ */
 @Injectable()
 export class JobsService {
   constructor(
@@ -15,26 +20,32 @@ export class JobsService {
     private readonly queue: JobQueue,
   ) {}
 
-  async list(query: ListJobsQueryDto): Promise<Page<JobDto>> {
-    const [rows, total] = await this.store.list({ status: query.status, model: query.model }, query.skip, query.limit);
+  async list(query: ListJobsQueryDto, caller: Caller): Promise<Page<JobDto>> {
+    const [rows, total] = await this.store.list(
+      { status: query.status, model: query.model },
+      jobVisibility(caller),
+      query.skip,
+      query.limit,
+    );
     return pageOf(rows.map(toJobDto), total, query);
   }
 
-  async get(id: string): Promise<JobDto> {
-    return toJobDto(await this.findEntity(id));
+  async get(id: string, caller: Caller): Promise<JobDto> {
+    return toJobDto(await this.findVisible(id, caller));
   }
 
-  async results(id: string, query: PageQueryDto): Promise<Page<JobResultDto>> {
-    await this.findEntity(id);
+  async results(id: string, query: PageQueryDto, caller: Caller): Promise<Page<JobResultDto>> {
+    await this.findVisible(id, caller);
     const [rows, total] = await this.store.results(id, query.skip, query.limit);
     return pageOf(rows.map(toJobResultDto), total, query);
   }
 
   /** A queued job is cancelled at once (and never runs); a running one stops at its next chunk. */
-  async cancel(id: string): Promise<JobDto> {
+  async cancel(id: string, caller: Caller): Promise<JobDto> {
+    await this.findVisible(id, caller);
     const outcome = await this.store.requestCancel(id);
     if (outcome === 'missing') throw this.notFound(id);
-    const job = await this.findEntity(id);
+    const job = await this.findVisible(id, caller);
     if (outcome === 'finished') {
       throw new ConflictError(`Job ${id} is already ${job.status}; only a queued or running job can be cancelled`);
     }
@@ -43,14 +54,16 @@ export class JobsService {
   }
 
   /** Removes the job, its instances and results; a running job's worker stops at its next chunk. */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, caller: Caller): Promise<void> {
+    await this.findVisible(id, caller);
     if (!(await this.store.delete(id))) throw this.notFound(id);
     await this.queue.remove(id);
   }
 
-  private async findEntity(id: string): Promise<JobEntity> {
+  /** The job, if it exists and the caller may see it; 404 otherwise (existence is not revealed). */
+  private async findVisible(id: string, caller: Caller): Promise<JobEntity> {
     const job = await this.store.find(id);
-    if (!job) throw this.notFound(id);
+    if (!job || !jobVisibleTo(job, jobVisibility(caller))) throw this.notFound(id);
     return job;
   }
 

@@ -98,7 +98,14 @@ for (const engine of testEngines()) {
         `SELECT v.id AS id, v.model_id AS model_id FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'pairs'`,
       );
       const stored = await t.app.get(JobStore).create(
-        { modelId: version.model_id, modelVersionId: version.id, modelName: 'pairs', version: 1, total: 1 },
+        {
+          modelId: version.model_id,
+          modelVersionId: version.id,
+          modelName: 'pairs',
+          version: 1,
+          total: 1,
+          actor: 'admin-key',
+        },
         (async function* () {
           yield { header: '{"x":{"dtype":"complex64","dims":[1]}}', data: Buffer.alloc(0) };
         })(),

@@ -89,6 +89,7 @@ for (const engine of testEngines()) {
       assert.equal(done.error, null);
       assert.ok(done.startedAt && done.finishedAt && done.finishedAt >= done.startedAt);
       assert.deepEqual(Object.keys(done).sort(), [
+        'actor',
         'attempts',
         'createdAt',
         'error',

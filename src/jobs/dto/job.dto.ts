@@ -144,6 +144,16 @@ export class JobDto {
   @ApiProperty({ ...ERROR_KIND, nullable: true, description: 'Kind of `error`; null when there is none' })
   errorKind: SafeErrorKind | null;
 
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    example: 'key:0b6f3c1e-8d2a-4f5e-9c7b-1a2b3c4d5e6f',
+    description:
+      'The credential that submitted the job: key:<id>, user:<id>, admin-key, or auth-disabled; null on jobs ' +
+      'submitted before access control',
+  })
+  actor: string | null;
+
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 
