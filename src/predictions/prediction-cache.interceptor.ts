@@ -1,6 +1,7 @@
 import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
 import type { Response } from 'express';
 import { map, Observable, of } from 'rxjs';
+import { callerOf } from '../auth/caller';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
 import type { RequestWithId } from '../common/request-id';
 import { bypassesCache, PredictionOutcome, RequestWithPrediction, serverTiming } from './prediction-context';
@@ -31,7 +32,7 @@ export class PredictionCacheInterceptor implements NestInterceptor {
     const prediction = { receivedAt: req.startedAt, bypassCache, rawHash };
     req.prediction = prediction;
     if (!bypassCache && rawHash) {
-      const hit = await this.predictions.fromRawCache(prediction);
+      const hit = await this.predictions.fromRawCache(prediction, callerOf(req));
       if (hit) return of(this.finish(hit, res));
     }
     return next.handle().pipe(map((outcome: PredictionOutcome) => this.finish(outcome, res)));

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, Repository } from 'typeorm';
+import type { Caller } from '../auth/caller';
+import { modelPatternsWhere } from '../auth/model-patterns';
+import { modelVisibleTo } from '../auth/model-scope';
 import { NotFoundError } from '../common/errors';
 import { Page, pageOf } from '../common/pagination';
 import { AppConfig } from '../config/app-config';
@@ -12,9 +15,9 @@ import { PredictionEntity } from './entities/prediction.entity';
 export type PredictionLogRow = Omit<PredictionEntity, 'id' | 'createdAt'> & { createdAt?: Date };
 
 const LOG_COLUMNS =
-  'id, model, version, status, status_code, cached, latency_ms, input_hash, error, inputs, outputs, created_at';
+  'id, model, version, status, status_code, cached, latency_ms, input_hash, error, actor, inputs, outputs, created_at';
 
-/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters, SQLite 32,766; a row has 12). */
+/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters, SQLite 32,766; a row has 13). */
 const ROWS_PER_STATEMENT = 2_000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const DROP_LOG_INTERVAL_MS = 30_000;
@@ -87,24 +90,28 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
     return this.flushing;
   }
 
-  async list(query: ListPredictionsQueryDto): Promise<Page<PredictionLogDto>> {
-    const where = {
-      ...(query.model ? { model: query.model } : {}),
-      ...(query.version ? { version: query.version } : {}),
-      ...(query.status ? { status: query.status } : {}),
-    };
-    const [rows, total] = await this.rows.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: query.skip,
-      take: query.limit,
-    });
+  /** Newest first; a credential scoped to model patterns sees only rows of those models (in SQL). */
+  async list(query: ListPredictionsQueryDto, caller: Caller): Promise<Page<PredictionLogDto>> {
+    const qb = this.rows.createQueryBuilder('p');
+    if (query.model) qb.andWhere('p.model = :model', { model: query.model });
+    if (query.version) qb.andWhere('p.version = :version', { version: query.version });
+    if (query.status) qb.andWhere('p.status = :status', { status: query.status });
+    const scope = modelPatternsWhere('p.model', caller.principal.models);
+    if (scope) qb.andWhere(scope.sql, scope.parameters);
+    const [rows, total] = await qb
+      .orderBy('p.createdAt', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .skip(query.skip)
+      .take(query.limit)
+      .getManyAndCount();
     return pageOf(rows.map(toDto), total, query);
   }
 
-  async get(id: string): Promise<PredictionLogDto> {
+  async get(id: string, caller: Caller): Promise<PredictionLogDto> {
     const row = await this.rows.findOneBy({ id });
-    if (!row) throw new NotFoundError(`No prediction ${id} in the log (it may not have been sampled, or has expired)`);
+    if (!row || !modelVisibleTo(caller, row.model)) {
+      throw new NotFoundError(`No prediction ${id} in the log (it may not have been sampled, or has expired)`);
+    }
     return toDto(row);
   }
 
@@ -152,6 +159,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
         row.latencyMs,
         row.inputHash,
         row.error,
+        row.actor,
         row.inputs,
         row.outputs,
         // SQLite keeps TypeORM's UTC text format, so reads and range queries compare alike.
@@ -192,6 +200,7 @@ function toDto(row: PredictionEntity): PredictionLogDto {
     latencyMs: row.latencyMs,
     inputHash: row.inputHash,
     error: row.error,
+    actor: row.actor,
     createdAt: row.createdAt.toISOString(),
     ...(row.inputs !== null ? { inputs: row.inputs } : {}),
     ...(row.outputs !== null ? { outputs: row.outputs } : {}),

@@ -1,4 +1,5 @@
 import { Access } from '../auth/access.decorator';
+import { Caller, CurrentCaller } from '../auth/caller';
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
@@ -35,12 +36,12 @@ export class PredictionsController {
   @ApiBody({ type: PredictRequestDto })
   @ApiOkResponse({ type: PredictionResponseDto })
   @ApiErrors(400, 404, 409, 413, 415, 422, 429, 503, 504)
-  predict(@Req() req: RequestWithPrediction): Promise<PredictionOutcome> {
+  predict(@Req() req: RequestWithPrediction, @CurrentCaller() caller: Caller): Promise<PredictionOutcome> {
     // The body arrives unparsed (express.raw on this path): an inference worker parses it.
     if (!Buffer.isBuffer(req.body) || req.body.length === 0) {
       throw new InvalidInputError('The request body must be a JSON object with model and inputs');
     }
-    return this.predictions.predict(req.body, req.prediction!);
+    return this.predictions.predict(req.body, req.prediction!, caller);
   }
 
   @Get()
@@ -48,8 +49,8 @@ export class PredictionsController {
   @ApiOperation({ operationId: 'listPredictions', summary: 'The prediction log, newest first' })
   @ApiOkResponse({ type: PredictionLogPageDto })
   @ApiErrors(400)
-  list(@Query() query: ListPredictionsQueryDto): Promise<PredictionLogPageDto> {
-    return this.log.list(query);
+  list(@Query() query: ListPredictionsQueryDto, @CurrentCaller() caller: Caller): Promise<PredictionLogPageDto> {
+    return this.log.list(query, caller);
   }
 
   @Get(':id')
@@ -57,7 +58,10 @@ export class PredictionsController {
   @ApiOperation({ operationId: 'getPrediction', summary: 'One logged prediction' })
   @ApiOkResponse({ type: PredictionLogDto })
   @ApiErrors(400, 404)
-  get(@Param('id', new ParseUUIDPipe({ version: undefined })) id: string): Promise<PredictionLogDto> {
-    return this.log.get(id);
+  get(
+    @Param('id', new ParseUUIDPipe({ version: undefined })) id: string,
+    @CurrentCaller() caller: Caller,
+  ): Promise<PredictionLogDto> {
+    return this.log.get(id, caller);
   }
 }

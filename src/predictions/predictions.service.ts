@@ -1,4 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Caller } from '../auth/caller';
+import { mayTouchModel } from '../auth/model-patterns';
+import { assertModelInScope } from '../auth/model-scope';
 import { CachedPrediction, PredictionCacheService } from '../cache/prediction-cache.service';
 import { boundedList, boundedName, MAX_ITEMS_LISTED } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
@@ -25,6 +28,10 @@ interface Parsed {
  * here), the version is resolved, then the worker validates the inputs against the signature,
  * hashes them for the cache, runs the model and serializes the outputs. The HTTP thread never
  * parses or builds a large tensor.
+ *
+ * A credential scoped to model patterns is refused (403) as soon as the body names a model
+ * outside them: before the version is resolved and before any cache lookup, so it learns neither
+ * whether that model exists nor what it answered to anyone else.
  */
 @Injectable()
 export class PredictionsService {
@@ -37,13 +44,14 @@ export class PredictionsService {
 
   /**
    * Answers a byte-identical repeat of an earlier request from the cache without parsing it, when
-   * the entry's model generation and resolved version are still current.
+   * the entry's model generation and resolved version are still current. An entry of a model
+   * outside the caller's scope is not answered here: the full path refuses it.
    */
-  async fromRawCache(context: PredictionContext): Promise<PredictionOutcome | undefined> {
+  async fromRawCache(context: PredictionContext, caller: Caller): Promise<PredictionOutcome | undefined> {
     if (!context.rawHash) return undefined;
     const started = process.hrtime.bigint();
     const entry = await this.cache.getRaw(context.rawHash);
-    if (!entry) return undefined;
+    if (!entry || !mayTouchModel(caller.principal.models, entry.m)) return undefined;
     const epoch = await this.cache.epoch(entry.m);
     if (!epoch || epoch !== entry.e) return undefined;
     let resolved;
@@ -63,7 +71,7 @@ export class PredictionsService {
     });
   }
 
-  async predict(body: Uint8Array, context: PredictionContext): Promise<PredictionOutcome> {
+  async predict(body: Uint8Array, context: PredictionContext, caller: Caller): Promise<PredictionOutcome> {
     const receive = elapsedMs(context.receivedAt);
     let mark = process.hrtime.bigint();
     // A large body moves to the worker that parses it; the log keeps a copy of its head.
@@ -77,6 +85,7 @@ export class PredictionsService {
     let epoch: string | null | undefined;
     let resolved;
     try {
+      assertModelInScope(caller, request.model);
       epoch = await this.cache.epoch(request.model);
       resolved = await this.versions.resolveServable(request.model, request.version, epoch ?? undefined);
       checkOutputs(resolved.entity, request.outputs);

@@ -37,6 +37,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 interface LogItem {
   id: string;
+  actor: string | null;
   model: string | null;
   version: number | null;
   status: string;
@@ -58,6 +59,7 @@ interface LogPage {
 }
 
 const LOG_FIELDS = [
+  'actor',
   'cached',
   'createdAt',
   'error',
@@ -146,6 +148,7 @@ for (const engine of testEngines()) {
         assert.deepEqual(Object.keys(item).sort(), LOG_FIELDS, 'no payloads for a model that did not opt in');
         assert.match(item.id, UUID);
         assert.equal(item.model, 'plain');
+        assert.equal(item.actor, 'admin-key', 'the credential that made it (ADMIN_API_KEY)');
         assert.equal(typeof item.latencyMs, 'number');
         assert.ok(item.latencyMs >= 0 && item.latencyMs < 10_000, `latency ${item.latencyMs}`);
         const created = Date.parse(item.createdAt);

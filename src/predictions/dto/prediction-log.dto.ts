@@ -64,6 +64,16 @@ export class PredictionLogDto {
   })
   error: string | null;
 
+  @ApiProperty({
+    type: 'string',
+    nullable: true,
+    example: 'key:0b6f3c1e-8d2a-4f5e-9c7b-1a2b3c4d5e6f',
+    description:
+      'The credential that made the prediction: key:<id>, user:<id>, admin-key, or auth-disabled; null on rows ' +
+      'written before access control',
+  })
+  actor: string | null;
+
   @ApiPropertyOptional({ description: 'The request body, for models that opted in (logPayloads)' })
   inputs?: string;
 
