@@ -1,6 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { AuditService } from '../auth/audit/audit.service';
+import type { Caller } from '../auth/caller';
+import { assertModelInScope } from '../auth/model-scope';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { ModelNotFoundError, TooManyRequestsError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
@@ -13,6 +16,7 @@ import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { toVersionDto } from './model.mapper';
 import { ModelsService } from './models.service';
+import { REGISTRY_ACTIONS, versionTarget } from './registry-audit';
 import { ServableVersionCache } from './servable-version-cache';
 import { receiveModelUpload, UploadRequest } from './upload/multipart-upload';
 import { VersionCleanupService } from './version-cleanup.service';
@@ -28,7 +32,8 @@ function announcedBytes(request: UploadRequest): number {
 
 /**
  * Upload of a new version: stream to staging, inspect and warm up in an inference worker, then
- * commit file and row together. Any failure leaves no row, no file and no staging file. At most
+ * commit file, row and audit event together. Any failure leaves no row, no file, no staging file
+ * and no audit event. A credential scoped to other models is refused before the body is read. At most
  * MAX_CONCURRENT_UPLOADS run at once in this process, and an upload that would leave less than
  * MIN_FREE_DISK_BYTES free is refused; both before the body is read.
  */
@@ -39,6 +44,7 @@ export class ModelUploadService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
     private readonly config: AppConfig,
     private readonly models: ModelsService,
     private readonly store: ArtifactStore,
@@ -48,7 +54,8 @@ export class ModelUploadService {
     private readonly cache: PredictionCacheService,
   ) {}
 
-  async upload(name: string, request: UploadRequest): Promise<ModelVersionDto> {
+  async upload(name: string, request: UploadRequest, caller: Caller): Promise<ModelVersionDto> {
+    assertModelInScope(caller, name);
     if (this.active >= this.config.maxConcurrentUploads) {
       throw new TooManyRequestsError(
         `${this.active} model uploads are already in progress (MAX_CONCURRENT_UPLOADS); retry shortly`,
@@ -58,20 +65,20 @@ export class ModelUploadService {
     this.active++;
     try {
       await ensureFreeDisk(this.config.dataDir, announcedBytes(request), this.config.minFreeDiskBytes);
-      return await this.receiveAndStore(name, request);
+      return await this.receiveAndStore(name, request, caller);
     } finally {
       this.active--;
     }
   }
 
-  private async receiveAndStore(name: string, request: UploadRequest): Promise<ModelVersionDto> {
+  private async receiveAndStore(name: string, request: UploadRequest, caller: Caller): Promise<ModelVersionDto> {
     const model = await this.models.findEntity(name);
     const { staged, description } = await receiveModelUpload(request, this.store, this.config.maxModelBytes);
     let storageKey: string | undefined;
     try {
       const inspection = await this.inference.inspect(staged);
       storageKey = await this.store.commit(staged);
-      const entity = await this.insertVersion(model, staged, storageKey, description, inspection);
+      const entity = await this.insertVersion(model, staged, storageKey, description, inspection, caller);
       this.servable.invalidate(name);
       await this.cache.invalidate(name);
       this.logger.log({ msg: 'model version stored', model: name, version: entity.version, sha256: staged.sha256 });
@@ -97,6 +104,7 @@ export class ModelUploadService {
     storageKey: string,
     description: string,
     inspection: ModelInspection,
+    caller: Caller,
   ): Promise<ModelVersionEntity> {
     return this.dataSource.transaction(async (manager) => {
       // The increment locks the model row, so concurrent uploads get distinct numbers.
@@ -121,6 +129,11 @@ export class ModelUploadService {
         }),
       );
       await manager.update(ModelEntity, { id: model.id }, { latestVersion: version });
+      await this.audit.record(manager, caller, {
+        action: REGISTRY_ACTIONS.versionCreate,
+        target: versionTarget(model.name, version),
+        details: { sha256: staged.sha256, sizeBytes: staged.sizeBytes },
+      });
       return entity;
     });
   }

@@ -1,4 +1,5 @@
 import { Access } from '../auth/access.decorator';
+import { Caller, CurrentCaller } from '../auth/caller';
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, StreamableFile } from '@nestjs/common';
 import {
   ApiBody,
@@ -49,8 +50,12 @@ export class ModelVersionsController {
   })
   @ApiCreatedResponse({ type: ModelVersionDto })
   @ApiErrors(400, 404, 413, 415, 422, 429, 507)
-  upload(@Param('name', ModelNamePipe) name: string, @Req() request: Request): Promise<ModelVersionDto> {
-    return this.uploads.upload(name, request);
+  upload(
+    @Param('name', ModelNamePipe) name: string,
+    @Req() request: Request,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ModelVersionDto> {
+    return this.uploads.upload(name, request, caller);
   }
 
   @Get()
@@ -58,8 +63,12 @@ export class ModelVersionsController {
   @ApiOperation({ operationId: 'listModelVersions', summary: 'List versions, newest first' })
   @ApiOkResponse({ type: ModelVersionPageDto })
   @ApiErrors(400, 404)
-  list(@Param('name', ModelNamePipe) name: string, @Query() query: PageQueryDto): Promise<ModelVersionPageDto> {
-    return this.versions.list(name, query);
+  list(
+    @Param('name', ModelNamePipe) name: string,
+    @Query() query: PageQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ModelVersionPageDto> {
+    return this.versions.list(name, query, caller);
   }
 
   @Get(':version')
@@ -70,8 +79,9 @@ export class ModelVersionsController {
   get(
     @Param('name', ModelNamePipe) name: string,
     @Param('version', VersionNumberPipe) version: number,
+    @CurrentCaller() caller: Caller,
   ): Promise<ModelVersionDto> {
-    return this.versions.get(name, version);
+    return this.versions.get(name, version, caller);
   }
 
   @Get(':version/file')
@@ -83,8 +93,9 @@ export class ModelVersionsController {
   async download(
     @Param('name', ModelNamePipe) name: string,
     @Param('version', VersionNumberPipe) version: number,
+    @CurrentCaller() caller: Caller,
   ): Promise<StreamableFile> {
-    const file = await this.versions.openFile(name, version);
+    const file = await this.versions.openFile(name, version, caller);
     return new StreamableFile(file.stream, {
       type: 'application/octet-stream',
       length: file.sizeBytes,
@@ -101,7 +112,8 @@ export class ModelVersionsController {
   async delete(
     @Param('name', ModelNamePipe) name: string,
     @Param('version', VersionNumberPipe) version: number,
+    @CurrentCaller() caller: Caller,
   ): Promise<void> {
-    await this.versions.delete(name, version);
+    await this.versions.delete(name, version, caller);
   }
 }

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import type { Readable } from 'node:stream';
+import { AuditService } from '../auth/audit/audit.service';
+import type { Caller } from '../auth/caller';
+import { assertModelInScope } from '../auth/model-scope';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { ConflictError, NotFoundError, VersionNotFoundError } from '../common/errors';
 import { Page, PageQueryDto, pageOf } from '../common/pagination';
@@ -11,14 +14,21 @@ import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { toVersionDto } from './model.mapper';
 import { ModelsService } from './models.service';
+import { REGISTRY_ACTIONS, versionTarget } from './registry-audit';
 import { ServableVersion, ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
+/**
+ * Reading and deleting versions, and resolving the version a prediction or job runs on. Routes
+ * that name a model check the caller's model scope first; a delete and its audit event commit
+ * together.
+ */
 @Injectable()
 export class ModelVersionsService {
   constructor(
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
     private readonly models: ModelsService,
     private readonly cleanup: VersionCleanupService,
     private readonly store: ArtifactStore,
@@ -26,7 +36,8 @@ export class ModelVersionsService {
     private readonly cache: PredictionCacheService,
   ) {}
 
-  async list(name: string, query: PageQueryDto): Promise<Page<ModelVersionDto>> {
+  async list(name: string, query: PageQueryDto, caller: Caller): Promise<Page<ModelVersionDto>> {
+    assertModelInScope(caller, name);
     const model = await this.models.findEntity(name);
     const [rows, total] = await this.versions.findAndCount({
       where: { modelId: model.id },
@@ -41,7 +52,8 @@ export class ModelVersionsService {
     );
   }
 
-  async get(name: string, version: number): Promise<ModelVersionDto> {
+  async get(name: string, version: number, caller: Caller): Promise<ModelVersionDto> {
+    assertModelInScope(caller, name);
     const { model, entity } = await this.findEntity(name, version);
     return toVersionDto(model.name, entity);
   }
@@ -54,14 +66,16 @@ export class ModelVersionsService {
     return { model, entity };
   }
 
-  async openFile(name: string, version: number): Promise<{ stream: Readable; sizeBytes: number }> {
+  async openFile(name: string, version: number, caller: Caller): Promise<{ stream: Readable; sizeBytes: number }> {
+    assertModelInScope(caller, name);
     const { entity } = await this.findEntity(name, version);
     return { stream: this.store.openRead(entity.storageKey), sizeBytes: entity.sizeBytes };
   }
 
   /**
    * The version a prediction or job runs on: the given number, or the newest ready version.
-   * 404 when there is none, 409 when it exists but is not ready.
+   * 404 when there is none, 409 when it exists but is not ready. Callers check the model scope
+   * before (predictions and jobs learn the model name from the body).
    */
   async resolveServable(name: string, version?: number, epoch?: string): Promise<ServableVersion> {
     // Remembered per cache generation: a write on any replica starts a new one, so nothing
@@ -87,10 +101,16 @@ export class ModelVersionsService {
     return this.resolveFromDatabase(name, model.latestVersion);
   }
 
-  async delete(name: string, version: number): Promise<void> {
+  async delete(name: string, version: number, caller: Caller): Promise<void> {
+    assertModelInScope(caller, name);
     const { model, entity } = await this.findEntity(name, version);
     await this.dataSource.transaction(async (manager) => {
       await manager.delete(ModelVersionEntity, { id: entity.id });
+      await this.audit.record(manager, caller, {
+        action: REGISTRY_ACTIONS.versionDelete,
+        target: versionTarget(name, version),
+        details: { sha256: entity.sha256 },
+      });
       const row = await manager
         .createQueryBuilder(ModelVersionEntity, 'v')
         .select('MAX(v.version)', 'latest')

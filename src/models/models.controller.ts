@@ -1,4 +1,5 @@
 import { Access } from '../auth/access.decorator';
+import { Caller, CurrentCaller } from '../auth/caller';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
@@ -16,8 +17,8 @@ export class ModelsController {
   @ApiOperation({ operationId: 'createModel', summary: 'Register a model name' })
   @ApiCreatedResponse({ type: ModelDto })
   @ApiErrors(400, 409, 413, 415, 503)
-  create(@Body() dto: CreateModelDto): Promise<ModelDto> {
-    return this.models.create(dto);
+  create(@Body() dto: CreateModelDto, @CurrentCaller() caller: Caller): Promise<ModelDto> {
+    return this.models.create(dto, caller);
   }
 
   @Get()
@@ -25,8 +26,8 @@ export class ModelsController {
   @ApiOperation({ operationId: 'listModels', summary: 'List models (search with q, filter by tag)' })
   @ApiOkResponse({ type: ModelPageDto })
   @ApiErrors(400)
-  list(@Query() query: ListModelsQueryDto): Promise<ModelPageDto> {
-    return this.models.list(query);
+  list(@Query() query: ListModelsQueryDto, @CurrentCaller() caller: Caller): Promise<ModelPageDto> {
+    return this.models.list(query, caller);
   }
 
   @Get(':name')
@@ -34,8 +35,8 @@ export class ModelsController {
   @ApiOperation({ operationId: 'getModel', summary: 'Read a model with its latest version and aliases' })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors(400, 404)
-  get(@Param('name', ModelNamePipe) name: string): Promise<ModelDto> {
-    return this.models.get(name);
+  get(@Param('name', ModelNamePipe) name: string, @CurrentCaller() caller: Caller): Promise<ModelDto> {
+    return this.models.get(name, caller);
   }
 
   @Patch(':name')
@@ -43,8 +44,12 @@ export class ModelsController {
   @ApiOperation({ operationId: 'updateModel', summary: 'Change description or tags' })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors(400, 404, 413, 415, 503)
-  update(@Param('name', ModelNamePipe) name: string, @Body() dto: UpdateModelDto): Promise<ModelDto> {
-    return this.models.update(name, dto);
+  update(
+    @Param('name', ModelNamePipe) name: string,
+    @Body() dto: UpdateModelDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ModelDto> {
+    return this.models.update(name, dto, caller);
   }
 
   @Delete(':name/cache')
@@ -53,8 +58,8 @@ export class ModelsController {
   @ApiOperation({ operationId: 'flushModelCache', summary: "Empty the model's prediction cache" })
   @ApiNoContentResponse({ description: 'Flushed' })
   @ApiErrors(400, 404)
-  async flushCache(@Param('name', ModelNamePipe) name: string): Promise<void> {
-    await this.models.flushCache(name);
+  async flushCache(@Param('name', ModelNamePipe) name: string, @CurrentCaller() caller: Caller): Promise<void> {
+    await this.models.flushCache(name, caller);
   }
 
   @Delete(':name')
@@ -63,7 +68,7 @@ export class ModelsController {
   @ApiOperation({ operationId: 'deleteModel', summary: 'Delete a model, its versions and their files' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiErrors(400, 404)
-  async delete(@Param('name', ModelNamePipe) name: string): Promise<void> {
-    await this.models.delete(name);
+  async delete(@Param('name', ModelNamePipe) name: string, @CurrentCaller() caller: Caller): Promise<void> {
+    await this.models.delete(name, caller);
   }
 }

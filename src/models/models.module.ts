@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module';
 import { StagingSweeper } from '../storage/staging-sweep';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
@@ -12,8 +13,9 @@ import { ModelsService } from './models.service';
 import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
+/** The registry. AuthModule gives it the audit trail (AuthModule imports nothing of the registry). */
 @Module({
-  imports: [TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity])],
+  imports: [AuthModule, TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity])],
   controllers: [ModelsController, ModelVersionsController],
   providers: [
     ModelsService,

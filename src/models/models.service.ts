@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, Repository } from 'typeorm';
+import { AuditService } from '../auth/audit/audit.service';
+import type { Caller } from '../auth/caller';
+import { modelPatternsWhere } from '../auth/model-patterns';
+import { assertModelInScope } from '../auth/model-scope';
 import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { AppConfig } from '../config/app-config';
 import { ConflictError, ModelNotFoundError } from '../common/errors';
@@ -10,21 +14,30 @@ import { CreateModelDto, ListModelsQueryDto, ModelDto, UpdateModelDto } from './
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { toModelDto } from './model.mapper';
+import { modelCreateDetails, modelTarget, modelUpdateDetails, REGISTRY_ACTIONS as ACTIONS } from './registry-audit';
 import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
+/**
+ * The model registry. Every write and its audit event commit in one transaction; a credential
+ * scoped to model patterns gets 403 on any other model before it is looked up, and lists are
+ * filtered in SQL so totals and paging stay right.
+ */
 @Injectable()
 export class ModelsService {
   constructor(
     @InjectRepository(ModelEntity) private readonly models: Repository<ModelEntity>,
     @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
     private readonly cleanup: VersionCleanupService,
     private readonly servable: ServableVersionCache,
     private readonly cache: PredictionCacheService,
     private readonly config: AppConfig,
   ) {}
 
-  async create(dto: CreateModelDto): Promise<ModelDto> {
+  async create(dto: CreateModelDto, caller: Caller): Promise<ModelDto> {
+    assertModelInScope(caller, dto.name);
     if (await this.models.existsBy({ name: dto.name })) throw this.duplicate(dto.name);
     const entity = this.models.create({
       name: dto.name,
@@ -38,15 +51,26 @@ export class ModelsService {
       logPayloads: dto.logPayloads ?? false,
     });
     try {
-      return this.toDto(await this.models.save(entity));
+      const saved = await this.dataSource.transaction(async (manager) => {
+        const row = await manager.save(entity);
+        await this.audit.record(manager, caller, {
+          action: ACTIONS.modelCreate,
+          target: modelTarget(dto.name),
+          details: modelCreateDetails(dto),
+        });
+        return row;
+      });
+      return this.toDto(saved);
     } catch (error) {
       if (isUniqueViolation(error)) throw this.duplicate(dto.name);
       throw error;
     }
   }
 
-  async list(query: ListModelsQueryDto): Promise<Page<ModelDto>> {
+  async list(query: ListModelsQueryDto, caller: Caller): Promise<Page<ModelDto>> {
     const qb = this.models.createQueryBuilder('m');
+    const scope = modelPatternsWhere('m.name', caller.principal.models);
+    if (scope) qb.andWhere(scope.sql, scope.parameters);
     if (query.q) {
       const pattern = `%${escapeLike(query.q.toLowerCase())}%`;
       qb.andWhere("(LOWER(m.name) LIKE :q ESCAPE '\\' OR LOWER(m.description) LIKE :q ESCAPE '\\')", { q: pattern });
@@ -62,18 +86,20 @@ export class ModelsService {
     );
   }
 
-  async get(name: string): Promise<ModelDto> {
+  async get(name: string, caller: Caller): Promise<ModelDto> {
+    assertModelInScope(caller, name);
     return this.toDto(await this.findEntity(name));
   }
 
-  /** The model row, or ModelNotFoundError. For the other registry services. */
+  /** The model row, or ModelNotFoundError. For the other registry services (no scope check). */
   async findEntity(name: string): Promise<ModelEntity> {
     const model = await this.models.findOneBy({ name });
     if (!model) throw new ModelNotFoundError(name);
     return model;
   }
 
-  async update(name: string, dto: UpdateModelDto): Promise<ModelDto> {
+  async update(name: string, dto: UpdateModelDto, caller: Caller): Promise<ModelDto> {
+    assertModelInScope(caller, name);
     const model = await this.findEntity(name);
     if (dto.description !== undefined) model.description = dto.description;
     if (dto.tags !== undefined) model.tags = dto.tags;
@@ -82,7 +108,15 @@ export class ModelsService {
     const servingChanged = dto.cache !== undefined || dto.logPayloads !== undefined;
     if (dto.cache?.enabled !== undefined) model.cacheEnabled = dto.cache.enabled;
     if (dto.cache?.ttlSeconds !== undefined) model.cacheTtlSeconds = dto.cache.ttlSeconds;
-    const saved = await this.models.save(model);
+    const saved = await this.dataSource.transaction(async (manager) => {
+      const row = await manager.save(model);
+      await this.audit.record(manager, caller, {
+        action: ACTIONS.modelUpdate,
+        target: modelTarget(name),
+        details: modelUpdateDetails(dto),
+      });
+      return row;
+    });
     if (servingChanged) {
       this.servable.invalidate(name);
       await this.cache.invalidate(name);
@@ -91,19 +125,35 @@ export class ModelsService {
   }
 
   /** Removes the model, its versions (cascade) and every artifact no other version shares. */
-  async delete(name: string): Promise<void> {
+  async delete(name: string, caller: Caller): Promise<void> {
+    assertModelInScope(caller, name);
     const model = await this.findEntity(name);
     const versions = await this.versions.findBy({ modelId: model.id });
-    await this.models.delete({ id: model.id });
+    await this.dataSource.transaction(async (manager) => {
+      await manager.delete(ModelEntity, { id: model.id });
+      await this.audit.record(manager, caller, {
+        action: ACTIONS.modelDelete,
+        target: modelTarget(name),
+        details: { versions: versions.map((v) => v.version) },
+      });
+    });
     this.servable.invalidate(name);
     await this.cache.forget(name);
     await this.cleanup.afterDelete(versions);
   }
 
-  /** Empties the model's prediction cache (its entries become unreachable on every replica). */
-  async flushCache(name: string): Promise<void> {
+  /**
+   * Empties the model's prediction cache (its entries become unreachable on every replica). The
+   * audit event is inserted first and its transaction commits only once the cache was told, so
+   * an event that cannot be recorded leaves the cache as it was.
+   */
+  async flushCache(name: string, caller: Caller): Promise<void> {
+    assertModelInScope(caller, name);
     await this.findEntity(name);
-    await this.cache.invalidate(name);
+    await this.dataSource.transaction(async (manager) => {
+      await this.audit.record(manager, caller, { action: ACTIONS.modelCacheClear, target: modelTarget(name) });
+      await this.cache.invalidate(name);
+    });
   }
 
   private toDto(entity: ModelEntity): ModelDto {
