@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { cnnModel, mlpModel, seededRandom } from '../test/support/onnx-models';
 import { freePort } from '../test/support/service-process';
-import { startModelForge } from './processes';
+import { AUTH_HEADER, startModelForge } from './processes';
 
 /** A CNN job bigger than this is cut down (its upload alone is ~110 KB of JSON per instance). */
 const CNN_MAX_INSTANCES = Number(process.env.BENCH_JOBS_CNN_MAX ?? 2_000);
@@ -99,7 +99,7 @@ async function runJob(baseUrl: string, model: JobModel, count: number): Promise<
   const started = performance.now();
   const res = await fetch(`${baseUrl}/api/v1/jobs?model=${model.name}`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/x-ndjson' },
+    headers: { ...AUTH_HEADER, 'Content-Type': 'application/x-ndjson' },
     body: ndjson(model, count),
     duplex: 'half',
   } as RequestInit);
@@ -107,7 +107,7 @@ async function runJob(baseUrl: string, model: JobModel, count: number): Promise<
   const submitSeconds = (performance.now() - started) / 1000;
   const { id } = (await res.json()) as { id: string };
   for (;;) {
-    const job = (await (await fetch(`${baseUrl}/api/v1/jobs/${id}`)).json()) as {
+    const job = (await (await fetch(`${baseUrl}/api/v1/jobs/${id}`, { headers: AUTH_HEADER })).json()) as {
       status: string;
       error: string | null;
       startedAt: string;
@@ -126,12 +126,16 @@ async function runJob(baseUrl: string, model: JobModel, count: number): Promise<
 async function upload(baseUrl: string, model: JobModel): Promise<void> {
   await fetch(`${baseUrl}/api/v1/models`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
     body: JSON.stringify({ name: model.name }),
   });
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(model.bytes)]), `${model.name}.onnx`);
-  const res = await fetch(`${baseUrl}/api/v1/models/${model.name}/versions`, { method: 'POST', body: form });
+  const res = await fetch(`${baseUrl}/api/v1/models/${model.name}/versions`, {
+    method: 'POST',
+    headers: AUTH_HEADER,
+    body: form,
+  });
   if (res.status !== 201) throw new Error(`upload of ${model.name} failed: ${res.status} ${await res.text()}`);
 }
 

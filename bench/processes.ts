@@ -3,6 +3,10 @@ import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
+/** ADMIN_API_KEY of every ModelForge the benchmarks start (admin credentials are not rate limited). */
+export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
+export const AUTH_HEADER = { Authorization: `Bearer ${BENCH_ADMIN_KEY}` };
+
 export interface Spawned {
   child: ChildProcess;
   baseUrl: string;
@@ -49,7 +53,15 @@ export async function startModelForge(
   const service = spawnNode(
     path.join(ROOT, 'dist/src/main.js'),
     [],
-    { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', ...env },
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ADMIN_API_KEY: BENCH_ADMIN_KEY,
+      ...env,
+    },
     port,
   );
   await waitFor(async () => (await fetch(`${service.baseUrl}/health/ready`)).status === 200, 'ModelForge');
@@ -64,7 +76,7 @@ export async function startExpressBaseline(modelPath: string, port: number): Pro
 
 /** Reads one Prometheus sample value from ModelForge's /metrics. */
 export async function scrapeMetric(baseUrl: string, sample: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await (await fetch(`${baseUrl}/metrics`, { headers: AUTH_HEADER })).text();
   const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
   return line ? Number(line.slice(sample.length + 1)) : NaN;
 }

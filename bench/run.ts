@@ -7,10 +7,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { cnnModel, mlpModel } from '../test/support/onnx-models';
+import { benchAuth } from './auth';
 import { benchBodies } from './bodies';
 import { benchJobs } from './jobs';
 import { LoadResult, percentile, runLoad } from './load';
-import { scrapeMetric, startExpressBaseline, startModelForge } from './processes';
+import { AUTH_HEADER, scrapeMetric, startExpressBaseline, startModelForge } from './processes';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 20_000);
@@ -77,9 +78,10 @@ async function benchCache(baseUrl: string, store: string): Promise<string[]> {
   const end = body.indexOf(',', at);
   const distinct = (n: number) => `${body.slice(0, at)}${(n + 1) * 1e-6 + 5}${body.slice(end)}`;
   const url = `${baseUrl}/api/v1/predictions`;
-  const miss = await runLoad({ url, body: distinct, concurrency: 16, durationMs: DURATION_MS, warmupMs: 300 });
-  await runLoad({ url, body, concurrency: 1, totalRequests: 1, warmupMs: 0 });
-  const hit = await runLoad({ url, body, concurrency: 16, durationMs: DURATION_MS });
+  const headers = AUTH_HEADER;
+  const miss = await runLoad({ url, body: distinct, headers, concurrency: 16, durationMs: DURATION_MS, warmupMs: 300 });
+  await runLoad({ url, body, headers, concurrency: 1, totalRequests: 1, warmupMs: 0 });
+  const hit = await runLoad({ url, body, headers, concurrency: 16, durationMs: DURATION_MS });
   const serverMs = (r: LoadResult) =>
     fmt(
       Object.values(r.stages).reduce((a, b) => a + b, 0),
@@ -114,12 +116,16 @@ async function benchCache(baseUrl: string, store: string): Promise<string[]> {
 async function upload(baseUrl: string, model: BenchModel): Promise<void> {
   await fetch(`${baseUrl}/api/v1/models`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
     body: JSON.stringify({ name: model.name }),
   });
   const form = new FormData();
   form.append('file', new Blob([model.bytes]), `${model.name}.onnx`);
-  const res = await fetch(`${baseUrl}/api/v1/models/${model.name}/versions`, { method: 'POST', body: form });
+  const res = await fetch(`${baseUrl}/api/v1/models/${model.name}/versions`, {
+    method: 'POST',
+    headers: AUTH_HEADER,
+    body: form,
+  });
   if (res.status !== 201) throw new Error(`upload of ${model.name} failed: ${res.status} ${await res.text()}`);
 }
 
@@ -156,7 +162,7 @@ async function main(): Promise<void> {
           const forge = await runLoad({
             url: `${mf.baseUrl}/api/v1/predictions`,
             body: JSON.stringify({ model: model.name, inputs: { [model.inputName]: input } }),
-            headers: NO_CACHE,
+            headers: { ...AUTH_HEADER, ...NO_CACHE },
             concurrency,
             durationMs: DURATION_MS,
           });
@@ -208,7 +214,7 @@ async function main(): Promise<void> {
     const soak = await runLoad({
       url: `${mf.baseUrl}/api/v1/predictions`,
       body: JSON.stringify({ model: mlp.name, inputs: { [mlp.inputName]: sampleInput(mlp.shape) } }),
-      headers: NO_CACHE,
+      headers: { ...AUTH_HEADER, ...NO_CACHE },
       concurrency: 16,
       totalRequests: RSS_REQUESTS,
       warmupMs: 0,
@@ -284,6 +290,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log((await benchJobs()).join('\n'));
   console.log((await benchBodies()).join('\n'));
+  console.log(await benchAuth());
 }
 
 main().catch((error: unknown) => {
