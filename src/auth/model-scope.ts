@@ -3,6 +3,10 @@ import { ForbiddenError } from '../common/errors';
 import type { Caller } from './caller';
 import { mayTouchModel } from './model-patterns';
 
+/** For OpenAPI descriptions: how a key scoped to model patterns is treated. */
+export const MODEL_SCOPE_RULE =
+  'A key scoped to model-name patterns gets 403 for any other model, whether or not it exists.';
+
 /**
  * Refuses (403) a credential whose model patterns do not cover `name`. Services call it before
  * they look the model up, so a scoped credential gets the same answer for a model outside its

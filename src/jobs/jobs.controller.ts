@@ -51,7 +51,8 @@ export class JobsController {
       'line, streamed, with ?model=&version= in the query. Every instance is checked against the signature ' +
       'before anything is stored or queued: the first bad one answers 400 naming its index. 413 past ' +
       'JOBS_MAX_SUBMISSION_BYTES (as sent), JOBS_MAX_DECODED_BYTES (as stored), JOBS_MAX_INSTANCE_ELEMENTS (one ' +
-      'instance) or JOBS_MAX_INSTANCES; 507 when the data folder is too full. The Location header points at the job.',
+      'instance) or JOBS_MAX_INSTANCES; 507 when the data folder is too full. The Location header points at the job. ' +
+      'A key scoped to model-name patterns gets 403 for any other model, before anything is stored.',
     requestBody: {
       required: true,
       content: {

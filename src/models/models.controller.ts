@@ -1,5 +1,6 @@
 import { Access } from '../auth/access.decorator';
 import { Caller, CurrentCaller } from '../auth/caller';
+import { MODEL_SCOPE_RULE } from '../auth/model-scope';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
@@ -14,7 +15,11 @@ export class ModelsController {
 
   @Post()
   @Access('maintainer')
-  @ApiOperation({ operationId: 'createModel', summary: 'Register a model name' })
+  @ApiOperation({
+    operationId: 'createModel',
+    summary: 'Register a model name',
+    description: 'A key scoped to model-name patterns may only create models whose name matches them (403).',
+  })
   @ApiCreatedResponse({ type: ModelDto })
   @ApiErrors(400, 409, 413, 415, 503)
   create(@Body() dto: CreateModelDto, @CurrentCaller() caller: Caller): Promise<ModelDto> {
@@ -23,7 +28,11 @@ export class ModelsController {
 
   @Get()
   @Access('maintainer', 'predictor', 'viewer')
-  @ApiOperation({ operationId: 'listModels', summary: 'List models (search with q, filter by tag)' })
+  @ApiOperation({
+    operationId: 'listModels',
+    summary: 'List models (search with q, filter by tag)',
+    description: 'A key scoped to model-name patterns sees only those models (and their total).',
+  })
   @ApiOkResponse({ type: ModelPageDto })
   @ApiErrors(400)
   list(@Query() query: ListModelsQueryDto, @CurrentCaller() caller: Caller): Promise<ModelPageDto> {
@@ -32,7 +41,11 @@ export class ModelsController {
 
   @Get(':name')
   @Access('maintainer', 'predictor', 'viewer')
-  @ApiOperation({ operationId: 'getModel', summary: 'Read a model with its latest version and aliases' })
+  @ApiOperation({
+    operationId: 'getModel',
+    summary: 'Read a model with its latest version and aliases',
+    description: MODEL_SCOPE_RULE,
+  })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors(400, 404)
   get(@Param('name', ModelNamePipe) name: string, @CurrentCaller() caller: Caller): Promise<ModelDto> {

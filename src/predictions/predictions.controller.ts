@@ -31,7 +31,8 @@ export class PredictionsController {
     description:
       'Send `Cache-Control: no-cache` to skip the cache lookup. Response headers: X-Model-Version (the version ' +
       'that ran), X-Cache (HIT, MISS or BYPASS), Server-Timing (receive, cache, parse, resolve, validate, queue, ' +
-      'inference, encode in ms).',
+      'inference, encode in ms). A key scoped to model-name patterns gets 403 for any other model, whether or ' +
+      'not it exists, before any lookup.',
   })
   @ApiBody({ type: PredictRequestDto })
   @ApiOkResponse({ type: PredictionResponseDto })
@@ -46,7 +47,11 @@ export class PredictionsController {
 
   @Get()
   @Access('maintainer')
-  @ApiOperation({ operationId: 'listPredictions', summary: 'The prediction log, newest first' })
+  @ApiOperation({
+    operationId: 'listPredictions',
+    summary: 'The prediction log, newest first',
+    description: 'A key scoped to model-name patterns sees only the rows of those models.',
+  })
   @ApiOkResponse({ type: PredictionLogPageDto })
   @ApiErrors(400)
   list(@Query() query: ListPredictionsQueryDto, @CurrentCaller() caller: Caller): Promise<PredictionLogPageDto> {
