@@ -52,6 +52,11 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   server.post('/api/v1/jobs', authenticated, bodyReader({ ...jobBody, budget, mode: 'raw' }));
   server.post('/api/v1/models', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.post('/api/v1/auth/keys', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.post('/api/v1/auth/users', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.patch('/api/v1/auth/users/:username', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  // Login is public: the body (username and password) is the credential.
+  server.post('/api/v1/auth/login', bodyReader({ ...registry, mode: 'json' }));
   app
     .get(MetricsService)
     .registerGauges(async () => [
