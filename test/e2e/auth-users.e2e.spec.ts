@@ -7,7 +7,7 @@ import { createUser, login, refresh, refreshCookieOf, TEST_PASSWORD, TestUser } 
 import { shiftClock } from '../support/clock';
 import { TEST_JWT_SECRET } from '../support/credentials';
 import { testEngines } from '../support/postgres';
-import { anonymous, authed, TestApp, startTestApp } from '../support/test-app';
+import { anonymous, authed, capturingLogger, startTestApp, TestApp } from '../support/test-app';
 
 const USER_KEYS = ['createdAt', 'id', 'role', 'updatedAt', 'username'];
 const secretKey = new TextEncoder().encode(TEST_JWT_SECRET);
@@ -534,6 +534,14 @@ for (const engine of testEngines()) {
       });
     });
 
+    it('reads JSON bodies on POST /api/v1/auth/keys (its body reader is mounted)', async () => {
+      const res = await admin().post('/api/v1/auth/keys').send({ name: 'from-a-body', role: 'viewer' });
+      assert.equal(res.status, 201, res.text);
+      assert.equal(res.body.name, 'from-a-body');
+      const refused = await anonymous(t).post('/api/v1/auth/keys').send({ name: 'anonymous', role: 'admin' });
+      assert.equal(refused.status, 401, refused.text);
+    });
+
     it('never shows a password or a password hash in any response', () => {
       assert.ok(seen.length > 50, 'responses were collected');
       const all = seen.join('\n');
@@ -550,3 +558,43 @@ for (const engine of testEngines()) {
     });
   });
 }
+
+describe('logs of users, login, refresh and logout', () => {
+  it('never contain a password, a password hash, an access token or a refresh token', async () => {
+    const { logger, lines } = capturingLogger('trace');
+    const t = await startTestApp('sqlite', { logger, env: { JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'trace' } });
+    try {
+      await createUser(t, 'logan', 'viewer');
+      await anonymous(t)
+        .post('/api/v1/auth/login')
+        .send({ username: 'logan', password: 'wrong password here' })
+        .expect(401);
+      const session = await login(t, 'logan');
+      const rotated = await refresh(t, session.refreshToken).expect(200);
+      await authed(t, rotated.body.accessToken).get('/api/v1/auth/me').expect(200);
+      await authed(t).patch('/api/v1/auth/users/logan').send({ password: 'the second password' }).expect(200);
+      await anonymous(t)
+        .post('/api/v1/auth/logout')
+        .set('Cookie', `mf_refresh=${refreshCookieOf(rotated)}`)
+        .expect(204);
+      const [row] = await t.dataSource.query(`SELECT password_hash FROM users WHERE username = 'logan'`);
+      const text = JSON.stringify(lines);
+      assert.match(text, /Login failed/, 'the log was captured');
+      for (const secret of [
+        TEST_PASSWORD,
+        'wrong password here',
+        'the second password',
+        row.password_hash,
+        session.accessToken,
+        session.refreshToken,
+        rotated.body.accessToken,
+        refreshCookieOf(rotated)!,
+        TEST_JWT_SECRET,
+      ]) {
+        assert.ok(!text.includes(secret), `the log contains a secret (${secret.slice(0, 6)}…)`);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});

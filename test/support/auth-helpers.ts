@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { Response } from 'supertest';
+import type { Response, Test } from 'supertest';
 import { anonymous, authed, TestApp } from './test-app';
 
 /** A password that passes the creation rule (12-256 characters). */
@@ -49,7 +49,7 @@ export async function login(t: TestApp, username: string, password = TEST_PASSWO
 }
 
 /** POST /api/v1/auth/refresh with the refresh cookie. */
-export function refresh(t: TestApp, refreshToken: string): Promise<Response> {
+export function refresh(t: TestApp, refreshToken: string): Test {
   return anonymous(t).post('/api/v1/auth/refresh').set('Cookie', `mf_refresh=${refreshToken}`);
 }
 

@@ -60,7 +60,7 @@ export class SessionsController {
       '(every refresh token and access token of that login).',
   })
   @ApiOkResponse({ type: AccessTokenDto, headers: SET_COOKIE })
-  @ApiErrors(401, 503)
+  @ApiErrors(401, 415, 503)
   async refresh(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<AccessTokenDto> {
     const session = await this.sessions.refresh(this.cookie.read(req));
     this.cookie.set(res.setHeader('Cache-Control', 'no-store'), session.refreshToken);
@@ -75,7 +75,7 @@ export class SessionsController {
     description: `Reads the ${REFRESH_COOKIE} cookie. Also 204 without a cookie or with an unknown one.`,
   })
   @ApiNoContentResponse({ description: 'Logged out' })
-  @ApiErrors(503)
+  @ApiErrors(415, 503)
   async logout(@Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.sessions.logout(this.cookie.read(req));
     this.cookie.clear(res);
