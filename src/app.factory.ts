@@ -28,6 +28,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  // req.ip (login throttling per address, logs) from X-Forwarded-For only through trusted proxies.
+  app.set('trust proxy', config.trustProxy);
   installProtocolErrorBodies(app.getHttpServer());
   app.use(requestIdMiddleware);
   app.use(requireHost);

@@ -6,7 +6,7 @@ import { shiftClock } from '../support/clock';
 import { redisPrefix } from '../support/job-helpers';
 import { testEngines } from '../support/postgres';
 import { redisTestUrl } from '../support/redis-server';
-import { startTestApp, TestApp } from '../support/test-app';
+import { anonymous, startTestApp, TestApp } from '../support/test-app';
 
 /**
  * Failed-login throttling with LOGIN_MAX_FAILURES=3 over a 600 s window, counted in memory and in
@@ -142,3 +142,46 @@ for (const engine of testEngines()) {
     });
   }
 }
+
+describe('login throttling behind a proxy (TRUST_PROXY)', () => {
+  const wrongFrom = (t: TestApp, forwardedFor: string, username: string) =>
+    anonymous(t).post('/api/v1/auth/login').set('X-Forwarded-For', forwardedFor).send({ username, password: WRONG });
+
+  it('counts per X-Forwarded-For client when the proxy is trusted', async () => {
+    const t = await startTestApp('sqlite', {
+      env: { TRUST_PROXY: 'loopback', LOGIN_MAX_FAILURES: String(MAX_FAILURES) },
+    });
+    try {
+      await createUser(t, 'alice', 'viewer');
+      for (const username of ['u1', 'u2', 'u3']) await wrongFrom(t, '203.0.113.1', username).expect(401);
+      const locked = await anonymous(t)
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', '203.0.113.1')
+        .send({ username: 'alice', password: TEST_PASSWORD });
+      assert.equal(locked.status, 429, locked.text);
+      await anonymous(t)
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', '203.0.113.2')
+        .send({ username: 'alice', password: TEST_PASSWORD })
+        .expect(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For by default: a client cannot escape the lock by forging it', async () => {
+    const t = await startTestApp('sqlite', { env: { LOGIN_MAX_FAILURES: String(MAX_FAILURES) } });
+    try {
+      await createUser(t, 'alice', 'viewer');
+      for (const [i, username] of ['u1', 'u2', 'u3'].entries())
+        await wrongFrom(t, `203.0.113.${i}`, username).expect(401);
+      const locked = await anonymous(t)
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', '203.0.113.9')
+        .send({ username: 'alice', password: TEST_PASSWORD });
+      assert.equal(locked.status, 429, locked.text);
+    } finally {
+      await t.close();
+    }
+  });
+});
