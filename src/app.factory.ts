@@ -28,6 +28,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     abortOnError: false,
   });
   app.disable('x-powered-by');
+  // req.ip (login throttling per address, logs) from X-Forwarded-For only through trusted proxies.
+  app.set('trust proxy', config.trustProxy);
   installProtocolErrorBodies(app.getHttpServer());
   app.use(requestIdMiddleware);
   app.use(requireHost);
@@ -53,6 +55,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   server.post('/api/v1/models', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.post('/api/v1/auth/keys', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.post('/api/v1/auth/users', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.patch('/api/v1/auth/users/:username', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  // Login is public: the body (username and password) is the credential.
+  server.post('/api/v1/auth/login', bodyReader({ ...registry, mode: 'json' }));
   app
     .get(MetricsService)
     .registerGauges(async () => [

@@ -9,6 +9,14 @@ import { ShutdownState } from './health/shutdown-state';
 import { workerRoutesOnly } from './jobs/worker-routes';
 import { createRootLogger } from './logging/logger';
 
+/** Configuration problems end the process with one `config error:` line each and exit code 2. */
+function exitOnEnvironmentError(error: unknown): void {
+  if (error instanceof EnvironmentError) {
+    for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
+    process.exit(2);
+  }
+}
+
 function readConfig(): AppConfig {
   try {
     const env = loadEnvironment();
@@ -16,10 +24,7 @@ function readConfig(): AppConfig {
     if (env.APP_ROLE === 'worker') env.DOCS_ENABLED = false;
     return new AppConfig(env);
   } catch (error) {
-    if (error instanceof EnvironmentError) {
-      for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`);
-      process.exit(2);
-    }
+    exitOnEnvironmentError(error);
     throw error;
   }
 }
@@ -70,6 +75,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Some configuration can only be judged against stored state (JWT_SECRET once users exist).
+  exitOnEnvironmentError(error);
   const text = (error as Error).stack ?? String(error);
   process.stderr.write(`ModelForge failed to start: ${scrubSecrets(text, secretsOf(process.env))}\n`);
   process.exit(1);

@@ -17,13 +17,22 @@ import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
 import { MeController } from './me.controller';
 import { RateLimits, UnlimitedRateLimits } from './rate-limits';
+import { LoginThrottle, MemoryLoginThrottle } from './login/login-throttle';
+import { RedisLoginThrottle } from './login/redis-login-throttle';
+import { RefreshTokensService } from './login/refresh-tokens.service';
+import { SessionsController } from './login/sessions.controller';
+import { SessionsService } from './login/sessions.service';
 import { AccessTokens } from './tokens/access-tokens';
-import { NoAccessTokens } from './tokens/no-access-tokens';
+import { JwtAccessTokens } from './tokens/jwt-access-tokens';
+import { JwtSecret } from './tokens/jwt-secret';
+import { TokenSubjects } from './tokens/token-subjects';
+import { UsersController } from './users/users.controller';
+import { UsersService } from './users/users.service';
 
 /** Keys, users and tokens, the global access guard, rate limits and the audit trail. */
 @Module({
   imports: [TypeOrmModule.forFeature([ApiKeyEntity, UserEntity, RefreshTokenEntity, AuditEventEntity])],
-  controllers: [ApiKeysController, MeController, AuditController],
+  controllers: [ApiKeysController, UsersController, SessionsController, MeController, AuditController],
   providers: [
     {
       provide: AuthEvents,
@@ -34,13 +43,29 @@ import { NoAccessTokens } from './tokens/no-access-tokens';
           : new LocalAuthEvents(),
     },
     { provide: RateLimits, useClass: UnlimitedRateLimits },
-    { provide: AccessTokens, useClass: NoAccessTokens },
+    {
+      provide: LoginThrottle,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig): LoginThrottle => {
+        const { loginMaxFailures, loginLockoutSeconds } = config.auth;
+        return config.redisUrl
+          ? new RedisLoginThrottle(config.redisUrl, config.jobsQueuePrefix, loginMaxFailures, loginLockoutSeconds)
+          : new MemoryLoginThrottle(loginMaxFailures, loginLockoutSeconds);
+      },
+    },
+    JwtSecret,
+    TokenSubjects,
+    JwtAccessTokens,
+    { provide: AccessTokens, useExisting: JwtAccessTokens },
     { provide: APP_GUARD, useClass: AccessGuard },
     ApiKeysService,
     AuditService,
     AuditEventsService,
     CredentialsService,
     AuthBootstrapService,
+    UsersService,
+    RefreshTokensService,
+    SessionsService,
   ],
   exports: [AuditService, CredentialsService],
 })

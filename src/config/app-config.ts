@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Environment, LogLevel } from './environment';
 import { secretsOf } from './secrets';
+import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
 export interface AuthConfig {
   enabled: boolean;
@@ -83,6 +84,10 @@ export class AppConfig {
   }
   get maxConcurrentUploads(): number {
     return this.env.MAX_CONCURRENT_UPLOADS;
+  }
+  /** Express's `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For gives req.ip. */
+  get trustProxy(): TrustProxy {
+    return parseTrustProxy(this.env.TRUST_PROXY);
   }
   get corsOrigins(): string[] | undefined {
     const raw = this.env.CORS_ORIGINS.trim();

@@ -12,6 +12,7 @@ import {
   ValidationError,
 } from 'class-validator';
 import { redactUrl, TOKEN_SECRET_VARIABLES, URL_SECRET_VARIABLES } from './secrets';
+import { IsTrustProxy } from './trust-proxy';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -403,6 +404,15 @@ export class Environment {
   @Min(1)
   @Max(86_400)
   LOGIN_LOCKOUT_SECONDS = 900;
+
+  /**
+   * Which proxies to believe about the client address (X-Forwarded-For), as Express's `trust
+   * proxy`: false (default: the socket's peer), true, a hop count, or proxy addresses and subnets
+   * (`loopback`, `10.0.0.0/8`). Behind a load balancer, set it: login throttling counts failures
+   * per client address, and without it every client shares the balancer's.
+   */
+  @IsTrustProxy()
+  TRUST_PROXY = 'false';
 
   /** Default requests per minute per credential of each role (0 = unlimited); a key may override it. */
   @Transform(toInt)
