@@ -1,19 +1,28 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { OperationObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
+import { describeAccess } from './auth/openapi-access';
 import { ErrorDetailDto, ErrorResponseDto } from './common/error-response.dto';
+import { tidySchemas } from './common/openapi-schemas';
 
 export const API_VERSION = '0.1.0';
 
+/**
+ * The document served at /docs-json (and linted by `npm run lint:openapi`). Its one server is
+ * `/`: the document is served by the API it describes, so Swagger UI and generated clients
+ * resolve paths against the host they fetched it from (clients pass their own base URL).
+ */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('ModelForge')
     .setDescription(
       'Model registry and inference for ONNX models. Errors share one body (ErrorResponseDto); every ' +
-        'response carries X-Request-Id.',
+        'response carries X-Request-Id. Every operation states the roles that may call it ' +
+        '(`x-required-roles`; admin may call every private operation); send an API key or an access ' +
+        'token as `Authorization: Bearer <credential>` (or an API key as `X-API-Key`).',
     )
     .setVersion(API_VERSION)
+    .addServer('/', 'The server this document was fetched from')
     .addBearerAuth(
       {
         type: 'http',
@@ -24,24 +33,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'An API key (mf_...)' }, API_KEY_SCHEME)
     .build();
+  // package.json says UNLICENSED (proprietary); the document says the same rather than nothing.
+  config.info.license = { name: 'UNLICENSED' };
   const document = SwaggerModule.createDocument(app, config, {
     extraModels: [ErrorResponseDto, ErrorDetailDto],
     operationIdFactory: (_controller, method) => method,
   });
-  markPublicOperations(document);
+  describeAccess(document);
+  tidySchemas(document);
   return document;
-}
-
-/** Operations declared @Public() get `security: []`: explicitly no credential. */
-function markPublicOperations(document: OpenAPIObject): void {
-  for (const item of Object.values(document.paths)) {
-    for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
-      const operation = item[method] as (OperationObject & { 'x-required-roles'?: string[] }) | undefined;
-      if (operation && Array.isArray(operation['x-required-roles']) && operation['x-required-roles'].length === 0) {
-        operation.security = [];
-      }
-    }
-  }
 }
 
 /** Swagger UI at /docs and the JSON document at /docs-json. */

@@ -14,13 +14,20 @@ export interface AccessRule {
   metricsToken?: boolean;
 }
 
+/** A route nobody declared access for is private to admins (the guard and the OpenAPI document agree). */
+export const DEFAULT_ACCESS_RULE: AccessRule = Object.freeze({ public: false, roles: ['admin'] as const });
+
 export const BEARER_SCHEME = 'bearer';
 export const API_KEY_SCHEME = 'apiKey';
+/** OpenAPI extension listing the roles that may call an operation ([] = public). */
+export const REQUIRED_ROLES_EXTENSION = 'x-required-roles';
+/** OpenAPI extension set on operations that also take METRICS_TOKEN. */
+export const METRICS_TOKEN_EXTENSION = 'x-metrics-token';
 
 /** No credential needed (openapi.ts gives the operation `security: []`). */
 export function Public(): MethodDecorator & ClassDecorator {
   const rule: AccessRule = { public: true, roles: [] };
-  return applyDecorators(SetMetadata(ACCESS_METADATA, rule), ApiExtension('x-required-roles', []));
+  return applyDecorators(SetMetadata(ACCESS_METADATA, rule), ApiExtension(REQUIRED_ROLES_EXTENSION, []));
 }
 
 /**
@@ -45,7 +52,8 @@ function accessDecorators(rule: AccessRule): MethodDecorator & ClassDecorator {
     SetMetadata(ACCESS_METADATA, rule),
     ApiBearerAuth(BEARER_SCHEME),
     ApiSecurity(API_KEY_SCHEME),
-    ApiExtension('x-required-roles', rule.roles),
+    ApiExtension(REQUIRED_ROLES_EXTENSION, rule.roles),
+    ...(rule.metricsToken ? [ApiExtension(METRICS_TOKEN_EXTENSION, true)] : []),
     ApiErrors(401, 403, 429),
   );
 }

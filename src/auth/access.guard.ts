@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { ForbiddenError, UnauthenticatedError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { ACCESS_METADATA, AccessRule } from './access.decorator';
+import { ACCESS_METADATA, AccessRule, DEFAULT_ACCESS_RULE } from './access.decorator';
 import {
   AUTH_DISABLED_PRINCIPAL,
   credentialFailureMessage,
@@ -12,9 +12,6 @@ import {
   setPrincipal,
 } from './principal';
 import { RateLimits } from './rate-limits';
-
-/** A route nobody declared access for is private to admins. */
-const DEFAULT_RULE: AccessRule = { public: false, roles: ['admin'] };
 
 /**
  * The one global guard: every route is private unless marked @Public(). The credential was
@@ -37,7 +34,7 @@ export class AccessGuard implements CanActivate {
       this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_METADATA, [
         context.getHandler(),
         context.getClass(),
-      ]) ?? DEFAULT_RULE;
+      ]) ?? DEFAULT_ACCESS_RULE;
     if (rule.public) return true;
     const req = context.switchToHttp().getRequest<Request>();
     if (!this.enabled) {

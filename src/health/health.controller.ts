@@ -1,9 +1,23 @@
 import { Public } from '../auth/access.decorator';
+import { ErrorResponseDto } from '../common/error-response.dto';
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBadRequestResponse,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { HealthCheckDetailDto, HealthResultDto } from './health.dto';
 import { HealthService } from './health.service';
+
+/** The only 4xx a probe can get: a request the HTTP layer refuses (no Host header, broken framing). */
+const MALFORMED_REQUEST = {
+  type: ErrorResponseDto,
+  description: 'Malformed HTTP request (no Host header, broken framing)',
+};
 
 @ApiTags('health')
 @ApiExtraModels(HealthCheckDetailDto)
@@ -15,6 +29,7 @@ export class HealthController {
   @Get('live')
   @ApiOperation({ operationId: 'getLiveness', summary: 'Liveness: the process can serve (checks no dependency)' })
   @ApiOkResponse({ type: HealthResultDto })
+  @ApiBadRequestResponse(MALFORMED_REQUEST)
   live(): HealthResultDto {
     return { status: 'ok' };
   }
@@ -23,6 +38,7 @@ export class HealthController {
   @ApiOperation({ operationId: 'getReadiness', summary: 'Readiness: database and engine usable, not shutting down' })
   @ApiOkResponse({ type: HealthResultDto })
   @ApiServiceUnavailableResponse({ type: HealthResultDto, description: 'A check failed, or shutdown has begun' })
+  @ApiBadRequestResponse(MALFORMED_REQUEST)
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthResultDto> {
     const result = await this.health.readiness();
     // degraded (the cache is down, say) still serves: only failing checks take traffic away.

@@ -1,6 +1,6 @@
 /**
  * Drives the registry through a client generated from the live OpenAPI document. It is compiled
- * in strict mode against the generated types by openapi-client.e2e.spec.ts: an operation without
+ * in strict mode against the generated types by openapi.e2e.spec.ts: an operation without
  * typed responses, or a field that is not documented, fails the compile.
  */
 import createClient from 'openapi-fetch';
@@ -8,8 +8,19 @@ import type { components, paths } from '../.generated/modelforge';
 
 type Model = components['schemas']['ModelDto'];
 type ErrorBody = components['schemas']['ErrorResponseDto'];
+type CreatedApiKey = components['schemas']['CreatedApiKeyDto'];
+type Caller = components['schemas']['MeDto'];
 
 export interface DriveResult {
+  /** The maintainer key the admin created through the client (createApiKey). */
+  apiKey: Pick<CreatedApiKey, 'id' | 'name' | 'role' | 'prefix'> & { keyLooksRight: boolean };
+  /** getCurrentCaller with that key, sent as Authorization: Bearer and as X-API-Key. */
+  callerByBearer: Caller;
+  callerByHeader: Caller;
+  /** listApiKeys with the maintainer key: 403 (admin only). */
+  forbidden: ErrorBody;
+  /** getCurrentCaller without a credential: 401. */
+  unauthenticated: ErrorBody;
   created: Model;
   listedNames: string[];
   patched: Model;
@@ -20,9 +31,30 @@ export interface DriveResult {
   readyStatus: number;
 }
 
-/** `credential`: an API key or an access token, sent as `Authorization: Bearer`. */
-export async function driveRegistry(baseUrl: string, credential: string): Promise<DriveResult> {
-  const client = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${credential}` } });
+/**
+ * `adminCredential`: an admin API key (or an admin access token), sent as `Authorization: Bearer`.
+ * It only creates a maintainer key; everything else runs with that key.
+ * TODO(lead, after merging users/JWT): also log in through the client (login) and drive the
+ * registry with the access token it returns.
+ */
+export async function driveRegistry(baseUrl: string, adminCredential: string): Promise<DriveResult> {
+  const admin = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${adminCredential}` } });
+  const key = await admin.POST('/api/v1/auth/keys', { body: { name: 'sdk-maintainer', role: 'maintainer' } });
+  if (!key.data) throw new Error(`createApiKey failed: ${JSON.stringify(key.error)}`);
+
+  const client = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${key.data.key}` } });
+  const byHeader = createClient<paths>({ baseUrl, headers: { 'X-API-Key': key.data.key } });
+  const anonymous = createClient<paths>({ baseUrl });
+
+  const callerByBearer = await client.GET('/api/v1/auth/me');
+  if (!callerByBearer.data) throw new Error(`getCurrentCaller failed: ${JSON.stringify(callerByBearer.error)}`);
+  const callerByHeader = await byHeader.GET('/api/v1/auth/me');
+  if (!callerByHeader.data)
+    throw new Error(`getCurrentCaller (X-API-Key) failed: ${JSON.stringify(callerByHeader.error)}`);
+  const forbidden = await client.GET('/api/v1/auth/keys');
+  if (!forbidden.error) throw new Error('listApiKeys with a maintainer key did not fail');
+  const unauthenticated = await anonymous.GET('/api/v1/auth/me');
+  if (!unauthenticated.error) throw new Error('getCurrentCaller without a credential did not fail');
 
   const created = await client.POST('/api/v1/models', {
     body: { name: 'sdk-model', description: 'made by the generated client', tags: ['sdk'] },
@@ -52,9 +84,20 @@ export async function driveRegistry(baseUrl: string, credential: string): Promis
   if (!missing.error) throw new Error('getModelVersion of a missing version did not fail');
 
   const deleted = await client.DELETE('/api/v1/models/{name}', { params: { path: { name: 'sdk-model' } } });
-  const ready = await client.GET('/health/ready');
+  const ready = await anonymous.GET('/health/ready');
 
   return {
+    apiKey: {
+      id: key.data.id,
+      name: key.data.name,
+      role: key.data.role,
+      prefix: key.data.prefix,
+      keyLooksRight: key.data.key.startsWith(`${key.data.prefix}_`),
+    },
+    callerByBearer: callerByBearer.data,
+    callerByHeader: callerByHeader.data,
+    forbidden: forbidden.error,
+    unauthenticated: unauthenticated.error,
     created: created.data,
     listedNames: listed.data.items.map((m) => m.name),
     patched: patched.data,

@@ -73,7 +73,7 @@ describe('OpenAPI document', () => {
     assert.ok(doc.components.schemas.TensorDtype, 'dtype enum is named');
   });
 
-  it('generates a TypeScript client that compiles and drives the registry', async () => {
+  it('generates a TypeScript client that compiles, creates an API key and drives the registry with it', async () => {
     fs.rmSync(GENERATED, { recursive: true, force: true });
     fs.mkdirSync(GENERATED, { recursive: true });
     const specPath = path.join(GENERATED, 'openapi.json');
@@ -90,6 +90,22 @@ describe('OpenAPI document', () => {
       driveRegistry: (baseUrl: string, credential: string) => Promise<Record<string, unknown> & Record<string, never>>;
     };
     const result = await driveRegistry(t.baseUrl as string, t.adminKey);
+    // The admin key only created a maintainer key (createApiKey); that key drove the rest.
+    const apiKey = result.apiKey as { id: string; name: string; role: string; keyLooksRight: boolean };
+    assert.equal(apiKey.name, 'sdk-maintainer');
+    assert.equal(apiKey.role, 'maintainer');
+    assert.equal(apiKey.keyLooksRight, true);
+    for (const caller of [result.callerByBearer, result.callerByHeader]) {
+      assert.deepEqual(caller, {
+        kind: 'key',
+        id: apiKey.id,
+        name: 'sdk-maintainer',
+        role: 'maintainer',
+        models: null,
+      });
+    }
+    assert.equal((result.forbidden as { statusCode: number }).statusCode, 403);
+    assert.equal((result.unauthenticated as { statusCode: number }).statusCode, 401);
     assert.equal((result.created as { name: string }).name, 'sdk-model');
     assert.deepEqual(result.listedNames, ['sdk-model']);
     assert.equal((result.patched as { description: string }).description, 'patched through the SDK');

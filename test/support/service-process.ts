@@ -37,6 +37,11 @@ export interface SpawnOptions {
   waitReady?: boolean;
   /** Drives the process's JobHooks through this gate (preloads job-gate-preload.js). */
   jobGate?: JobGate;
+  /**
+   * Start on this DATA_DIR (a previous service's `dataDir`, to restart on the same store) instead
+   * of a fresh one; `stop()` then leaves it in place for its owner to remove.
+   */
+  dataDir?: string;
 }
 
 /**
@@ -49,7 +54,8 @@ export async function spawnService(
 ): Promise<ServiceProcess> {
   const options: SpawnOptions = typeof given === 'boolean' ? { waitReady: given } : given;
   const port = await freePort();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-proc-'));
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-proc-'));
   let out = '';
   let err = '';
   const preload = options.jobGate ? ['--require', JOB_GATE_PRELOAD] : [];
@@ -85,7 +91,7 @@ export async function spawnService(
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
   if (options.waitReady ?? true) {

@@ -18,6 +18,8 @@ export { TEST_ADMIN_KEY };
 
 export interface TestApp {
   engine: Engine;
+  /** The PostgreSQL database the app uses (undefined on SQLite). */
+  databaseUrl?: string;
   /** The app's ADMIN_API_KEY (an admin credential). */
   adminKey: string;
   app: NestExpressApplication;
@@ -36,6 +38,11 @@ export interface TestAppOptions {
   logger?: pino.Logger;
   /** Drives the app's JobHooks, so tests hold or fail job attempts at chunk boundaries. */
   jobGate?: JobGate;
+  /**
+   * PostgreSQL only: use this existing database (another app's `databaseUrl`) instead of a new
+   * one, as a second replica would; `close()` then leaves it to its owner.
+   */
+  databaseUrl?: string;
 }
 
 /** A root logger whose lines (parsed JSON) land in `lines`, at `level` and above. */
@@ -49,7 +56,10 @@ export function capturingLogger(level: pino.Level = 'info'): { logger: pino.Logg
 export async function startTestApp(engine: Engine, options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-test-'));
   let database: TestDatabase | undefined;
-  if (engine === 'postgres') database = await createPostgresDatabase();
+  if (options.databaseUrl !== undefined && engine !== 'postgres')
+    throw new Error('databaseUrl needs the postgres engine');
+  if (engine === 'postgres' && options.databaseUrl === undefined) database = await createPostgresDatabase();
+  const databaseUrl = options.databaseUrl ?? database?.url;
   const config = new AppConfig(
     loadEnvironment({
       NODE_ENV: 'test',
@@ -57,7 +67,7 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       LOG_FORMAT: 'json',
       ADMIN_API_KEY: TEST_ADMIN_KEY,
-      ...(database ? { DATABASE_URL: database.url } : {}),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       ...options.env,
     }),
   );
@@ -75,6 +85,7 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
   const dataSource = app.get<DataSource>(getDataSourceToken());
   return {
     engine,
+    databaseUrl,
     adminKey: config.auth.adminApiKey ?? TEST_ADMIN_KEY,
     app,
     config,
