@@ -52,6 +52,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   server.post('/api/v1/jobs', authenticated, bodyReader({ ...jobBody, budget, mode: 'raw' }));
   server.post('/api/v1/models', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  // Creating an API key takes a JSON body too (it had no reader, so every creation answered 400).
+  server.post('/api/v1/auth/keys', authenticated, bodyReader({ ...registry, mode: 'json' }));
   app
     .get(MetricsService)
     .registerGauges(async () => [
