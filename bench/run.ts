@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { cnnModel, mlpModel } from '../test/support/onnx-models';
 import { benchBodies } from './bodies';
 import { benchJobs } from './jobs';
+import { benchRateLimits } from './rate-limits';
 import { LoadResult, percentile, runLoad } from './load';
 import { scrapeMetric, startExpressBaseline, startModelForge } from './processes';
 
@@ -284,6 +285,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log((await benchJobs()).join('\n'));
   console.log((await benchBodies()).join('\n'));
+  console.log((await benchRateLimits()).join('\n'));
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Clock, SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { AccessGuard } from './access.guard';
 import { AuditService } from './audit/audit.service';
 import { AuthEvents, LocalAuthEvents, RedisAuthEvents } from './auth-events';
@@ -14,7 +16,10 @@ import { UserEntity } from './entities/user.entity';
 import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
 import { MeController } from './me.controller';
-import { RateLimits, UnlimitedRateLimits } from './rate-limits';
+import { BucketStore } from './rate-limit/bucket-store';
+import { createBucketStore } from './rate-limit/bucket-store.factory';
+import { TokenBucketRateLimits } from './rate-limit/token-bucket-rate-limits';
+import { RateLimits } from './rate-limits';
 import { AccessTokens } from './tokens/access-tokens';
 import { NoAccessTokens } from './tokens/no-access-tokens';
 
@@ -31,7 +36,9 @@ import { NoAccessTokens } from './tokens/no-access-tokens';
           ? new RedisAuthEvents(config.redisUrl, `${config.jobsQueuePrefix}:auth-events`)
           : new LocalAuthEvents(),
     },
-    { provide: RateLimits, useClass: UnlimitedRateLimits },
+    { provide: Clock, useClass: SystemClock },
+    { provide: BucketStore, inject: [AppConfig, MetricsService], useFactory: createBucketStore },
+    { provide: RateLimits, useClass: TokenBucketRateLimits },
     { provide: AccessTokens, useClass: NoAccessTokens },
     { provide: APP_GUARD, useClass: AccessGuard },
     ApiKeysService,
