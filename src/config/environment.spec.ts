@@ -67,6 +67,20 @@ describe('loadEnvironment', () => {
     );
   });
 
+  for (const value of ['*', 'https://a.example,*', '*.example.com', 'https://*.example.com']) {
+    it(`refuses CORS_ORIGINS=${value}: credentials are allowed, so only an allowlist of origins`, () => {
+      assert.throws(
+        () => loadEnvironment({ CORS_ORIGINS: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof EnvironmentError);
+          assert.equal(error.problems.length, 1);
+          assert.match(error.problems[0], /^CORS_ORIGINS=.*no wildcard/);
+          return true;
+        },
+      );
+    });
+  }
+
   it('reads the rate-limit defaults per role and the Redis timeout of the limiter', () => {
     const defaults = new AppConfig(loadEnvironment({})).auth;
     assert.deepEqual(defaults.rateLimitPerMinute, { admin: 0, maintainer: 6000, predictor: 6000, viewer: 600 });
