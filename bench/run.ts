@@ -10,6 +10,7 @@ import { cnnModel, mlpModel } from '../test/support/onnx-models';
 import { benchAuth } from './auth';
 import { benchBodies } from './bodies';
 import { benchJobs } from './jobs';
+import { benchRateLimits } from './rate-limits';
 import { LoadResult, percentile, runLoad } from './load';
 import { AUTH_HEADER, scrapeMetric, startExpressBaseline, startModelForge } from './processes';
 
@@ -290,6 +291,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log((await benchJobs()).join('\n'));
   console.log((await benchBodies()).join('\n'));
+  console.log((await benchRateLimits()).join('\n'));
   console.log(await benchAuth());
 }
 

@@ -10,6 +10,7 @@ import { BodyBudget, bodyReader } from './common/body-reader';
 import { installProtocolErrorBodies, requireHost } from './common/protocol-errors';
 import { contentTypeMiddleware } from './common/content-type.middleware';
 import { REQUEST_ID_HEADER, requestIdMiddleware } from './common/request-id';
+import { securityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { httpLogMiddleware } from './logging/http-log.middleware';
@@ -18,7 +19,22 @@ import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
 import { wantsRawCacheKey } from './predictions/prediction-context';
 
-const EXPOSED_HEADERS = [REQUEST_ID_HEADER, 'X-Cache', 'X-Model-Version', 'Retry-After', 'Location', 'Server-Timing'];
+/** Response headers a browser script on an allowed origin may read. */
+export const EXPOSED_HEADERS = [
+  REQUEST_ID_HEADER,
+  'X-Cache',
+  'X-Model-Version',
+  'Retry-After',
+  'Location',
+  'Server-Timing',
+  'WWW-Authenticate',
+  'RateLimit-Limit',
+  'RateLimit-Remaining',
+  'RateLimit-Reset',
+  'RateLimit-Policy',
+];
+/** Seconds a browser may reuse a preflight answer. */
+const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 /** Builds the HTTP application: the same wiring for main.ts, the e2e tests and the benchmark. */
 export async function createApp(config: AppConfig, logger: Logger): Promise<NestExpressApplication> {
@@ -31,9 +47,22 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // req.ip (login throttling per address, logs) from X-Forwarded-For only through trusted proxies.
   app.set('trust proxy', config.trustProxy);
   installProtocolErrorBodies(app.getHttpServer());
+  app.use(securityHeaders());
   app.use(requestIdMiddleware);
   app.use(requireHost);
   app.use(httpLogMiddleware(logger));
+  // CORS (an allowlist; CORS_ORIGINS refuses `*`) before anything that can refuse a request: a
+  // preflight carries no credential and is answered here, and a 401/413/415 from the middlewares
+  // below still carries Access-Control-Allow-Origin, so a browser script can read it.
+  const origins = config.corsOrigins;
+  if (origins) {
+    app.enableCors({
+      origin: origins,
+      credentials: true,
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+    });
+  }
   app.use(contentTypeMiddleware);
   // The credential is resolved before any body is read; routes that take a large body refuse
   // a request without one before reading it.
@@ -64,8 +93,6 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     .registerGauges(async () => [
       { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
     ]);
-  const origins = config.corsOrigins;
-  if (origins) app.enableCors({ origin: origins, credentials: true, exposedHeaders: EXPOSED_HEADERS });
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
   if (config.docsEnabled) setupOpenApi(app);

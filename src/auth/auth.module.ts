@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Clock, SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { AccessGuard } from './access.guard';
 import { AuditController } from './audit/audit.controller';
 import { AuditEventsService } from './audit/audit-events.service';
@@ -16,12 +18,15 @@ import { UserEntity } from './entities/user.entity';
 import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
 import { MeController } from './me.controller';
-import { RateLimits, UnlimitedRateLimits } from './rate-limits';
 import { LoginThrottle, MemoryLoginThrottle } from './login/login-throttle';
 import { RedisLoginThrottle } from './login/redis-login-throttle';
 import { RefreshTokensService } from './login/refresh-tokens.service';
 import { SessionsController } from './login/sessions.controller';
 import { SessionsService } from './login/sessions.service';
+import { BucketStore } from './rate-limit/bucket-store';
+import { createBucketStore } from './rate-limit/bucket-store.factory';
+import { TokenBucketRateLimits } from './rate-limit/token-bucket-rate-limits';
+import { RateLimits } from './rate-limits';
 import { AccessTokens } from './tokens/access-tokens';
 import { JwtAccessTokens } from './tokens/jwt-access-tokens';
 import { JwtSecret } from './tokens/jwt-secret';
@@ -42,7 +47,9 @@ import { UsersService } from './users/users.service';
           ? new RedisAuthEvents(config.redisUrl, `${config.jobsQueuePrefix}:auth-events`)
           : new LocalAuthEvents(),
     },
-    { provide: RateLimits, useClass: UnlimitedRateLimits },
+    { provide: Clock, useClass: SystemClock },
+    { provide: BucketStore, inject: [AppConfig, MetricsService], useFactory: createBucketStore },
+    { provide: RateLimits, useClass: TokenBucketRateLimits },
     {
       provide: LoginThrottle,
       inject: [AppConfig],

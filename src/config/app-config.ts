@@ -18,6 +18,8 @@ export interface AuthConfig {
   loginLockoutSeconds: number;
   /** Default per role; 0 = unlimited. */
   rateLimitPerMinute: Record<'admin' | 'maintainer' | 'predictor' | 'viewer', number>;
+  /** How long a Redis rate-limit decision may take before this replica decides alone. */
+  rateLimitTimeoutMs: number;
 }
 
 /** Typed, read-only view of the validated environment. Inject this; never read process.env. */
@@ -120,6 +122,7 @@ export class AppConfig {
         predictor: env.RATE_LIMIT_PREDICTOR_PER_MINUTE,
         viewer: env.RATE_LIMIT_VIEWER_PER_MINUTE,
       },
+      rateLimitTimeoutMs: env.RATE_LIMIT_TIMEOUT_MS,
     };
   }
   get docsEnabled(): boolean {

@@ -66,4 +66,36 @@ describe('loadEnvironment', () => {
       },
     );
   });
+
+  for (const value of ['*', 'https://a.example,*', '*.example.com', 'https://*.example.com']) {
+    it(`refuses CORS_ORIGINS=${value}: credentials are allowed, so only an allowlist of origins`, () => {
+      assert.throws(
+        () => loadEnvironment({ CORS_ORIGINS: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof EnvironmentError);
+          assert.equal(error.problems.length, 1);
+          assert.match(error.problems[0], /^CORS_ORIGINS=.*no wildcard/);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('reads the rate-limit defaults per role and the Redis timeout of the limiter', () => {
+    const defaults = new AppConfig(loadEnvironment({})).auth;
+    assert.deepEqual(defaults.rateLimitPerMinute, { admin: 0, maintainer: 6000, predictor: 6000, viewer: 600 });
+    assert.equal(defaults.rateLimitTimeoutMs, 100);
+    const set = new AppConfig(
+      loadEnvironment({
+        RATE_LIMIT_VIEWER_PER_MINUTE: '2',
+        RATE_LIMIT_ADMIN_PER_MINUTE: '10',
+        RATE_LIMIT_TIMEOUT_MS: '50',
+      }),
+    ).auth;
+    assert.equal(set.rateLimitPerMinute.viewer, 2);
+    assert.equal(set.rateLimitPerMinute.admin, 10);
+    assert.equal(set.rateLimitTimeoutMs, 50);
+    assert.throws(() => loadEnvironment({ RATE_LIMIT_PREDICTOR_PER_MINUTE: '-1' }), /RATE_LIMIT_PREDICTOR_PER_MINUTE/);
+    assert.throws(() => loadEnvironment({ RATE_LIMIT_TIMEOUT_MS: '0' }), /RATE_LIMIT_TIMEOUT_MS/);
+  });
 });

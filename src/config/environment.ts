@@ -414,26 +414,40 @@ export class Environment {
   @IsTrustProxy()
   TRUST_PROXY = 'false';
 
-  /** Default requests per minute per credential of each role (0 = unlimited); a key may override it. */
+  /**
+   * Default requests per minute per credential of each role (0 = unlimited); a key may override it.
+   * A token bucket: bursts up to the limit, refilled at limit/60 per second.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   RATE_LIMIT_ADMIN_PER_MINUTE = 0;
 
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   RATE_LIMIT_MAINTAINER_PER_MINUTE = 6000;
 
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   RATE_LIMIT_PREDICTOR_PER_MINUTE = 6000;
 
   @Transform(toInt)
   @IsInt()
   @Min(0)
+  @Max(1_000_000)
   RATE_LIMIT_VIEWER_PER_MINUTE = 600;
+
+  /** A rate-limit decision Redis has not made in this time is made by this replica alone (Redis outage). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  RATE_LIMIT_TIMEOUT_MS = 100;
 }
 
 /** Variables with no default, which `new Environment()` does not list. */
