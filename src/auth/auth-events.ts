@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
 
 /** Credential changes every replica must apply at once (drop cached keys, users, sessions). */
@@ -35,13 +35,19 @@ export class LocalAuthEvents extends AuthEvents {
   }
 }
 
-export class RedisAuthEvents extends AuthEvents implements OnModuleDestroy {
+/** How long the start waits for the subscription, and a publish for Redis. */
+const REDIS_WAIT_MS = 2_000;
+const OUTAGE_LOG_INTERVAL_MS = 30_000;
+
+export class RedisAuthEvents extends AuthEvents implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('AuthEvents');
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   /** Marks this replica's own messages, which it has already applied. */
   private readonly origin = randomUUID();
   private subscribedOnce = false;
+  private readonly subscribed: Promise<unknown>;
+  private lastOutageLog = 0;
 
   constructor(
     url: string,
@@ -52,11 +58,13 @@ export class RedisAuthEvents extends AuthEvents implements OnModuleDestroy {
     this.publisher = new Redis(url, options);
     this.subscriber = new Redis(url, options);
     for (const client of [this.publisher, this.subscriber]) {
-      client.on('error', (error: Error) => this.logger.warn({ msg: 'Redis error on auth events', err: error.message }));
+      client.on('error', (error: Error) => this.outage('Redis error on auth events', error));
     }
-    void this.subscriber
+    this.subscribed = this.subscriber
       .subscribe(this.channel)
-      .catch((error: Error) => this.logger.error({ msg: 'Cannot subscribe to auth events', err: error.message }));
+      .catch((error: Error) =>
+        this.outage('Cannot subscribe to auth events yet (Redis resubscribes when back)', error),
+      );
     // Messages sent while the subscription was down are lost: after a reconnect, drop every cache.
     this.subscriber.on('ready', () => {
       if (this.subscribedOnce) this.deliver({ type: 'flush' });
@@ -73,10 +81,36 @@ export class RedisAuthEvents extends AuthEvents implements OnModuleDestroy {
     });
   }
 
-  /** Applies the change here at once, then tells the other replicas. */
+  /** Serving starts once this replica hears changes (or after REDIS_WAIT_MS if Redis is down). */
+  async onModuleInit(): Promise<void> {
+    await Promise.race([this.subscribed, new Promise((resolve) => setTimeout(resolve, REDIS_WAIT_MS).unref())]);
+  }
+
+  /**
+   * Applies the change here at once, then tells the other replicas. A write that committed is not
+   * failed because Redis is down: the others then apply it when their cached copy expires (60 s).
+   */
   async publish(event: AuthEvent): Promise<void> {
     this.deliver(event);
-    await this.publisher.publish(this.channel, JSON.stringify({ origin: this.origin, event }));
+    const message = JSON.stringify({ origin: this.origin, event });
+    try {
+      await Promise.race([
+        this.publisher.publish(this.channel, message),
+        new Promise((_resolve, reject) =>
+          setTimeout(() => reject(new Error('publish timed out')), REDIS_WAIT_MS).unref(),
+        ),
+      ]);
+    } catch (error) {
+      this.outage('Could not announce an auth change; other replicas apply it within 60 s', error as Error);
+    }
+  }
+
+  /** Logs a Redis problem at most once per interval (reconnect attempts would flood the log). */
+  private outage(msg: string, error: Error): void {
+    const now = Date.now();
+    if (now - this.lastOutageLog < OUTAGE_LOG_INTERVAL_MS) return;
+    this.lastOutageLog = now;
+    this.logger.warn({ msg, err: error.message });
   }
 
   async onModuleDestroy(): Promise<void> {

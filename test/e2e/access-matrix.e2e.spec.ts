@@ -478,7 +478,9 @@ describe('AUTH_ENABLED=false (and DOCS_ENABLED=false)', () => {
     const anonymous: Credential = { name: 'no credential', headers: {}, grant: 'nobody' };
     for (const endpoint of endpoints(doc)) {
       const answer = await call(t.baseUrl as string, endpoint, anonymous);
-      if (answer.status === 401 || answer.status === 403 || answer.status === 500) {
+      // A public operation may answer 401 on its own terms (refresh without a refresh cookie).
+      const isPublic = JSON.stringify(endpoint.operation.security) === '[]';
+      if ((answer.status === 401 && !isPublic) || answer.status === 403 || answer.status === 500) {
         refused.push(`${endpoint.operation.operationId}: ${answer.status} ${JSON.stringify(answer.body)}`);
       }
     }

@@ -219,5 +219,15 @@ for (const engine of testEngines()) {
       const metrics = await authed(t, METRICS_TOKEN).get('/metrics').expect(200);
       assert.match(metrics.text, /^modelforge_rate_limit_local_decisions_total 12$/m);
     });
+
+    it('still creates and revokes keys: the change applies here and is not failed for want of Redis', async (ctx) => {
+      const clock = shiftClock(ctx);
+      clock.advance(60_000); // the admin bucket (2 per minute) is full again
+      const key = await authed(t).post('/api/v1/auth/keys').send({ name: 'offline', role: 'viewer' });
+      assert.equal(key.status, 201, key.text);
+      const revoked = await authed(t).delete(`/api/v1/auth/keys/${key.body.id}`);
+      assert.equal(revoked.status, 204, revoked.text);
+      assert.equal((await authed(t, key.body.key as string).get(ROUTE)).status, 401);
+    });
   });
 }
