@@ -21,6 +21,10 @@ export interface DriveResult {
   forbidden: ErrorBody;
   /** getCurrentCaller without a credential: 401. */
   unauthenticated: ErrorBody;
+  /** A maintainer user created through the client (createUser), logged in (login): its access token's caller. */
+  callerByJwt: Caller;
+  /** The model that access token created and deleted (createModel, deleteModel). */
+  jwtModel: { created: string; deletedStatus: number };
   created: Model;
   listedNames: string[];
   patched: Model;
@@ -34,8 +38,8 @@ export interface DriveResult {
 /**
  * `adminCredential`: an admin API key (or an admin access token), sent as `Authorization: Bearer`.
  * It only creates a maintainer key; everything else runs with that key.
- * TODO(lead, after merging users/JWT): also log in through the client (login) and drive the
- * registry with the access token it returns.
+ * The admin then creates a maintainer user; the client logs in as that user (login) and uses the
+ * access token it returns as a Bearer credential.
  */
 export async function driveRegistry(baseUrl: string, adminCredential: string): Promise<DriveResult> {
   const admin = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${adminCredential}` } });
@@ -55,6 +59,22 @@ export async function driveRegistry(baseUrl: string, adminCredential: string): P
   if (!forbidden.error) throw new Error('listApiKeys with a maintainer key did not fail');
   const unauthenticated = await anonymous.GET('/api/v1/auth/me');
   if (!unauthenticated.error) throw new Error('getCurrentCaller without a credential did not fail');
+
+  const user = await admin.POST('/api/v1/auth/users', {
+    body: { username: 'sdk-user', password: 'sdk user passphrase', role: 'maintainer' },
+  });
+  if (!user.data) throw new Error(`createUser failed: ${JSON.stringify(user.error)}`);
+  const login = await anonymous.POST('/api/v1/auth/login', {
+    body: { username: 'sdk-user', password: 'sdk user passphrase' },
+  });
+  if (!login.data) throw new Error(`login failed: ${JSON.stringify(login.error)}`);
+  const jwt = createClient<paths>({ baseUrl, headers: { Authorization: `Bearer ${login.data.accessToken}` } });
+  const callerByJwt = await jwt.GET('/api/v1/auth/me');
+  if (!callerByJwt.data)
+    throw new Error(`getCurrentCaller (access token) failed: ${JSON.stringify(callerByJwt.error)}`);
+  const jwtCreated = await jwt.POST('/api/v1/models', { body: { name: 'sdk-jwt-model' } });
+  if (!jwtCreated.data) throw new Error(`createModel (access token) failed: ${JSON.stringify(jwtCreated.error)}`);
+  const jwtDeleted = await jwt.DELETE('/api/v1/models/{name}', { params: { path: { name: 'sdk-jwt-model' } } });
 
   const created = await client.POST('/api/v1/models', {
     body: { name: 'sdk-model', description: 'made by the generated client', tags: ['sdk'] },
@@ -98,6 +118,8 @@ export async function driveRegistry(baseUrl: string, adminCredential: string): P
     callerByHeader: callerByHeader.data,
     forbidden: forbidden.error,
     unauthenticated: unauthenticated.error,
+    callerByJwt: callerByJwt.data,
+    jwtModel: { created: jwtCreated.data.name, deletedStatus: jwtDeleted.response.status },
     created: created.data,
     listedNames: listed.data.items.map((m) => m.name),
     patched: patched.data,

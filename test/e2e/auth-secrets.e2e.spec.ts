@@ -20,6 +20,8 @@ const BASIC = Buffer.from(`someone:${PASSWORD}`).toString('base64');
 describe('credentials never reach a log line or an error (spawned service, LOG_LEVEL=debug)', () => {
   let service: ServiceProcess;
   let created: CreatedKey;
+  let accessToken = '';
+  let refreshToken = '';
   const jwt = expiredJwt(TEST_JWT_SECRET);
   /** Every answer except the one create response that must show the new key. */
   const answers: { request: string; text: string }[] = [];
@@ -70,8 +72,40 @@ describe('credentials never reach a log line or an error (spawned service, LOG_L
     assert.equal(await check('/metrics', bearer(TEST_METRICS_TOKEN)), 200);
     assert.equal(await check('/api/v1/models', bearer(TEST_METRICS_TOKEN)), 403);
     assert.equal(await check(`/api/v1/models?api_key=${QUERY_SECRET}`, bearer(created.key)), 400);
-    // Login and refresh: whatever the routes answer on this build, neither the password nor the
-    // cookie may be logged or echoed.
+    // A real user logs in, uses its access token and refreshes (the answers that must carry a token
+    // are not searched; everything else is).
+    assert.equal(
+      await check(
+        '/api/v1/auth/users',
+        json(TEST_ADMIN_KEY, 'POST', { username: 'real-user', password: PASSWORD, role: 'viewer' }),
+      ),
+      201,
+    );
+    const login = await fetch(`${service.baseUrl}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: 'real-user', password: PASSWORD }),
+    });
+    requests += 1;
+    assert.equal(login.status, 200);
+    accessToken = ((await login.json()) as { accessToken: string }).accessToken;
+    refreshToken = /mf_refresh=([^;]+)/.exec(login.headers.get('set-cookie') ?? '')?.[1] ?? '';
+    assert.ok(refreshToken, 'login set the refresh cookie');
+    assert.equal(await check('/api/v1/models', bearer(accessToken)), 200);
+    const refreshed = await send('/api/v1/auth/refresh', {
+      method: 'POST',
+      headers: { Cookie: `mf_refresh=${refreshToken}` },
+    });
+    assert.equal(refreshed.status, 200);
+    assert.equal(
+      await check('/api/v1/auth/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: 'real-user', password: `${PASSWORD}-wrong` }),
+      }),
+      401,
+    );
+    // Login and refresh with unknown credentials: neither the password nor the cookie may be logged or echoed.
     await check('/api/v1/auth/login', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -105,6 +139,8 @@ describe('credentials never reach a log line or an error (spawned service, LOG_L
       ['a wrong API key', WRONG_KEY],
       ['a garbage bearer token', GARBAGE],
       ['an expired JWT', jwt],
+      ['an access token', accessToken],
+      ['a real refresh token', refreshToken],
       ['the signature of an expired JWT', jwt.split('.')[2]],
     ];
   }

@@ -104,6 +104,10 @@ describe('OpenAPI document', () => {
         models: null,
       });
     }
+    // The generated client logged in as a maintainer user and drove the registry with its access token.
+    const byJwt = result.callerByJwt as { kind: string; name: string; role: string; models: unknown };
+    assert.deepEqual([byJwt.kind, byJwt.name, byJwt.role, byJwt.models], ['user', 'sdk-user', 'maintainer', null]);
+    assert.deepEqual(result.jwtModel, { created: 'sdk-jwt-model', deletedStatus: 204 });
     assert.equal((result.forbidden as { statusCode: number }).statusCode, 403);
     assert.equal((result.unauthenticated as { statusCode: number }).statusCode, 401);
     assert.equal((result.created as { name: string }).name, 'sdk-model');
