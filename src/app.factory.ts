@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { authenticateMiddleware, requireCredential } from './auth/authenticate.middleware';
 import { CredentialsService } from './auth/credentials.service';
+import { RateLimits } from './auth/rate-limits';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { BodyBudget, bodyReader } from './common/body-reader';
 import { installProtocolErrorBodies, requireHost } from './common/protocol-errors';
@@ -68,7 +69,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // a request without one before reading it.
   const authEnabled = config.auth.enabled;
   app.use(authenticateMiddleware(app.get(CredentialsService), authEnabled));
-  const authenticated = requireCredential(authEnabled);
+  const authenticated = requireCredential(authEnabled, app.get(RateLimits));
   // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.
   const budget = new BodyBudget(config.maxInflightBodyBytes);
   const registry = { limit: config.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };

@@ -10,6 +10,7 @@ import {
   credentialFailureOf,
   principalOf,
   setPrincipal,
+  wasRateAdmitted,
 } from './principal';
 import { RateLimits } from './rate-limits';
 
@@ -54,7 +55,8 @@ export class AccessGuard implements CanActivate {
         `This operation needs the role ${rule.roles.join(' or ')}; the credential has the role ${principal.role}`,
       );
     }
-    await this.rateLimits.admit(principal, context.switchToHttp().getResponse<Response>());
+    // Body routes were admitted before their body was read (requireCredential).
+    if (!wasRateAdmitted(req)) await this.rateLimits.admit(principal, context.switchToHttp().getResponse<Response>());
     return true;
   }
 }

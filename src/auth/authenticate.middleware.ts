@@ -5,10 +5,12 @@ import {
   AUTH_DISABLED_PRINCIPAL,
   credentialFailureMessage,
   credentialFailureOf,
+  markRateAdmitted,
   principalOf,
   setCredentialFailure,
   setPrincipal,
 } from './principal';
+import { RateLimits } from './rate-limits';
 
 /**
  * Resolves the request's credential, before any body is read, and records the principal (or why
@@ -44,16 +46,30 @@ export function authenticateMiddleware(credentials: CredentialsService, enabled:
 }
 
 /**
- * For routes that take a large body: no valid credential, no reading. Answers 401 before a byte of
- * the body is buffered (roles are checked by the guard once the route runs).
+ * For routes that take a body: no valid credential, no reading. Answers 401 (or 429 once the
+ * credential's rate limit is spent) before a byte of the body is buffered; roles are checked by
+ * the guard once the route runs, and the guard does not take a second token.
  */
-export function requireCredential(enabled: boolean): RequestHandler {
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    if (!enabled || principalOf(req)) {
+export function requireCredential(enabled: boolean, rateLimits: RateLimits): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const principal = principalOf(req);
+    if (!enabled) {
       next();
       return;
     }
-    next(new UnauthenticatedError(credentialFailureMessage(credentialFailureOf(req))));
+    if (!principal) {
+      next(new UnauthenticatedError(credentialFailureMessage(credentialFailureOf(req))));
+      return;
+    }
+    if (principal.kind === 'metrics') {
+      next();
+      return;
+    }
+    markRateAdmitted(req);
+    rateLimits.admit(principal, res).then(
+      () => next(),
+      (error: unknown) => next(error),
+    );
   };
 }
 

@@ -37,10 +37,21 @@ export function credentialFailureMessage(failure: CredentialFailure | undefined)
 
 const PRINCIPAL = Symbol('principal');
 const FAILURE = Symbol('credentialFailure');
+const RATE_ADMITTED = Symbol('rateAdmitted');
 
 interface AuthenticatedRequest extends Request {
   [PRINCIPAL]?: Principal;
   [FAILURE]?: CredentialFailure;
+  [RATE_ADMITTED]?: boolean;
+}
+
+/** The rate limit already took this request's token (before its body was read). */
+export function wasRateAdmitted(req: Request): boolean {
+  return (req as AuthenticatedRequest)[RATE_ADMITTED] === true;
+}
+
+export function markRateAdmitted(req: Request): void {
+  (req as AuthenticatedRequest)[RATE_ADMITTED] = true;
 }
 
 export function principalOf(req: Request): Principal | undefined {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { shiftClock } from '../support/clock';
 import { testEngines } from '../support/postgres';
@@ -7,6 +8,7 @@ import { assertRateLimited, createKey, rateLimitOf } from '../support/rate-limit
 import { redisTestUrl } from '../support/redis-server';
 import { freePort } from '../support/service-process';
 import { authed, capturingLogger, startTestApp, TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 /**
  * Issue 9, rate limits: one token bucket per credential (burst = the per-minute limit, refilled
@@ -133,9 +135,10 @@ for (const engine of testEngines()) {
       assert.match(metrics.text, /^modelforge_rate_limited_requests_total\{role="viewer"\} [1-9]\d*$/m);
     });
 
-    it('does not spend a token on a request the role check refuses (403)', async () => {
+    it('does not spend a token on a request the role check refuses (403), on a route without a body', async () => {
+      // (A route that takes a body spends the token before its body is read, so before the role check.)
       const key = await createKey(t, { role: 'viewer' });
-      await authed(t, key).post('/api/v1/auth/keys').send({ name: 'x', role: 'viewer' }).expect(403);
+      await authed(t, key).get('/api/v1/auth/keys').expect(403);
       const res = await authed(t, key).get(ROUTE).expect(200);
       assert.equal(rateLimitOf(res).remaining, 1);
     });
@@ -184,6 +187,39 @@ for (const engine of testEngines()) {
         for (const app of [a, b])
           assert.equal((await authed(app).get(ROUTE).expect(200)).headers['ratelimit-limit'], undefined);
       }
+    });
+  });
+
+  describe(`rate limits before a body is read on ${engine}`, () => {
+    let t: TestApp;
+
+    before(async () => {
+      t = await startTestApp(engine, { env: SMALL_DEFAULTS, listen: true });
+    });
+    after(async () => {
+      await t?.close();
+    });
+
+    it('answers 429 to a spent credential before reading its prediction body, and takes one token per request', async () => {
+      const key = await createKey(t, { role: 'predictor', rateLimitPerMinute: 2 });
+      // A body route takes its token before the body (requireCredential), and the guard takes none.
+      const first = await authed(t, key).post('/api/v1/predictions').send({ model: 'nosuch', inputs: {} });
+      assert.equal(first.status, 404, first.text);
+      assert.equal(rateLimitOf(first).remaining, 1);
+      await authed(t, key).get(ROUTE).expect(200);
+      // 8 MiB announced, a few bytes sent: the answer must not wait for the rest.
+      const socket = net.connect(Number(new URL(t.baseUrl as string).port), '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.write(
+        `POST /api/v1/predictions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n{"model":`,
+      );
+      await waitFor(() => answer.includes('\r\n\r\n'), { what: 'an answer before the body was sent' });
+      socket.destroy();
+      assert.match(answer, /^HTTP\/1\.1 429/);
+      assert.match(answer, /retry-after: \d+/i);
     });
   });
 
