@@ -48,6 +48,24 @@ async function predictorKey(baseUrl: string): Promise<string> {
   return ((await res.json()) as { key: string }).key;
 }
 
+/** An admin user logged in (admins are not rate limited by default): its access token (JWT). */
+async function accessToken(baseUrl: string): Promise<string> {
+  const user = { username: 'bench', password: 'bench passphrase 0123', role: 'admin' };
+  const created = await fetch(`${baseUrl}/api/v1/auth/users`, {
+    method: 'POST',
+    headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
+    body: JSON.stringify(user),
+  });
+  if (created.status !== 201) throw new Error(`user creation failed: ${created.status} ${await created.text()}`);
+  const login = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  return ((await login.json()) as { accessToken: string }).accessToken;
+}
+
 interface Side {
   label: string;
   url: string;
@@ -132,6 +150,7 @@ export async function benchAuth(): Promise<string> {
     await setUp(on.baseUrl, AUTH_HEADER);
     await setUp(off.baseUrl, {});
     const key = await predictorKey(on.baseUrl);
+    const token = await accessToken(on.baseUrl);
     const body = JSON.stringify({
       model: MODEL.name,
       inputs: { [MODEL.input]: [Array.from({ length: MODEL.size }, (_, i) => i / MODEL.size)] },
@@ -160,6 +179,15 @@ export async function benchAuth(): Promise<string> {
           label: 'ADMIN_API_KEY',
           url: `${on.baseUrl}/api/v1/predictions`,
           headers: AUTH_HEADER,
+          p50: [],
+          p99: [],
+          rps: [],
+          errors: 0,
+        },
+        {
+          label: 'access token (JWT, admin user)',
+          url: `${on.baseUrl}/api/v1/predictions`,
+          headers: { Authorization: `Bearer ${token}` },
           p50: [],
           p99: [],
           rps: [],
