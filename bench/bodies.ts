@@ -2,6 +2,9 @@
  * npm run bench:bodies (also part of npm run bench): /health/live latency and resident memory of
  * ModelForge (default settings) while 8 clients each keep sending 32 MiB bodies to one route,
  * against the same probe on the idle service, in this one run.
+ *
+ * BENCH_DATABASE_URL runs the service on that PostgreSQL database (an empty one: it is migrated)
+ * instead of SQLite; BENCH_BODIES_ONLY=jobs runs only the scenarios whose name contains "jobs".
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -9,12 +12,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mlpModel } from '../test/support/onnx-models';
 import { percentile } from './load';
-import { startModelForge } from './processes';
+import { ADMIN_AUTH, startModelForge } from './processes';
 
 const CLIENTS = 8;
 const BODY_BYTES = 32 * 1024 * 1024;
 const SCENARIO_MS = Number(process.env.BENCH_BODIES_MS ?? 8000);
 const PORT = 39_411;
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
+const ONLY = process.env.BENCH_BODIES_ONLY?.toLowerCase();
 
 interface Scenario {
   name: string;
@@ -72,7 +77,7 @@ function send(baseUrl: string, scenario: Scenario, body: Buffer): Promise<number
       `${baseUrl}${scenario.path}`,
       {
         method: scenario.method,
-        headers: { 'Content-Type': scenario.contentType, 'Content-Length': body.length },
+        headers: { ...ADMIN_AUTH, 'Content-Type': scenario.contentType, 'Content-Length': body.length },
         agent: false,
       },
       (res) => {
@@ -130,30 +135,34 @@ const mib = (bytes: number) => (bytes / 1048576).toFixed(0);
 
 export async function benchBodies(): Promise<string[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-bodies-'));
-  const service = await startModelForge(dataDir, PORT);
+  const service = await startModelForge(dataDir, PORT, DATABASE_URL ? { DATABASE_URL } : {});
   const lines: string[] = [];
   try {
     const base = service.baseUrl;
     await fetch(`${base}/api/v1/models`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { ...ADMIN_AUTH, 'Content-Type': 'application/json' },
       body: JSON.stringify({ name: 'mlp' }),
     });
     const form = new FormData();
     form.append('file', new Blob([mlpModel({ inputSize: 64, hidden: 256, outputSize: 10 })]), 'mlp.onnx');
-    const upload = await fetch(`${base}/api/v1/models/mlp/versions`, { method: 'POST', body: form });
+    const upload = await fetch(`${base}/api/v1/models/mlp/versions`, {
+      method: 'POST',
+      headers: ADMIN_AUTH,
+      body: form,
+    });
     if (upload.status !== 201) throw new Error(`upload answered ${upload.status}`);
     const pid = service.child.pid!;
 
     lines.push(
-      `### /health/live while ${CLIENTS} clients each send ${mib(BODY_BYTES)} MiB bodies (default settings, ${SCENARIO_MS / 1000} s each)`,
+      `### /health/live while ${CLIENTS} clients each send ${mib(BODY_BYTES)} MiB bodies (default settings, ${DATABASE_URL ? 'PostgreSQL' : 'SQLite'}, ${SCENARIO_MS / 1000} s each)`,
       '',
       '| load | bodies sent (status: count) | /health/live p50 / p99 / max ms | probes | peak RSS MiB |',
       '| --- | --- | --- | --- | --- |',
     );
     const idle = await probe(base, pid, new Promise((resolve) => setTimeout(resolve, 3000)));
     lines.push(row('idle (no load)', new Map(), idle));
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY))) {
       const body = bodyFor(scenario);
       const running = load(base, scenario, body);
       const measured = await probe(base, pid, running);

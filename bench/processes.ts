@@ -40,7 +40,13 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   };
 }
 
-/** ModelForge as users run it: the built dist/src/main.js in production mode. */
+/** ADMIN_API_KEY of every ModelForge a bench starts: requests need a credential. */
+export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** The header that authenticates a bench request as admin. */
+export const ADMIN_AUTH = { Authorization: `Bearer ${BENCH_ADMIN_KEY}` } as const;
+
+/** ModelForge as users run it: the built dist/src/main.js in production mode, with BENCH_ADMIN_KEY. */
 export async function startModelForge(
   dataDir: string,
   port: number,
@@ -49,7 +55,15 @@ export async function startModelForge(
   const service = spawnNode(
     path.join(ROOT, 'dist/src/main.js'),
     [],
-    { NODE_ENV: 'production', LOG_LEVEL: 'warn', DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', ...env },
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ADMIN_API_KEY: BENCH_ADMIN_KEY,
+      ...env,
+    },
     port,
   );
   await waitFor(async () => (await fetch(`${service.baseUrl}/health/ready`)).status === 200, 'ModelForge');
@@ -64,7 +78,7 @@ export async function startExpressBaseline(modelPath: string, port: number): Pro
 
 /** Reads one Prometheus sample value from ModelForge's /metrics. */
 export async function scrapeMetric(baseUrl: string, sample: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await (await fetch(`${baseUrl}/metrics`, { headers: ADMIN_AUTH })).text();
   const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
   return line ? Number(line.slice(sample.length + 1)) : NaN;
 }
