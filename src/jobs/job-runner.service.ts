@@ -150,7 +150,7 @@ export class JobRunnerService {
   /** Instances from `from` on: up to `to`, or fewer once they hold CHUNK_BYTE_BUDGET together. */
   private async load(jobId: string, from: number, to: number): Promise<PreparedInstance[]> {
     const rows = await this.store.instances(jobId, from, to, CHUNK_BYTE_BUDGET);
-    return rows.map((row) => ({ index: row.index, feeds: decodeInstance(row) }));
+    return rows.map((row) => ({ index: row.index, feeds: decodeInstance(row, { adopt: true }) }));
   }
 
   private async save(jobId: string, lease: string, from: number, outcomes: InstanceOutcome[]): Promise<boolean> {
