@@ -14,7 +14,7 @@ export const PART_CHARS = 1024 * 1024;
  * Payload bytes one write transaction (or one read query) carries at most, give or take one part:
  * on SQLite, writes go in transactions of this size with a turn of the event loop between them.
  */
-export const BATCH_BYTES = 2 * 1024 * 1024;
+export const BATCH_BYTES = 1024 * 1024;
 
 /** The data in parts of `size` bytes, as views (no copy); one empty part for empty data. */
 export function splitBytes(data: Buffer, size = PART_BYTES): Buffer[] {
