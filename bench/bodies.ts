@@ -1,7 +1,8 @@
 /**
  * npm run bench:bodies (also part of npm run bench): /health/live latency and resident memory of
  * ModelForge (default settings) while 8 clients each keep sending 32 MiB bodies to one route,
- * against the same probe on the idle service, in this one run.
+ * against the same probe on the idle service, in this one run. A row lasts until the jobs its
+ * bodies queued have run (the probe goes on meanwhile), so each row starts on an idle service.
  *
  * BENCH_DATABASE_URL runs the service on that PostgreSQL database (an empty one: it is migrated)
  * instead of SQLite; BENCH_BODIES_ONLY=jobs runs only the scenarios whose name contains "jobs".
@@ -117,6 +118,15 @@ async function probe(baseUrl: string, pid: number, until: Promise<unknown>): Pro
   return result;
 }
 
+/** Resolves once no job is queued or running. */
+async function jobsDone(baseUrl: string): Promise<void> {
+  const open = async (status: string) => {
+    const res = await fetch(`${baseUrl}/api/v1/jobs?status=${status}&limit=1`, { headers: ADMIN_AUTH });
+    return ((await res.json()) as { total: number }).total;
+  };
+  while ((await open('queued')) + (await open('running')) > 0) await new Promise((r) => setTimeout(r, 200));
+}
+
 async function load(baseUrl: string, scenario: Scenario, body: Buffer): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   const deadline = Date.now() + SCENARIO_MS;
@@ -155,7 +165,7 @@ export async function benchBodies(): Promise<string[]> {
     const pid = service.child.pid!;
 
     lines.push(
-      `### /health/live while ${CLIENTS} clients each send ${mib(BODY_BYTES)} MiB bodies (default settings, ${DATABASE_URL ? 'PostgreSQL' : 'SQLite'}, ${SCENARIO_MS / 1000} s each)`,
+      `### /health/live while ${CLIENTS} clients each send ${mib(BODY_BYTES)} MiB bodies (default settings, ${DATABASE_URL ? 'PostgreSQL' : 'SQLite'}, ${SCENARIO_MS / 1000} s of load each, then until the jobs it queued have run)`,
       '',
       '| load | bodies sent (status: count) | /health/live p50 / p99 / max ms | probes | peak RSS MiB |',
       '| --- | --- | --- | --- | --- |',
@@ -165,7 +175,12 @@ export async function benchBodies(): Promise<string[]> {
     for (const scenario of SCENARIOS.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY))) {
       const body = bodyFor(scenario);
       const running = load(base, scenario, body);
-      const measured = await probe(base, pid, running);
+      // A row includes running the jobs its bodies queued, so the next row starts on an idle service.
+      const measured = await probe(
+        base,
+        pid,
+        running.then(() => jobsDone(base)),
+      );
       lines.push(row(scenario.name, await running, measured));
     }
     lines.push(
