@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Not } from 'typeorm';
+import { ConflictError } from '../common/errors';
 import type { SafeError } from '../common/safe-error';
 import { JobResultEntity } from './entities/job-result.entity';
 import { FINISHED_STATUSES, JobEntity, JobStatus, STORING } from './entities/job.entity';
@@ -18,6 +19,10 @@ import {
   rowBytes,
   withResultParts,
 } from './result-rows';
+
+function modelDeleted(model: string): ConflictError {
+  return new ConflictError(`Model '${model}' was deleted while the job was being stored; nothing was queued`);
+}
 
 /** A job left 'storing' this long is what a process that died while storing it left behind. */
 const STALE_STORING_MINUTES = 10;
@@ -88,11 +93,13 @@ export class JobStore implements OnApplicationBootstrap, OnApplicationShutdown {
         await yieldToEventLoop();
       });
       const queued = await this.jobs.update({ id: saved.id, status: STORING }, { status: 'queued' });
-      if (queued.affected !== 1) throw new Error(`job ${saved.id} was removed while its instances were stored`);
+      if (queued.affected !== 1) throw modelDeleted(job.modelName);
       saved.status = 'queued';
       return saved;
     } catch (error) {
-      await this.jobs.delete({ id: saved.id, status: STORING });
+      const deleted = await this.jobs.delete({ id: saved.id, status: STORING });
+      // Already gone: its model was deleted meanwhile (the row cascades with it).
+      if (deleted.affected === 0) throw modelDeleted(job.modelName);
       throw error;
     }
   }

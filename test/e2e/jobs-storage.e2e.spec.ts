@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { ConflictError } from '../../src/common/errors';
 import { SqliteCheckpointer } from '../../src/database/sqlite-checkpointer';
 import type { InstanceOutcome } from '../../src/jobs/chunk-executor';
 import type { StoredInstance } from '../../src/jobs/instance-codec';
@@ -205,6 +206,30 @@ describe('job storage in steps on SQLite', () => {
       [fresh],
       'only what is old enough to be a leftover goes',
     );
+  });
+
+  it('answers 409 and leaves nothing when the model is deleted while the job is being stored', async () => {
+    await uploadModel(http, 'doomed', mlpModel());
+    const [row] = await t.dataSource.query(
+      `SELECT m.id AS "modelId", v.id AS "versionId" FROM models m JOIN model_versions v ON v.model_id = m.id WHERE m.name = 'doomed'`,
+    );
+    const before = await allJobRows(t);
+    const instances = instancesOf(4, 1.5 * MiB);
+    async function* deletingTheModel(): AsyncIterable<StoredInstance> {
+      for (const [i, instance] of instances.entries()) {
+        // Between two of the store's transactions, as a DELETE from another request would land.
+        if (i === 2) await t.dataSource.query(`DELETE FROM models WHERE id = '${row.modelId}'`);
+        yield instance;
+      }
+    }
+    const store = t.app.get(JobStore);
+    const job = { modelId: row.modelId, modelVersionId: row.versionId, modelName: 'doomed', version: 1, total: 4 };
+    await assert.rejects(store.create(job, deletingTheModel()), (error: Error) => {
+      assert.ok(error instanceof ConflictError, String(error));
+      assert.match(error.message, /Model 'doomed' was deleted while the job was being stored/);
+      return true;
+    });
+    assert.deepEqual(await allJobRows(t), before);
   });
 
   it('checkpoints the write-ahead log in a thread of its own, not after each commit', async () => {
