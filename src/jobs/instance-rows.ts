@@ -7,7 +7,7 @@ const PARTS = 'job_instance_parts';
 /** Rows per INSERT. */
 const INSERT_ROWS = 200;
 /** Rows the first page of a read asks for; later pages are sized from the bytes rows had so far. */
-const FIRST_PAGE_ROWS = 4;
+const FIRST_PAGE_ROWS = 1;
 const MAX_PAGE_ROWS = 1024;
 
 /** Stored instances ready to insert: rows (part 0 of each) and further parts, about BATCH_BYTES. */
@@ -70,7 +70,7 @@ export async function insertInstanceBatch(manager: EntityManager, batch: Instanc
 }
 
 /**
- * Stored instances with index in [from, to), in order, read a few megabytes per query with a turn
+ * Stored instances with index in [from, to), in order, read about 1 MiB per query with a turn
  * of the event loop between queries; stops after the instance that brings the total to `maxBytes`
  * (so at least one is read, whatever its size).
  */

@@ -20,6 +20,7 @@ import {
   withResultParts,
 } from './result-rows';
 
+/** A job whose model went away while it was stored: the row cascaded with the model. */
 function modelDeleted(model: string): ConflictError {
   return new ConflictError(`Model '${model}' was deleted while the job was being stored; nothing was queued`);
 }
@@ -39,8 +40,8 @@ export type CancelOutcome = 'cancelled' | 'requested' | 'finished' | 'missing';
  * lease: a worker that lost the job (its lock expired and another worker took over, or the job was
  * cancelled or deleted) finds that nothing matched and stops, so no chunk is saved twice.
  *
- * Payloads are stored in parts and moved a few megabytes per statement (payload-parts.ts). On
- * SQLite, whose statements run on the HTTP thread, they also go a few megabytes per transaction
+ * Payloads are stored in parts and moved about 1 MiB per statement (payload-parts.ts). On
+ * SQLite, whose statements run on the HTTP thread, they also go about 1 MiB per transaction
  * with a turn of the event loop between, so that no job, however large its instances or outputs,
  * holds up other requests for more than a few milliseconds at a time.
  */
@@ -74,7 +75,7 @@ export class JobStore implements OnApplicationBootstrap, OnApplicationShutdown {
    * The job row and all its instances; the job is queued (visible and runnable) only once every
    * instance is stored, and a failure leaves nothing behind. PostgreSQL does it in one
    * transaction. SQLite writes the row first as 'storing', which nothing lists, shows or runs,
-   * then the instances a few megabytes per transaction, then makes it 'queued'; a failure deletes
+   * then the instances about 1 MiB per transaction, then makes it 'queued'; a failure deletes
    * the row (its instances go with it), and a row a crash left 'storing' is swept later.
    */
   async create(job: NewJob, instances: AsyncIterable<StoredInstance>): Promise<JobEntity> {
@@ -194,7 +195,7 @@ export class JobStore implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   /**
-   * Stored instances with index in [from, to), in order, a few megabytes per query: fewer when
+   * Stored instances with index in [from, to), in order, about 1 MiB per query: fewer when
    * they hold more than `maxBytes` together (at least one, whatever its size).
    */
   instances(id: string, from: number, to: number, maxBytes: number): Promise<(StoredInstance & { index: number })[]> {
@@ -204,8 +205,8 @@ export class JobStore implements OnApplicationBootstrap, OnApplicationShutdown {
   /**
    * Saves a chunk's results and moves `done` from `from` to `from + results.length`, only while
    * `lease` still owns the job; false when it no longer does. Outputs past one part are written
-   * first, in transactions of a few megabytes (the first also removes parts an attempt that
-   * failed before saving these results left); then the rows, a few megabytes per transaction,
+   * first, in transactions of about 1 MiB (the first also removes parts an attempt that
+   * failed before saving these results left); then the rows, about 1 MiB per transaction,
    * each moving `done` past its own rows. Results below `done` are thus always complete, and
    * there is none at or above it.
    */

@@ -2,7 +2,7 @@
  * How large payloads of a job are cut for storage (migration JobPayloadParts): instance data in
  * parts of PART_BYTES bytes, result outputs in parts of about PART_CHARS characters. Part 0 stays
  * in the instance or result row; parts 1 and up go to job_instance_parts / job_result_parts.
- * No statement then carries more than a few megabytes: on SQLite every statement runs on the
+ * No statement then carries more than about a megabyte: on SQLite every statement runs on the
  * HTTP thread, and one 16 MB statement held it for tens of milliseconds (hundreds on a busy host).
  */
 
