@@ -1,7 +1,11 @@
 /**
  * npm run bench:bodies (also part of npm run bench): /health/live latency and resident memory of
  * ModelForge (default settings) while 8 clients each keep sending 32 MiB bodies to one route,
- * against the same probe on the idle service, in this one run.
+ * against the same probe on the idle service, in this one run. A row lasts until the jobs its
+ * bodies queued have run (the probe goes on meanwhile), so each row starts on an idle service.
+ *
+ * BENCH_DATABASE_URL runs the service on that PostgreSQL database (an empty one: it is migrated)
+ * instead of SQLite; BENCH_BODIES_ONLY=jobs runs only the scenarios whose name contains "jobs".
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -9,12 +13,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mlpModel } from '../test/support/onnx-models';
 import { percentile } from './load';
-import { startModelForge } from './processes';
+import { AUTH_HEADER, startModelForge } from './processes';
 
 const CLIENTS = 8;
 const BODY_BYTES = 32 * 1024 * 1024;
 const SCENARIO_MS = Number(process.env.BENCH_BODIES_MS ?? 8000);
 const PORT = 39_411;
+const DATABASE_URL = process.env.BENCH_DATABASE_URL;
+const ONLY = process.env.BENCH_BODIES_ONLY?.toLowerCase();
 
 interface Scenario {
   name: string;
@@ -72,7 +78,7 @@ function send(baseUrl: string, scenario: Scenario, body: Buffer): Promise<number
       `${baseUrl}${scenario.path}`,
       {
         method: scenario.method,
-        headers: { 'Content-Type': scenario.contentType, 'Content-Length': body.length },
+        headers: { ...AUTH_HEADER, 'Content-Type': scenario.contentType, 'Content-Length': body.length },
         agent: false,
       },
       (res) => {
@@ -112,6 +118,15 @@ async function probe(baseUrl: string, pid: number, until: Promise<unknown>): Pro
   return result;
 }
 
+/** Resolves once no job is queued or running. */
+async function jobsDone(baseUrl: string): Promise<void> {
+  const open = async (status: string) => {
+    const res = await fetch(`${baseUrl}/api/v1/jobs?status=${status}&limit=1`, { headers: AUTH_HEADER });
+    return ((await res.json()) as { total: number }).total;
+  };
+  while ((await open('queued')) + (await open('running')) > 0) await new Promise((r) => setTimeout(r, 200));
+}
+
 async function load(baseUrl: string, scenario: Scenario, body: Buffer): Promise<Map<number, number>> {
   const statuses = new Map<number, number>();
   const deadline = Date.now() + SCENARIO_MS;
@@ -130,33 +145,42 @@ const mib = (bytes: number) => (bytes / 1048576).toFixed(0);
 
 export async function benchBodies(): Promise<string[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-bodies-'));
-  const service = await startModelForge(dataDir, PORT);
+  const service = await startModelForge(dataDir, PORT, DATABASE_URL ? { DATABASE_URL } : {});
   const lines: string[] = [];
   try {
     const base = service.baseUrl;
     await fetch(`${base}/api/v1/models`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
       body: JSON.stringify({ name: 'mlp' }),
     });
     const form = new FormData();
     form.append('file', new Blob([mlpModel({ inputSize: 64, hidden: 256, outputSize: 10 })]), 'mlp.onnx');
-    const upload = await fetch(`${base}/api/v1/models/mlp/versions`, { method: 'POST', body: form });
+    const upload = await fetch(`${base}/api/v1/models/mlp/versions`, {
+      method: 'POST',
+      headers: AUTH_HEADER,
+      body: form,
+    });
     if (upload.status !== 201) throw new Error(`upload answered ${upload.status}`);
     const pid = service.child.pid!;
 
     lines.push(
-      `### /health/live while ${CLIENTS} clients each send ${mib(BODY_BYTES)} MiB bodies (default settings, ${SCENARIO_MS / 1000} s each)`,
+      `### /health/live while ${CLIENTS} clients each send ${mib(BODY_BYTES)} MiB bodies (default settings, ${DATABASE_URL ? 'PostgreSQL' : 'SQLite'}, ${SCENARIO_MS / 1000} s of load each, then until the jobs it queued have run)`,
       '',
       '| load | bodies sent (status: count) | /health/live p50 / p99 / max ms | probes | peak RSS MiB |',
       '| --- | --- | --- | --- | --- |',
     );
     const idle = await probe(base, pid, new Promise((resolve) => setTimeout(resolve, 3000)));
     lines.push(row('idle (no load)', new Map(), idle));
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => !ONLY || s.name.toLowerCase().includes(ONLY))) {
       const body = bodyFor(scenario);
       const running = load(base, scenario, body);
-      const measured = await probe(base, pid, running);
+      // A row includes running the jobs its bodies queued, so the next row starts on an idle service.
+      const measured = await probe(
+        base,
+        pid,
+        running.then(() => jobsDone(base)),
+      );
       lines.push(row(scenario.name, await running, measured));
     }
     lines.push(

@@ -44,7 +44,7 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
   };
 }
 
-/** ModelForge as users run it: the built dist/src/main.js in production mode. */
+/** ModelForge as users run it: the built dist/src/main.js in production mode, with BENCH_ADMIN_KEY. */
 export async function startModelForge(
   dataDir: string,
   port: number,

@@ -3,6 +3,7 @@ import { CacheAndPredictionLog1764145000000 } from './1764145000000-CacheAndPred
 import { CreateJobs1764150000000 } from './1764150000000-CreateJobs';
 import { JobErrorKinds1764155000000 } from './1764155000000-JobErrorKinds';
 import { AccessControl1764160000000 } from './1764160000000-AccessControl';
+import { JobPayloadParts1764165000000 } from './1764165000000-JobPayloadParts';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const ALL_MIGRATIONS = [
   CreateJobs1764150000000,
   JobErrorKinds1764155000000,
   AccessControl1764160000000,
+  JobPayloadParts1764165000000,
 ];

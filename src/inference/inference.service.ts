@@ -7,6 +7,7 @@ import { WorkerPool } from './worker-pool';
 import type { TensorSpec } from '../models/tensor-spec';
 import type { EncodedInstances, EncodeLimits } from '../jobs/instance-encoder';
 import type {
+  EncodedRun,
   ModelInspection,
   NdjsonBatch,
   ParsedJob,
@@ -232,6 +233,25 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
           model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
           feeds,
           outputs,
+        },
+        this.config.inferenceTimeoutMs,
+      ),
+    );
+  }
+
+  /**
+   * Runs a job's feeds and encodes the outputs as JSON in the worker, so no output of any size is
+   * serialized on this thread: one string per entry of `rows` when the feeds stack that many
+   * instances' rows (null when the outputs do not split back into them), else one string.
+   */
+  async runEncoded(model: ServableModel, feeds: Record<string, TensorData>, rows?: number[]): Promise<EncodedRun> {
+    return this.withQueueSlot(model, async () =>
+      this.pool.request<EncodedRun>(
+        {
+          type: 'runEncoded',
+          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
+          feeds,
+          rows,
         },
         this.config.inferenceTimeoutMs,
       ),

@@ -53,7 +53,7 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
 function transferablesOf(request: PoolRequest): ArrayBuffer[] {
   if (request.type === 'parseJob' || request.type === 'parse') return ownBuffer(request.body);
   if (request.type === 'encodeInstances') return 'lines' in request.source ? ownBuffer(request.source.lines) : [];
-  if (request.type !== 'run') return [];
+  if (request.type !== 'run' && request.type !== 'runEncoded') return [];
   const buffers = new Set<ArrayBuffer>();
   for (const tensor of Object.values(request.feeds) as TensorData[]) {
     const data = tensor.data as NumericArray;

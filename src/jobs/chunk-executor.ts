@@ -5,9 +5,8 @@ import { AppConfig } from '../config/app-config';
 import { OutputTooLargeError } from '../inference/engine-errors';
 import { InferenceService, ServableModel } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
-import { encodeOutputs } from '../inference/tensor-encode';
 import type { TensorSpec } from '../models/tensor-spec';
-import { BatchGroup, canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
+import { BatchGroup, canBatch, groupForBatching, PreparedInstance, stack } from './batching';
 
 /**
  * What one instance produced: its outputs as the JSON a prediction returns, or why it failed (in
@@ -45,6 +44,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
  * workers; an instance that ONNX Runtime rejects gets its own error, and a batch that fails is
  * re-run one instance at a time so the error lands on the instance that caused it. Any other
  * failure (a worker crash, a timeout) fails the whole chunk: the attempt is retried from here.
+ * Outputs come back already encoded as JSON: the worker serializes them, not this thread.
  */
 @Injectable()
 export class ChunkExecutor {
@@ -72,10 +72,9 @@ export class ChunkExecutor {
   }
 
   private async runBatch(model: ChunkModel, group: BatchGroup, deadline: number): Promise<InstanceOutcome[]> {
-    let parts: Record<string, TensorData>[] | undefined;
+    let parts: string[] | null = null;
     try {
-      const result = await this.runWhenFree(model, stack(group, model.inputs), deadline);
-      parts = split(result, group.rows);
+      parts = await this.runWhenFree(model, stack(group, model.inputs), deadline, group.rows);
     } catch (error) {
       // One member's bad data, or outputs over the cap together: each member on its own.
       if (!isInstanceFailure(error)) throw error;
@@ -85,12 +84,14 @@ export class ChunkExecutor {
       for (const member of group.members) outcomes.push(await this.runSingle(model, member, deadline));
       return outcomes;
     }
-    return parts.map((outputs, i) => ({ index: group.members[i].index, outputs: this.encode(outputs) }));
+    return parts.map((outputs, i) => ({ index: group.members[i].index, outputs }));
   }
 
   private async runSingle(model: ChunkModel, instance: PreparedInstance, deadline: number): Promise<InstanceOutcome> {
     try {
-      return { index: instance.index, outputs: this.encode(await this.runWhenFree(model, instance.feeds, deadline)) };
+      const encoded = await this.runWhenFree(model, instance.feeds, deadline);
+      if (encoded?.length !== 1) throw new Error('a run of one instance must answer one encoded output');
+      return { index: instance.index, outputs: encoded[0] };
     } catch (error) {
       if (!isInstanceFailure(error)) throw error;
       return {
@@ -101,19 +102,20 @@ export class ChunkExecutor {
     }
   }
 
-  private encode(outputs: Record<string, TensorData>): string {
-    return encodeOutputs(outputs, this.config.maxOutputElements);
-  }
-
-  /** A job yields to synchronous traffic: when the model's queue is full it waits, up to the deadline. */
+  /**
+   * The outputs as JSON, one string per entry of `rows` (null when they do not split into them),
+   * or one string. A job yields to synchronous traffic: when the model's queue is full it waits,
+   * up to the deadline.
+   */
   private async runWhenFree(
     model: ChunkModel,
     feeds: Record<string, TensorData>,
     deadline: number,
-  ): Promise<Record<string, TensorData>> {
+    rows?: number[],
+  ): Promise<string[] | null> {
     for (;;) {
       try {
-        return (await this.inference.run(model, feeds)).outputs;
+        return (await this.inference.runEncoded(model, feeds, rows)).outputs;
       } catch (error) {
         if (!(error instanceof TooManyRequestsError) || Date.now() + BUSY_WAIT_MS > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));

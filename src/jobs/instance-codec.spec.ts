@@ -31,6 +31,26 @@ describe('instance codec', () => {
     assert.equal(view.byteLength, view.buffer.byteLength, 'transferable to a worker whole');
   });
 
+  it('uses data handed over in place when one tensor fills its whole buffer, and copies otherwise', () => {
+    const encoded = encodeInstance({ x: { dtype: 'float32', dims: [2], data: Float32Array.from([1.5, -2]) } });
+    // As a row read from the database comes: the data alone in a buffer of its own.
+    const one = { header: encoded.header, data: Buffer.from(new Uint8Array(encoded.data).buffer) };
+    const adopted = decodeInstance(one, { adopt: true }).x.data as Float32Array;
+    assert.equal(adopted.buffer, one.data.buffer, 'no copy');
+    assert.deepEqual([...adopted], [1.5, -2]);
+    assert.notEqual((decodeInstance(one).x.data as Float32Array).buffer, one.data.buffer, 'a copy unless handed over');
+    const two = encodeInstance({
+      x: { dtype: 'float32', dims: [1], data: Float32Array.from([1]) },
+      y: { dtype: 'float32', dims: [1], data: Float32Array.from([2]) },
+    });
+    const back = decodeInstance(two, { adopt: true });
+    for (const name of ['x', 'y']) {
+      const data = back[name].data as Float32Array;
+      assert.notEqual(data.buffer, two.data.buffer, `${name}: part of a shared buffer is copied`);
+      assert.equal(data.byteLength, data.buffer.byteLength);
+    }
+  });
+
   it('keeps an input named __proto__ as an own key', () => {
     const feeds: Record<string, TensorData> = {};
     Object.defineProperty(feeds, '__proto__', {

@@ -59,9 +59,16 @@ export function encodeInstance(feeds: Record<string, TensorData>): StoredInstanc
   return { header, data: Buffer.concat(parts) };
 }
 
-export function decodeInstance(stored: StoredInstance): Record<string, TensorData> {
+/**
+ * The instance's tensors, each numeric one in an ArrayBuffer of its own (aligned for its typed
+ * array, transferable to a worker). With `adopt`, the caller hands `stored.data` over: a tensor
+ * whose bytes are the whole of that buffer's memory uses it in place instead of a copy (a 16 MB
+ * instance costs no second copy on the HTTP thread); the caller must not use `stored.data` after.
+ */
+export function decodeInstance(stored: StoredInstance, options: { adopt?: boolean } = {}): Record<string, TensorData> {
   const header = JSON.parse(stored.header) as Record<string, StoredTensor>;
   const feeds: Record<string, TensorData> = {};
+  const whole = stored.data.byteOffset === 0 && stored.data.byteLength === stored.data.buffer.byteLength;
   for (const [name, tensor] of Object.entries(header)) {
     let data: TensorData['data'];
     if (tensor.strings) {
@@ -70,10 +77,13 @@ export function decodeInstance(stored: StoredInstance): Record<string, TensorDat
       const ArrayType = ARRAY_TYPES[tensor.dtype];
       if (!ArrayType || !tensor.at) throw new Error(`stored instance has unsupported tensor ${name} (${tensor.dtype})`);
       const [start, length] = tensor.at;
-      // A copy into an ArrayBuffer of its own: aligned for the typed array, transferable to a worker.
-      const buffer = new ArrayBuffer(length);
-      new Uint8Array(buffer).set(stored.data.subarray(start, start + length));
-      data = new ArrayType(buffer);
+      if (options.adopt && whole && start === 0 && length === stored.data.byteLength) {
+        data = new ArrayType(stored.data.buffer as ArrayBuffer);
+      } else {
+        const buffer = new ArrayBuffer(length);
+        new Uint8Array(buffer).set(stored.data.subarray(start, start + length));
+        data = new ArrayType(buffer);
+      }
     }
     Object.defineProperty(feeds, name, {
       value: { dtype: tensor.dtype, dims: tensor.dims, data },

@@ -47,7 +47,7 @@ describe('encodeInstances', () => {
     );
     assert.equal(batch.data.byteLength, 8 + 16);
     assert.equal(batch.bytes, batch.headers.reduce((n, h) => n + Buffer.byteLength(h), 0) + 24);
-    const back = [...storedInstances(batch)].map(decodeInstance);
+    const back = [...storedInstances(batch)].map((stored) => decodeInstance(stored));
     assert.deepEqual([...back[1].x.data], [3, 4, 5, 6]);
     assert.deepEqual(back[1].x.dims, [2, 2]);
     assert.deepEqual(back[0].s.data, ['a']);

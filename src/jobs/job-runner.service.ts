@@ -147,9 +147,10 @@ export class JobRunnerService {
     }
   }
 
+  /** Instances from `from` on: up to `to`, or fewer once they hold CHUNK_BYTE_BUDGET together. */
   private async load(jobId: string, from: number, to: number): Promise<PreparedInstance[]> {
-    const rows = await this.store.instances(jobId, from, to);
-    return rows.map((row) => ({ index: row.index, feeds: decodeInstance(row) }));
+    const rows = await this.store.instances(jobId, from, to, CHUNK_BYTE_BUDGET);
+    return rows.map((row) => ({ index: row.index, feeds: decodeInstance(row, { adopt: true }) }));
   }
 
   private async save(jobId: string, lease: string, from: number, outcomes: InstanceOutcome[]): Promise<boolean> {
@@ -220,6 +221,11 @@ export class JobRunnerService {
 
 /** Elements one chunk may hold across its instances' inputs (16 MiB of float32). */
 const CHUNK_ELEMENT_BUDGET = 4 * 1024 * 1024;
+/**
+ * Stored bytes one chunk may hold: the element budget sizes chunks from the signature, where a
+ * dynamic dimension counts as 1, so instances far larger than that end a chunk early here.
+ */
+const CHUNK_BYTE_BUDGET = 4 * CHUNK_ELEMENT_BUDGET;
 
 /**
  * Instances per chunk: JOBS_CHUNK_SIZE at most, fewer when instances are large, so a chunk of

@@ -2,7 +2,7 @@ import type { SafeError } from '../common/safe-error';
 import type { OutputTensorDto } from '../predictions/dto/prediction.dto';
 import type { JobDto, JobResultDto } from './dto/job.dto';
 import type { JobResultEntity } from './entities/job-result.entity';
-import type { JobEntity } from './entities/job.entity';
+import { type JobEntity, STORING } from './entities/job.entity';
 
 /**
  * A stored error as clients see it. Rows from before error kinds were stored may hold raw
@@ -18,12 +18,15 @@ function shownError(row: Pick<JobEntity, 'error' | 'errorKind'>): SafeError | nu
 
 /** The only place job rows become response bodies; leases, failures and version ids stay behind. */
 export function toJobDto(job: JobEntity): JobDto {
+  const { status } = job;
+  // JobStore never answers a job still being stored.
+  if (status === STORING) throw new Error(`job ${job.id} is still being stored`);
   const error = shownError(job);
   return {
     id: job.id,
     model: job.modelName,
     version: job.version,
-    status: job.status,
+    status,
     progress: {
       done: job.done,
       total: job.total,

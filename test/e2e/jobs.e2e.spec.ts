@@ -25,7 +25,9 @@ import {
 } from '../support/job-helpers';
 import { fixedShapeModel, mlpModel } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
-import { JobGate } from '../support/job-gate';
+import { JobHooks } from '../../src/jobs/job-hooks';
+import { JobRunnerService } from '../../src/jobs/job-runner.service';
+import { gateHook, JobGate, noteStop } from '../support/job-gate';
 import { slowModel } from '../support/slow-model';
 import { startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
@@ -383,6 +385,7 @@ describe('queued jobs on the in-process runner: errors, cancellation, deletion, 
 
 describe('queued jobs on the in-process runner across a restart', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-jobs-restart-'));
+  const gate = JobGate.create();
   const config = new AppConfig(
     loadEnvironment({
       NODE_ENV: 'test',
@@ -395,36 +398,53 @@ describe('queued jobs on the in-process runner across a restart', () => {
   );
   let app: NestExpressApplication | undefined;
 
+  /** The app on `dataDir`, its job hooks driven by the gate, noting in it when its runner begins to stop. */
   async function start(): Promise<ReturnType<typeof client>> {
     app = await createApp(config, pino({ level: 'silent' }));
+    app.get(JobHooks).beforeChunk = gateHook(gate.dir);
+    const runner = app.get(JobRunnerService);
+    const stop = runner.stop.bind(runner);
+    runner.stop = () => {
+      noteStop(gate.dir);
+      return stop();
+    };
     await app.listen(0, '127.0.0.1');
     return client((await app.getUrl()).replace('[::1]', '127.0.0.1'));
   }
 
   after(async () => {
+    gate.remove();
     await app?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('releases a running job at shutdown and resumes queued and running jobs at start, without duplicates', async () => {
     let http = await start();
-    await uploadModel(http, 'slow', slowModel({ width: SLOW_WIDTH, layers: 300 }));
-    const { job: first } = await submitJob(http, { model: 'slow', instances: slowInstances(300) });
-    const { job: second } = await submitJob(http, { model: 'slow', instances: slowInstances(40) });
-    await waitForJob(http, first.id, (j) => j.progress.done >= 32);
-    await app?.close();
+    await uploadModel(http, 'mlp', mlpModel());
+    gate.hold({ chunk: 2, attempt: 1 });
+    const { job: first } = await submitJob(http, { model: 'mlp', instances: mlpInstances(300) });
+    const { job: second } = await submitJob(http, { model: 'mlp', instances: mlpInstances(40) });
+    // Held before its third chunk (JOBS_CHUNK_SIZE 16); the second job waits behind it.
+    const held = await gate.held({ jobId: first.id, chunk: 2 });
+    const closing = app?.close();
+    await gate.stopped(process.pid);
+    gate.release(held);
+    await closing;
     app = undefined;
 
-    // Closed mid-job: the chunk in flight was saved and the job handed back.
+    // Closed mid-job: the chunk in flight when the runner began to stop was saved, and the job handed back.
     const ds = await startDataSource();
     const [released] = await ds.query(`SELECT status, done, lease FROM jobs WHERE id = '${first.id}'`);
     assert.equal(released.status, 'queued');
     assert.equal(released.lease, null);
-    assert.ok(released.done > 0 && released.done < 300, `done ${released.done}`);
+    assert.equal(Number(released.done), 48, 'chunks 0 to 2 saved, no more');
+    const [waiting] = await ds.query(`SELECT status, done FROM jobs WHERE id = '${second.id}'`);
+    assert.deepEqual([waiting.status, Number(waiting.done)], ['queued', 0]);
     // As if the process had died while running it: still 'running', its lease owned by nobody.
     await ds.query(`UPDATE jobs SET status = 'running', lease = 'dead' WHERE id = '${first.id}'`);
     await ds.destroy();
 
+    gate.clearRules();
     http = await start();
     for (const id of [first.id, second.id]) {
       const done = await waitForJob(http, id);
@@ -435,6 +455,11 @@ describe('queued jobs on the in-process runner across a restart', () => {
     }
     const resumed = await json<JobBody>(await http(`/api/v1/jobs/${first.id}`), 200);
     assert.equal(resumed.attempts, 2, 'the resume is a second attempt');
+    assert.deepEqual(
+      gate.arrivals({ jobId: first.id, attempt: 2 })[0]?.chunk,
+      3,
+      'the second attempt starts at the first chunk not saved',
+    );
   });
 
   /** The same database, opened beside the (stopped) app, as the next start will read it. */

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { TensorDtype, TensorSpec } from '../../models/tensor-spec';
 import type { TensorData } from '../tensor';
 import { InvalidInputError, PayloadTooLargeError } from '../../common/errors';
+import { split } from '../../jobs/batching';
 import { EncodedInstances, encodeInstances } from '../../jobs/instance-encoder';
 import { fromArray, fromNdjsonBatch, parseJobBytes } from '../../jobs/submission-source';
 import { decodeInputs } from '../tensor-codec';
@@ -19,6 +20,7 @@ import { QUIET_RUN, specsOf, warmUp } from './signature';
 import { UnprocessableModel, WorkerUnavailable } from './worker-errors';
 import { parsePredictBody, PredictEnvelope } from './predict-envelope';
 import type {
+  EncodedRun,
   ModelInspection,
   ModelRef,
   ParsedJob,
@@ -123,6 +125,14 @@ async function run(model: ModelRef, feeds: Record<string, TensorData>, outputNam
     ]),
   );
   return { outputs, inferenceMs, loadMs };
+}
+
+/** A job's run: outputs encoded here, one string per stacked member when `rows` is given. */
+async function runEncoded(request: Extract<WorkerRequest, { type: 'runEncoded' }>): Promise<EncodedRun> {
+  const { outputs } = await run(request.model, request.feeds);
+  if (!request.rows) return { outputs: [encodeOutputs(outputs, settings.maxOutputElements)] };
+  const members = split(outputs, request.rows);
+  return { outputs: members ? members.map((member) => encodeOutputs(member, settings.maxOutputElements)) : null };
 }
 
 /** Parsed bodies waiting for their `predict`, by token; dropped after a minute if none comes. */
@@ -239,7 +249,15 @@ async function unload(sha256: string): Promise<null> {
 async function handle(
   request: WorkerRequest,
 ): Promise<
-  ModelInspection | RunResult | ParsedRequest | PreparedInputs | PredictResult | ParsedJob | EncodedInstances | null
+  | ModelInspection
+  | RunResult
+  | EncodedRun
+  | ParsedRequest
+  | PreparedInputs
+  | PredictResult
+  | ParsedJob
+  | EncodedInstances
+  | null
 > {
   switch (request.type) {
     case 'inspect':
@@ -251,6 +269,8 @@ async function handle(
       return unload(request.sha256);
     case 'run':
       return run(request.model, request.feeds, request.outputs);
+    case 'runEncoded':
+      return runEncoded(request);
     case 'parse':
       return parse(request.token, request.body);
     case 'predict':

@@ -23,6 +23,11 @@ export type WorkerRequest =
   | { id: number; type: 'load'; model: ModelRef }
   | { id: number; type: 'unload'; sha256: string }
   | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, TensorData>; outputs?: string[] }
+  /**
+   * Run, then encode the outputs as JSON here, not on the HTTP thread (a job's chunk): one string
+   * per entry of `rows` when the feeds are members stacked along dimension 0, else one string.
+   */
+  | { id: number; type: 'runEncoded'; model: ModelRef; feeds: Record<string, TensorData>; rows?: number[] }
   /** Parse and check a raw prediction body; the worker keeps it under `token` for `predict`. */
   | { id: number; type: 'parse'; token: number; body: Uint8Array }
   /** Check the parsed inputs against the signature, run, and encode the outputs as JSON. */
@@ -96,6 +101,11 @@ export interface RunResult {
   loadMs: number;
 }
 
+/** The outputs of a `runEncoded`, as JSON; null when they could not be split back into `rows`. */
+export interface EncodedRun {
+  outputs: string[] | null;
+}
+
 export interface ParsedRequest {
   model: string;
   version?: number;
@@ -135,6 +145,7 @@ export type WorkerResponse =
       result:
         | ModelInspection
         | RunResult
+        | EncodedRun
         | ParsedRequest
         | PreparedInputs
         | PredictResult

@@ -5,6 +5,11 @@ export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancel
 export type JobStatus = (typeof JOB_STATUSES)[number];
 /** States a job never leaves. */
 export const FINISHED_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+/**
+ * A job whose instances are still being written (SQLite writes them in steps, see JobStore.create):
+ * no client sees it and no runner takes it. Internal, never one of the JobStatus values shown.
+ */
+export const STORING = 'storing' as const;
 
 /** One queued batch inference: the source of truth for status, progress, attempts and errors. */
 @Entity('jobs')
@@ -26,7 +31,7 @@ export class JobEntity {
   version: number;
 
   @Column({ type: 'varchar', length: 16 })
-  status: JobStatus;
+  status: JobStatus | typeof STORING;
 
   @Column({ type: 'integer' })
   total: number;
