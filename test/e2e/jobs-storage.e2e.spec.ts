@@ -71,7 +71,13 @@ for (const engine of testEngines()) {
       const [version] = await t.dataSource.query(
         `SELECT v.id AS "versionId", m.id AS "modelId" FROM model_versions v JOIN models m ON m.id = v.model_id`,
       );
-      target = { modelId: version.modelId, modelVersionId: version.versionId, modelName: 'mlp', version: 1 };
+      target = {
+        modelId: version.modelId,
+        modelVersionId: version.versionId,
+        modelName: 'mlp',
+        version: 1,
+        actor: 'admin-key',
+      };
     });
     after(async () => {
       await t?.close();
@@ -223,7 +229,14 @@ describe('job storage in steps on SQLite', () => {
       }
     }
     const store = t.app.get(JobStore);
-    const job = { modelId: row.modelId, modelVersionId: row.versionId, modelName: 'doomed', version: 1, total: 4 };
+    const job = {
+      modelId: row.modelId,
+      modelVersionId: row.versionId,
+      modelName: 'doomed',
+      version: 1,
+      total: 4,
+      actor: 'admin-key',
+    };
     await assert.rejects(store.create(job, deletingTheModel()), (error: Error) => {
       assert.ok(error instanceof ConflictError, String(error));
       assert.match(error.message, /Model 'doomed' was deleted while the job was being stored/);
