@@ -26,13 +26,14 @@ export class InferenceProcessor implements OnApplicationBootstrap, OnModuleDestr
   ) {}
 
   onApplicationBootstrap(): void {
-    this.queue.on('failed', (job: Job<InferenceJobPayload> | null, error: Error) => {
+    this.queue.on('failed', (job: Job<InferenceJobPayload> | null, error: Error | undefined) => {
       // Bull gave up for good (stalled too often, or an unexpected error too often).
-      if (job?.finishedOn) void this.runner.failFromQueue(job.data.jobId, error.message);
+      if (job?.finishedOn) void this.runner.failFromQueue(job.data.jobId, messageOf(error));
     });
     this.queue
       .process(this.config.jobs.concurrency, (job: Job<InferenceJobPayload>) => this.process(job))
-      .catch((error: Error) => this.logger.error({ msg: 'Bull processor stopped', err: error.message }));
+      // Bull rejects with nothing at all when the queue closes while it starts.
+      .catch((error: unknown) => this.logger.error({ msg: 'Bull processor stopped', err: messageOf(error) }));
     this.logger.log({
       msg: 'processing queued jobs',
       queue: INFERENCE_QUEUE,
@@ -58,4 +59,8 @@ export class InferenceProcessor implements OnApplicationBootstrap, OnModuleDestr
         return;
     }
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
