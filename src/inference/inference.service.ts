@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { TooManyRequestsError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
@@ -38,6 +39,20 @@ export interface EngineStatus {
   loadedVersions: number;
   loadedBytes: number;
   inFlight: number;
+  /** Requests waiting or running, by model name. */
+  queueDepth: Record<string, number>;
+  /** Each inference process: its pid and resident memory (bytes) when known. */
+  processes: { index: number; pid?: number; rssBytes?: number }[];
+}
+
+/** Why an inference process was replaced. */
+export type RestartReason = 'crash' | 'timeout' | 'memory' | 'recycle';
+
+/** What the engine reports as it works, for metrics. */
+export interface EngineEvents {
+  /** One `run` of a model: `size` requests combined (1 without batching). */
+  batch: [{ model: string; size: number }];
+  restart: [{ reason: RestartReason }];
 }
 
 const INSPECT_TIMEOUT_MS = 120_000;
@@ -49,6 +64,8 @@ const INSPECT_TIMEOUT_MS = 120_000;
 @Injectable()
 export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(InferenceService.name);
+  /** Batches and process restarts, for the metrics module. */
+  readonly events = new EventEmitter<EngineEvents>();
   private pool!: WorkerPool;
   /** Loaded models by sha256, least recently used first (Map keeps insertion order). */
   private readonly loaded = new Map<string, ServableModel>();
@@ -293,6 +310,8 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       loadedVersions: this.loaded.size,
       loadedBytes,
       inFlight: this.pool.inFlight,
+      queueDepth: {},
+      processes: [],
     };
   }
 
