@@ -142,6 +142,9 @@ export class AppConfig {
   get inferenceTimeoutMs(): number {
     return this.env.INFERENCE_TIMEOUT_MS;
   }
+  get inferenceProcessMaxRssBytes(): number {
+    return this.env.INFERENCE_PROCESS_MAX_RSS_BYTES;
+  }
   get inferenceMaxQueue(): number {
     return this.env.INFERENCE_MAX_QUEUE;
   }

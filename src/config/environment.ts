@@ -163,6 +163,12 @@ export class Environment {
   @Max(3_600_000)
   INFERENCE_TIMEOUT_MS = 30_000;
 
+  /** Resident memory an inference process may reach; past it, it is killed and replaced. 0 turns it off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  INFERENCE_PROCESS_MAX_RSS_BYTES = 4 * 1024 ** 3;
+
   /** Requests per model version waiting or running at once; past it, 429. */
   @Transform(toInt)
   @IsInt()

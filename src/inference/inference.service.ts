@@ -1,34 +1,32 @@
 import { EventEmitter } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { TooManyRequestsError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
-import { TensorData } from './tensor';
-import { WorkerPool } from './worker-pool';
+import { canBatch } from '../jobs/batching';
+import { ProcessPool, RestartReason } from './process-pool';
+import { Batchable, BatchSettings, Scheduler } from './scheduler';
+import type { LooseInputs } from './tensor-codec';
+import type { TensorData } from './tensor';
 import type { TensorSpec } from '../models/tensor-spec';
 import type { EncodedInstances, EncodeLimits } from '../jobs/instance-encoder';
-import type {
-  EncodedRun,
-  ModelInspection,
-  NdjsonBatch,
-  ParsedJob,
-  ParsedRequest,
-  PreparedInputs,
-  PredictResult,
-  RunResult,
-} from './worker/protocol';
+import type { DecodedRequest, ModelInspection, NdjsonBatch, ParsedJob, RunOutcome } from './worker/protocol';
 
-/** Where a parsed prediction body waits: the worker that parsed it and its token there. */
-export interface ParsedHandle {
-  worker: number;
-  token: number;
-}
+export type { RestartReason } from './process-pool';
 
 /** What the engine needs to know of a stored version. */
 export interface ServableModel {
   sha256: string;
   storageKey: string;
   sizeBytes: number;
+  /** The model's name, for metrics. */
+  name?: string;
+}
+
+/** A version to predict with: its signature, and its model's batching when turned on. */
+export interface PredictableModel extends ServableModel {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  batching?: BatchSettings & { enabled: boolean };
 }
 
 export interface EngineStatus {
@@ -45,9 +43,6 @@ export interface EngineStatus {
   processes: { index: number; pid?: number; rssBytes?: number }[];
 }
 
-/** Why an inference process was replaced. */
-export type RestartReason = 'crash' | 'timeout' | 'memory' | 'recycle';
-
 /** What the engine reports as it works, for metrics. */
 export interface EngineEvents {
   /** One `run` of a model: `size` requests combined (1 without batching). */
@@ -57,20 +52,25 @@ export interface EngineEvents {
 
 const INSPECT_TIMEOUT_MS = 120_000;
 
+/** Deadline `ms` from now, on the clock the scheduler uses. */
+export function deadlineIn(ms: number): number {
+  return performance.now() + ms;
+}
+
 /**
- * The only owner of ONNX Runtime: sessions live in worker threads (see worker/inference-worker.ts).
- * Keeps an LRU of loaded models bounded by count and by bytes, and a bounded queue per model.
+ * The only owner of ONNX Runtime: sessions live in inference processes (process-pool.ts), work
+ * waits in the scheduler's lanes on this side (scheduler.ts). Keeps an LRU of loaded models
+ * bounded by count and by bytes; each model's lane is bounded by INFERENCE_MAX_QUEUE.
  */
 @Injectable()
 export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(InferenceService.name);
   /** Batches and process restarts, for the metrics module. */
   readonly events = new EventEmitter<EngineEvents>();
-  private pool!: WorkerPool;
+  private pool!: ProcessPool;
+  private scheduler!: Scheduler;
   /** Loaded models by sha256, least recently used first (Map keeps insertion order). */
   private readonly loaded = new Map<string, ServableModel>();
-  private readonly waiting = new Map<string, number>();
-  private nextToken = 1;
 
   constructor(
     private readonly config: AppConfig,
@@ -78,19 +78,24 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.pool = new WorkerPool(
+    this.pool = new ProcessPool(
       this.config.inferenceWorkers,
       {
         intraOpThreads: this.config.intraOpThreads,
         spinning: this.config.inferenceSpinning,
         maxOutputElements: this.config.maxOutputElements,
       },
-      (index) => void this.reloadInto(index),
+      this.config.inferenceProcessMaxRssBytes,
     );
+    this.pool.on('restart', (reason) => this.events.emit('restart', { reason }));
+    this.pool.on('ready', (index) => void this.reloadInto(index));
+    this.scheduler = new Scheduler(this.pool, {
+      onRun: (model, size) => this.events.emit('batch', { model, size }),
+    });
     this.pool.start();
     this.logger.log({
-      msg: 'inference workers started',
-      workers: this.config.inferenceWorkers,
+      msg: 'inference processes started',
+      processes: this.config.inferenceWorkers,
       intraOpThreads: this.config.intraOpThreads,
     });
   }
@@ -101,198 +106,110 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
 
   /** Decodes, checks and loads a staged upload, then runs it once; throws UnprocessableError with the reason. */
   inspect(staged: StagedArtifact): Promise<ModelInspection> {
-    return this.pool.request<ModelInspection>(
+    return this.scheduler.submit<ModelInspection>(
+      'inspect',
       {
         type: 'inspect',
         model: { sha256: staged.sha256, path: staged.tempPath },
         warmupMaxElements: this.config.warmupMaxElements,
       },
-      INSPECT_TIMEOUT_MS,
+      { deadline: deadlineIn(INSPECT_TIMEOUT_MS) },
     );
   }
 
-  /** Loads a model into every worker and marks it most recently used. */
+  /** Loads a model into every process and marks it most recently used. */
   async load(model: ServableModel): Promise<void> {
     this.touch(model);
-    await this.pool.broadcast({
-      type: 'load',
-      model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
-    });
+    const path = await this.store.localPath(model.storageKey);
+    await this.broadcast((index) => this.pool.send(index, { type: 'load', model: { sha256: model.sha256, path } }));
   }
 
-  /** Releases a model's sessions in every worker. */
+  /** Releases a model's sessions in every process. */
   async unload(sha256: string): Promise<void> {
     this.loaded.delete(sha256);
-    await this.pool.broadcast({ type: 'unload', sha256 });
+    await this.broadcast((index) => this.pool.send(index, { type: 'unload', sha256 }));
   }
 
   /**
-   * Parses a raw prediction body in a worker, so large JSON never blocks the HTTP thread. The
-   * worker keeps the parsed inputs for `predictParsed`, which must follow (or `discardParsed`).
+   * Parses a large prediction body and reads its inputs in an inference process, so large JSON
+   * never blocks the HTTP thread. Nothing stays behind there: the inputs come back.
    */
-  async parseRequest(body: Uint8Array): Promise<{ handle: ParsedHandle; request: ParsedRequest }> {
-    const worker = this.pool.pick();
-    const token = this.nextToken++;
-    const request = await this.pool.request<ParsedRequest>(
-      { type: 'parse', token, body },
-      this.config.inferenceTimeoutMs,
-      worker,
-    );
-    return { handle: { worker: worker as number, token }, request };
-  }
-
-  /**
-   * Checks inputs against the signature, runs the model and encodes the outputs, all in a worker.
-   * `source` is a body parsed there earlier, or inputs parsed here (small bodies).
-   */
-  predictParsed(
-    source: ParsedHandle | { inputs: Record<string, unknown> },
-    model: ServableModel & { inputs: TensorSpec[] },
-    outputs?: string[],
-  ): Promise<PredictResult> {
-    const handle = 'token' in source ? source : undefined;
-    return this.withQueueSlot(model, async () =>
-      this.pool.request<PredictResult>(
-        {
-          type: 'predict',
-          ...(handle ? { token: handle.token } : { inputs: (source as { inputs: Record<string, unknown> }).inputs }),
-          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
-          signature: model.inputs,
-          outputs,
-          maxElements: this.config.maxTensorElements,
-        },
-        this.config.inferenceTimeoutMs,
-        handle?.worker,
-      ),
+  decode(body: Uint8Array, deadline: number): Promise<DecodedRequest> {
+    return this.scheduler.submit<DecodedRequest>(
+      'decode',
+      { type: 'decode', body, maxElements: this.config.maxTensorElements },
+      { deadline },
     );
   }
 
   /**
-   * Validates and hashes inputs in a worker, keeping the decoded tensors there for `execute`
-   * (the cache is consulted in between). Follow with `execute` or `discardParsed`.
+   * Checks inputs read from a request against the version's signature, runs the model and
+   * encodes the outputs: one message to one process, batched with other requests of the same
+   * version when the model's batching is on.
    */
-  async prepare(
-    source: ParsedHandle | { inputs: Record<string, unknown> },
-    model: { inputs: TensorSpec[] },
-  ): Promise<{ handle: ParsedHandle; prepared: PreparedInputs }> {
-    const handle = 'token' in source ? source : { worker: this.pool.pick() as number, token: this.nextToken++ };
-    const prepared = await this.pool.request<PreparedInputs>(
+  async predict(
+    model: PredictableModel,
+    inputs: LooseInputs,
+    outputs: string[] | undefined,
+    deadline: number,
+  ): Promise<RunOutcome> {
+    const path = await this.store.localPath(model.storageKey);
+    this.touch(model);
+    return this.scheduler.submit<RunOutcome>(
+      model.sha256,
+      { type: 'run', model: { sha256: model.sha256, path }, feeds: inputs, signature: model.inputs, outputs },
       {
-        type: 'prepare',
-        token: handle.token,
-        ...('token' in source ? {} : { inputs: source.inputs }),
-        signature: model.inputs,
-        maxElements: this.config.maxTensorElements,
+        deadline,
+        maxQueue: this.config.inferenceMaxQueue,
+        model: model.name,
+        batch: batchableOf(model, inputs, outputs),
       },
-      this.config.inferenceTimeoutMs,
-      handle.worker,
     );
-    return { handle, prepared };
-  }
-
-  /** Runs inputs kept by `prepare` and encodes the outputs. */
-  execute(handle: ParsedHandle, model: ServableModel, outputs?: string[]): Promise<PredictResult> {
-    return this.withQueueSlot(model, async () =>
-      this.pool.request<PredictResult>(
-        {
-          type: 'execute',
-          token: handle.token,
-          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
-          outputs,
-        },
-        this.config.inferenceTimeoutMs,
-        handle.worker,
-      ),
-    );
-  }
-
-  /** Drops a parsed body that will not be predicted (the version did not resolve, say). */
-  discardParsed(handle: ParsedHandle): void {
-    this.pool.request({ type: 'discard', token: handle.token }, undefined, handle.worker).catch(() => undefined);
   }
 
   /**
-   * Parses a raw JSON job body in a worker, which keeps its instances for `encodeInstances` (or
-   * `discardParsed`). The body's buffer moves to the worker when it holds it alone.
+   * Runs typed feeds (a job's chunk) and encodes the outputs as JSON in the process: one string
+   * per entry of `rows` when the feeds stack that many instances' rows (null when the outputs do
+   * not split back into them), else one string.
    */
-  async parseJob(body: Uint8Array): Promise<{ handle: ParsedHandle; job: ParsedJob }> {
-    const worker = this.pool.pick();
-    const token = this.nextToken++;
-    const job = await this.pool.request<ParsedJob>(
-      { type: 'parseJob', token, body },
-      this.config.inferenceTimeoutMs,
-      worker,
+  async runEncoded(
+    model: ServableModel,
+    feeds: Record<string, TensorData>,
+    rows: number[] | undefined,
+    deadline: number,
+  ): Promise<RunOutcome> {
+    const path = await this.store.localPath(model.storageKey);
+    this.touch(model);
+    return this.scheduler.submit<RunOutcome>(
+      model.sha256,
+      { type: 'run', model: { sha256: model.sha256, path }, feeds, rows },
+      { deadline, maxQueue: this.config.inferenceMaxQueue, model: model.name },
     );
-    return { handle: { worker: worker as number, token }, job };
+  }
+
+  /** Parses a raw JSON job body in an inference process for its envelope. */
+  parseJob(body: Uint8Array): Promise<ParsedJob> {
+    return this.scheduler.submit<ParsedJob>(
+      'jobs',
+      { type: 'parseJob', body },
+      { deadline: deadlineIn(this.config.inferenceTimeoutMs) },
+    );
   }
 
   /**
-   * Checks job instances against the signature and encodes them for storage, in a worker: those
-   * of a body parsed by `parseJob`, or a batch of raw NDJSON lines (whose buffer moves there).
+   * Checks job instances against the signature and encodes them for storage, in an inference
+   * process: those of a whole JSON body, or a batch of raw NDJSON lines.
    */
   encodeInstances(
-    source: ParsedHandle | NdjsonBatch,
+    source: { body: Uint8Array } | NdjsonBatch,
     signature: TensorSpec[],
     limits: EncodeLimits,
   ): Promise<EncodedInstances> {
-    return this.pool.request<EncodedInstances>(
-      { type: 'encodeInstances', source: 'token' in source ? { token: source.token } : source, signature, limits },
-      this.config.inferenceTimeoutMs,
-      'token' in source ? source.worker : undefined,
+    return this.scheduler.submit<EncodedInstances>(
+      'jobs',
+      { type: 'encodeInstances', source, signature, limits },
+      { deadline: deadlineIn(this.config.inferenceTimeoutMs) },
     );
-  }
-
-  async run(model: ServableModel, feeds: Record<string, TensorData>, outputs?: string[]): Promise<RunResult> {
-    return this.withQueueSlot(model, async () =>
-      this.pool.request<RunResult>(
-        {
-          type: 'run',
-          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
-          feeds,
-          outputs,
-        },
-        this.config.inferenceTimeoutMs,
-      ),
-    );
-  }
-
-  /**
-   * Runs a job's feeds and encodes the outputs as JSON in the worker, so no output of any size is
-   * serialized on this thread: one string per entry of `rows` when the feeds stack that many
-   * instances' rows (null when the outputs do not split back into them), else one string.
-   */
-  async runEncoded(model: ServableModel, feeds: Record<string, TensorData>, rows?: number[]): Promise<EncodedRun> {
-    return this.withQueueSlot(model, async () =>
-      this.pool.request<EncodedRun>(
-        {
-          type: 'runEncoded',
-          model: { sha256: model.sha256, path: await this.store.localPath(model.storageKey) },
-          feeds,
-          rows,
-        },
-        this.config.inferenceTimeoutMs,
-      ),
-    );
-  }
-
-  /** Bounded queue per model: past INFERENCE_MAX_QUEUE waiting or running, 429 with Retry-After. */
-  private async withQueueSlot<T>(model: ServableModel, work: () => Promise<T>): Promise<T> {
-    const waiting = this.waiting.get(model.sha256) ?? 0;
-    if (waiting >= this.config.inferenceMaxQueue) {
-      throw new TooManyRequestsError(
-        `This model already has ${waiting} requests waiting or running (INFERENCE_MAX_QUEUE); retry shortly`,
-        1,
-      );
-    }
-    this.waiting.set(model.sha256, waiting + 1);
-    try {
-      this.touch(model);
-      return await work();
-    } finally {
-      const left = (this.waiting.get(model.sha256) ?? 1) - 1;
-      if (left === 0) this.waiting.delete(model.sha256);
-      else this.waiting.set(model.sha256, left);
-    }
   }
 
   isLoaded(sha256: string): boolean {
@@ -310,14 +227,20 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       loadedVersions: this.loaded.size,
       loadedBytes,
       inFlight: this.pool.inFlight,
-      queueDepth: {},
-      processes: [],
+      queueDepth: this.scheduler.depthByModel(),
+      processes: this.pool.describe(),
     };
   }
 
-  /** Ends one worker after its current run; requests queued on it fail with 503 and it is replaced. */
+  /** Ends one process after its current request; it is replaced. */
   recycleWorker(index: number): Promise<void> {
     return this.pool.recycle(index);
+  }
+
+  private async broadcast(send: (index: number) => Promise<unknown>): Promise<void> {
+    const sends: Promise<unknown>[] = [];
+    for (let index = 0; index < this.pool.size; index++) if (this.pool.isReady(index)) sends.push(send(index));
+    await Promise.all(sends);
   }
 
   private touch(model: ServableModel): void {
@@ -329,13 +252,14 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   /** Unloads least recently used models that have nothing waiting, until within both limits. */
   private evictBeyondLimits(keep: string): void {
     const budget = this.config.inferenceMemoryBudgetBytes;
+    const busy = this.scheduler.busyLanes();
     let bytes = 0;
     for (const model of this.loaded.values()) bytes += model.sizeBytes;
     for (const [sha, model] of this.loaded) {
       const overCount = this.loaded.size > this.config.maxLoadedVersions;
       const overBytes = budget > 0 && bytes > budget;
       if (!overCount && !overBytes) break;
-      if (sha === keep || this.waiting.has(sha)) continue;
+      if (sha === keep || busy.has(sha)) continue;
       bytes -= model.sizeBytes;
       this.logger.log({ msg: 'unloading least recently used model', sha256: sha });
       this.unload(sha).catch((error: Error) =>
@@ -349,14 +273,45 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     for (const model of this.loaded.values()) {
       try {
         const path = await this.store.localPath(model.storageKey);
-        await this.pool.request({ type: 'load', model: { sha256: model.sha256, path } }, undefined, index);
+        await this.pool.send(index, { type: 'load', model: { sha256: model.sha256, path } });
       } catch (error) {
         this.logger.warn({
-          msg: 'reload after worker restart failed',
+          msg: 'reload after a process restart failed',
           sha256: model.sha256,
           err: (error as Error).message,
         });
       }
     }
   }
+}
+
+/**
+ * How a request joins others under dynamic batching: only when the model's batching is on, its
+ * signature batches (every input and output has a dynamic first dimension), and every input was
+ * sent as numbers with one shared, non-zero first dimension.
+ */
+function batchableOf(
+  model: PredictableModel,
+  inputs: LooseInputs,
+  outputs: string[] | undefined,
+): Batchable | undefined {
+  if (!model.batching?.enabled || !canBatch(model.inputs, model.outputs)) return undefined;
+  let rows: number | undefined;
+  const parts: string[] = [];
+  for (const name of Object.keys(inputs).sort()) {
+    const tensor = inputs[name];
+    if (tensor.problem !== undefined || !(tensor.data instanceof Float64Array) || tensor.dims.length === 0) {
+      return undefined;
+    }
+    if (rows === undefined) rows = tensor.dims[0];
+    if (tensor.dims[0] !== rows || rows < 1) return undefined;
+    parts.push(`${name.length}:${name}|${JSON.stringify(tensor.declared ?? null)}|${tensor.dims.slice(1).join('x')}`);
+  }
+  if (rows === undefined || rows > model.batching.maxBatchSize) return undefined;
+  return {
+    key: `${parts.join(';')}#${JSON.stringify(outputs ?? null)}`,
+    rows,
+    feeds: inputs,
+    settings: model.batching,
+  };
 }

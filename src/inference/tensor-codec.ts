@@ -6,6 +6,9 @@ import { allocateTensorData, elementCount, NumericArray, TensorData } from './te
 /** Thrown while decoding one input; collected into a single 400 naming every problem. */
 class InputProblem extends Error {}
 
+/** An explicit shape over MAX_TENSOR_RANK; the signature check adds the rank the model expects. */
+class RankProblem extends InputProblem {}
+
 /**
  * Deepest tensor accepted (ONNX models in use stay far below it). A nested array deeper than this
  * is refused before anything walks it, so no input can overflow a stack or build a huge shape.
@@ -223,19 +226,57 @@ function isExplicit(value: unknown): value is ExplicitTensor {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && 'data' in value;
 }
 
-function decodeOne(spec: TensorSpec, value: unknown, budget: { left: number }): TensorData {
+/**
+ * One input as sent, before the model's signature is known: its shape and its values in flat
+ * row-major order. All-number tensors (nearly all of them) hold a Float64Array, which loses nothing
+ * a JSON number has and moves between processes as raw bytes; anything else keeps the JSON values.
+ * A problem found while reading it (not rectangular, a malformed {shape, data}) travels with it, so
+ * the decode against the signature reports it beside every other problem.
+ */
+export type LooseTensor =
+  | { dims: number[]; data: Float64Array | unknown[]; declared?: unknown; problem?: undefined }
+  /** `rankTooLarge`: the message goes on to name the rank the model expects. */
+  | { problem: string; rankTooLarge?: boolean };
+
+/** Inputs read by `loosenInputs`, by name (own keys only, __proto__ included). */
+export type LooseInputs = Record<string, LooseTensor>;
+
+/** Flat values of a tensor: numbers into a Float64Array until something else turns up. */
+class FlatValues {
+  private numbers: Float64Array;
+  private values?: unknown[];
+
+  constructor(size: number) {
+    this.numbers = new Float64Array(size);
+  }
+
+  readonly write = (value: unknown, at: number): void => {
+    if (this.values) this.values[at] = value;
+    else if (typeof value === 'number') this.numbers[at] = value;
+    else {
+      this.values = Array.from(this.numbers.subarray(0, at));
+      this.values.length = this.numbers.length;
+      this.values[at] = value;
+    }
+  };
+
+  get data(): Float64Array | unknown[] {
+    return this.values ?? this.numbers;
+  }
+}
+
+function loosenOne(value: unknown, budget: { left: number }): LooseTensor {
   let shape: number[];
   let fill: (write: (v: unknown, at: number) => void) => void;
+  let declared: unknown;
   if (isExplicit(value)) {
     const extra = Object.keys(value).filter((k) => !['shape', 'data', 'dtype'].includes(k));
     if (extra.length > 0) throw new InputProblem(`has unknown fields ${boundedList(extra)}; use {shape, data, dtype?}`);
     if (!Array.isArray(value.shape)) throw new InputProblem('needs "shape", an array of integers, next to "data"');
     if (!Array.isArray(value.data)) throw new InputProblem('needs "data", a flat row-major array');
-    if (value.dtype !== undefined && value.dtype !== spec.dtype) {
-      throw new InputProblem(`was sent as ${boundedValue(value.dtype)} but the model expects ${spec.dtype}`);
-    }
+    declared = value.dtype;
     shape = value.shape as number[];
-    checkShape(spec, shape);
+    checkDims(shape);
     const data = value.data as unknown[];
     const expected = elementCount(shape);
     if (data.length !== expected) {
@@ -248,38 +289,88 @@ function decodeOne(spec: TensorSpec, value: unknown, budget: { left: number }): 
     throw new InputProblem('must be a nested array, a scalar, or {shape, data}');
   } else {
     shape = inferShape(value);
-    checkShape(spec, shape);
     fill = (write) => flattenNested(value, shape, write);
   }
   const count = elementCount(shape);
   budget.left -= count;
   if (budget.left < 0) throw new OverBudget('makes the request exceed MAX_TENSOR_ELEMENTS');
-  const data = allocate(spec.dtype, count);
-  fill(writerFor(spec.dtype, data));
-  return { dtype: spec.dtype, dims: shape, data };
+  const values = new FlatValues(count);
+  fill(values.write);
+  return declared === undefined ? { dims: shape, data: values.data } : { dims: shape, data: values.data, declared };
+}
+
+/** A shape given explicitly: at most MAX_TENSOR_RANK non-negative integers. */
+function checkDims(shape: unknown[]): void {
+  if (shape.length > MAX_TENSOR_RANK) {
+    throw new RankProblem(
+      `has rank ${shape.length} (shape ${boundedShape(shape as number[])}), more than the ${MAX_TENSOR_RANK} accepted`,
+    );
+  }
+  if (shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
+    throw new InputProblem(
+      `has an invalid shape ${boundedShape(shape as number[])}: dimensions must be non-negative integers`,
+    );
+  }
 }
 
 /**
- * Checks request inputs against a version's signature and turns them into typed tensors. Every
- * problem is reported at once, each naming its input, in a 400. `maxElements` bounds the elements
- * across all inputs: a number is MAX_TENSOR_ELEMENTS (a 400 problem), an `ElementCap` a 413.
+ * Reads request inputs without the model's signature (the body names the model, so a large body is
+ * read before its version is resolved). `maxElements` bounds the elements across all inputs: a
+ * number is MAX_TENSOR_ELEMENTS (a 400 problem), an `ElementCap` a 413 thrown at once.
  */
-export function decodeInputs(
+export function loosenInputs(inputs: unknown, maxElements: number | ElementCap, field = 'inputs'): LooseInputs {
+  const cap = typeof maxElements === 'number' ? undefined : maxElements;
+  const loose: LooseInputs = {};
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return loose;
+  const budget = { left: cap ? cap.max : (maxElements as number) };
+  for (const [name, value] of Object.entries(inputs as Record<string, unknown>)) {
+    let tensor: LooseTensor;
+    try {
+      tensor = loosenOne(value, budget);
+    } catch (error) {
+      if (error instanceof OverBudget && cap) {
+        throw new PayloadTooLargeError(
+          `${field}.${boundedName(name)} makes the instance exceed ${cap.variable} (${cap.max} elements)`,
+        );
+      }
+      if (!(error instanceof InputProblem)) throw error;
+      tensor =
+        error instanceof RankProblem ? { problem: error.message, rankTooLarge: true } : { problem: error.message };
+    }
+    // defineProperty: an input named __proto__ stays an own key instead of replacing the prototype.
+    Object.defineProperty(loose, name, { value: tensor, enumerable: true, writable: true, configurable: true });
+  }
+  return loose;
+}
+
+function conformOne(spec: TensorSpec, tensor: LooseTensor): TensorData {
+  if (tensor.problem !== undefined) {
+    const expected = `; the model expects rank ${spec.shape.length} (${boundedShape(spec.shape)})`;
+    throw new InputProblem(tensor.rankTooLarge ? `${tensor.problem}${expected}` : tensor.problem);
+  }
+  if (tensor.declared !== undefined && tensor.declared !== spec.dtype) {
+    throw new InputProblem(`was sent as ${boundedValue(tensor.declared)} but the model expects ${spec.dtype}`);
+  }
+  checkShape(spec, tensor.dims);
+  const count = tensor.data.length;
+  const data = allocate(spec.dtype, count);
+  const source = tensor.data;
+  const write = writerFor(spec.dtype, data);
+  for (let i = 0; i < count; i++) write(source[i], i);
+  return { dtype: spec.dtype, dims: tensor.dims, data };
+}
+
+/**
+ * Checks inputs read by `loosenInputs` against a version's signature and turns them into typed
+ * tensors. Every problem is reported at once, each naming its input, in a 400.
+ */
+export function conformInputs(
   specs: readonly TensorSpec[],
-  inputs: unknown,
-  maxElements: number | ElementCap,
+  given: LooseInputs,
   field = 'inputs',
 ): Record<string, TensorData> {
-  const cap = typeof maxElements === 'number' ? undefined : maxElements;
-  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
-    throw new InvalidInputError(`${field} must be an object mapping input names to tensors`, [
-      { field, problem: 'must be an object' },
-    ]);
-  }
-  const given = inputs as Record<string, unknown>;
   const problems: ErrorDetail[] = [];
   const tensors: Record<string, TensorData> = {};
-  const budget = { left: cap ? cap.max : (maxElements as number) };
   const known = new Set(specs.map((s) => s.name));
   const unknown = Object.keys(given).filter((name) => !known.has(name));
   for (const name of unknown.slice(0, MAX_SIMILAR_PROBLEMS)) {
@@ -304,8 +395,7 @@ export function decodeInputs(
       continue;
     }
     try {
-      // defineProperty: an input named __proto__ stays an own key instead of replacing the prototype.
-      const tensor = decodeOne(spec, given[spec.name], budget);
+      const tensor = conformOne(spec, given[spec.name]);
       Object.defineProperty(tensors, spec.name, {
         value: tensor,
         enumerable: true,
@@ -313,9 +403,6 @@ export function decodeInputs(
         configurable: true,
       });
     } catch (error) {
-      if (error instanceof OverBudget && cap) {
-        throw new PayloadTooLargeError(`${where} makes the instance exceed ${cap.variable} (${cap.max} elements)`);
-      }
       if (!(error instanceof InputProblem)) throw error;
       problems.push({ field: where, problem: error.message });
     }
@@ -325,6 +412,25 @@ export function decodeInputs(
     throw new InvalidInputError(problems.map((p) => `${p.field} ${p.problem}`).join('; '), problems);
   }
   return tensors;
+}
+
+/**
+ * Checks request inputs against a version's signature and turns them into typed tensors. Every
+ * problem is reported at once, each naming its input, in a 400. `maxElements` bounds the elements
+ * across all inputs: a number is MAX_TENSOR_ELEMENTS (a 400 problem), an `ElementCap` a 413.
+ */
+export function decodeInputs(
+  specs: readonly TensorSpec[],
+  inputs: unknown,
+  maxElements: number | ElementCap,
+  field = 'inputs',
+): Record<string, TensorData> {
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) {
+    throw new InvalidInputError(`${field} must be an object mapping input names to tensors`, [
+      { field, problem: 'must be an object' },
+    ]);
+  }
+  return conformInputs(specs, loosenInputs(inputs, maxElements, field), field);
 }
 
 /** Inputs that name the same symbolic dimension (say `batch`) must agree on its size. */

@@ -3,7 +3,7 @@ import { InvalidInputError, TooManyRequestsError } from '../common/errors';
 import { internalDetail, SafeError, toSafeError } from '../common/safe-error';
 import { AppConfig } from '../config/app-config';
 import { OutputTooLargeError } from '../inference/engine-errors';
-import { InferenceService, ServableModel } from '../inference/inference.service';
+import { deadlineIn, InferenceService, ServableModel } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
 import type { TensorSpec } from '../models/tensor-spec';
 import { BatchGroup, canBatch, groupForBatching, PreparedInstance, stack } from './batching';
@@ -115,7 +115,8 @@ export class ChunkExecutor {
   ): Promise<string[] | null> {
     for (;;) {
       try {
-        return (await this.inference.runEncoded(model, feeds, rows)).outputs;
+        return (await this.inference.runEncoded(model, feeds, rows, deadlineIn(this.config.inferenceTimeoutMs)))
+          .outputs;
       } catch (error) {
         if (!(error instanceof TooManyRequestsError) || Date.now() + BUSY_WAIT_MS > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, BUSY_WAIT_MS));

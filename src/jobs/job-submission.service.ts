@@ -32,8 +32,10 @@ const NDJSON_BATCH_LINES = 4096;
  * the job and its instances in one transaction and queues it. Nothing is stored or queued for a
  * rejected submission; a queue that cannot take the job undoes the insert (503).
  *
- * This thread only moves bytes: inference workers parse the body, check and encode the instances
- * (InferenceService.parseJob / encodeInstances), so no body of any size blocks other requests.
+ * This thread only moves bytes: inference processes parse the body, check and encode the instances
+ * (InferenceService.parseJob / encodeInstances), so no body of any size blocks other requests. A
+ * whole JSON body is parsed twice there, for its envelope and then to encode it: no process keeps
+ * a parsed body between two messages.
  * A submission past JOBS_MAX_SUBMISSION_BYTES as sent, JOBS_MAX_DECODED_BYTES as stored or
  * JOBS_MAX_INSTANCE_ELEMENTS in one instance is refused with 413, its spool removed.
  *
@@ -91,18 +93,12 @@ export class JobSubmissionService {
       throw new InvalidInputError('The request body must be a JSON object {model, version?, instances}');
     }
     await this.admit(req, body.length);
-    const { handle, job } = await this.inference.parseJob(body);
-    let handedOver = false;
-    try {
-      assertModelInScope(caller, job.model);
-      if (job.count > this.config.jobs.maxInstances) throw tooManyInstances(this.config.jobs.maxInstances);
-      return await this.accept(job, caller, async (entity, spool) => {
-        handedOver = true;
-        await this.spoolBatch(spool, await this.inference.encodeInstances(handle, entity.inputs, this.limits(0)));
-      });
-    } finally {
-      if (!handedOver) this.inference.discardParsed(handle);
-    }
+    const job = await this.inference.parseJob(body);
+    assertModelInScope(caller, job.model);
+    if (job.count > this.config.jobs.maxInstances) throw tooManyInstances(this.config.jobs.maxInstances);
+    return this.accept(job, caller, async (entity, spool) => {
+      await this.spoolBatch(spool, await this.inference.encodeInstances({ body }, entity.inputs, this.limits(0)));
+    });
   }
 
   /**

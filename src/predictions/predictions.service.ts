@@ -6,28 +6,24 @@ import { CachedPrediction, PredictionCacheService } from '../cache/prediction-ca
 import { boundedList, boundedName, MAX_ITEMS_LISTED } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { InferenceService, ParsedHandle } from '../inference/inference.service';
-import { parsePredictBody } from '../inference/worker/predict-envelope';
-import type { ParsedRequest, PredictResult } from '../inference/worker/protocol';
+import { deadlineIn, InferenceService, PredictableModel } from '../inference/inference.service';
+import { readPredictBody } from '../inference/worker/predict-envelope';
+import type { DecodedRequest, RunOutcome } from '../inference/worker/protocol';
 import type { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { effectiveCache } from '../models/model.mapper';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { elapsedMs, LOGGED_BODY_BYTES, PredictionContext, PredictionOutcome } from './prediction-context';
 
-/** Bodies up to this size are parsed on the HTTP thread: a thread hop costs more. */
+/** Bodies up to this size are parsed on the HTTP thread: a process hop costs more. */
 const INLINE_PARSE_MAX_BYTES = 16 * 1024;
 
-interface Parsed {
-  request: ParsedRequest;
-  handle?: ParsedHandle;
-  inputs?: Record<string, unknown>;
-}
-
 /**
- * A prediction: the raw JSON body is parsed and checked in an inference worker (small bodies
- * here), the version is resolved, then the worker validates the inputs against the signature,
- * hashes them for the cache, runs the model and serializes the outputs. The HTTP thread never
- * parses or builds a large tensor.
+ * A prediction: the raw JSON body is parsed, its inputs read and hashed (here for small bodies,
+ * in an inference process for large ones: `decode`), the version is resolved and the cache
+ * consulted, then one message to an inference process checks the inputs against the signature,
+ * runs the model (batched with others when the model's batching is on) and serializes the
+ * outputs. Small bodies take one process round trip, large ones two; the HTTP thread never parses
+ * a large body or builds a tensor, and one deadline (INFERENCE_TIMEOUT_MS) covers both hops.
  *
  * A credential scoped to model patterns is refused (403) as soon as the body names a model
  * outside them: before the version is resolved and before any cache lookup, so it learns neither
@@ -73,50 +69,32 @@ export class PredictionsService {
 
   async predict(body: Uint8Array, context: PredictionContext, caller: Caller): Promise<PredictionOutcome> {
     const receive = elapsedMs(context.receivedAt);
+    const deadline = deadlineIn(this.config.inferenceTimeoutMs);
     let mark = process.hrtime.bigint();
-    // A large body moves to the worker that parses it; the log keeps a copy of its head.
+    // The log keeps a copy of a large body's head.
     if (body.byteLength > INLINE_PARSE_MAX_BYTES) context.loggedBody = Buffer.from(body.subarray(0, LOGGED_BODY_BYTES));
-    const parsed = await this.parse(body);
-    const { request } = parsed;
-    const parseTrip = elapsedMs(mark);
+    const request = await this.read(body, deadline);
+    const readTrip = elapsedMs(mark);
     context.model = request.model;
     context.version = request.version;
     mark = process.hrtime.bigint();
-    let epoch: string | null | undefined;
-    let resolved;
-    try {
-      assertModelInScope(caller, request.model);
-      epoch = await this.cache.epoch(request.model);
-      resolved = await this.versions.resolveServable(request.model, request.version, epoch ?? undefined);
-      checkOutputs(resolved.entity, request.outputs);
-      // The first prediction of a model creates its generation: an unknown name never gets one.
-      if (epoch === null) epoch = await this.cache.ensureEpoch(request.model);
-    } catch (error) {
-      if (parsed.handle) this.inference.discardParsed(parsed.handle);
-      throw error;
-    }
+    assertModelInScope(caller, request.model);
+    let epoch = await this.cache.epoch(request.model);
+    const resolved = await this.versions.resolveServable(request.model, request.version, epoch ?? undefined);
+    checkOutputs(resolved.entity, request.outputs);
+    // The first prediction of a model creates its generation: an unknown name never gets one.
+    if (epoch === null) epoch = await this.cache.ensureEpoch(request.model);
     const resolve = elapsedMs(mark);
     const { model, entity } = resolved;
     context.version = entity.version;
     const settings = effectiveCache(model, this.config.cacheDefaults);
-    const source = parsed.handle ?? { inputs: parsed.inputs as Record<string, unknown> };
     const useCache = !context.bypassCache && settings.enabled && epoch !== undefined;
 
-    mark = process.hrtime.bigint();
-    let result: PredictResult;
-    let write: PredictionOutcome['write'];
+    let key: string | undefined;
     if (useCache) {
-      const { handle, prepared } = await this.inference.prepare(source, entity);
-      const key = this.cache.canonicalKey(
-        model.name,
-        epoch as string,
-        entity.sha256,
-        request.outputs,
-        prepared.inputHash,
-      );
+      key = this.cache.canonicalKey(model.name, epoch as string, entity.sha256, request.outputs, request.inputHash);
       const found = await this.cache.getCanonical(key);
       if (found && found.s === entity.sha256) {
-        this.inference.discardParsed(handle);
         this.cache.countHit();
         const outcome = this.hit(found, model.logPayloads, { receive, parse: request.parseMs, resolve });
         // The raw alias lives only as long as the entry it points to.
@@ -124,31 +102,40 @@ export class PredictionsService {
         return outcome;
       }
       this.cache.countMiss();
-      result = await this.inference.execute(handle, entity, request.outputs);
-      result.validateMs += prepared.validateMs;
+    } else if (context.bypassCache) this.cache.countBypass();
+
+    mark = process.hrtime.bigint();
+    const predictable: PredictableModel = {
+      name: model.name,
+      sha256: entity.sha256,
+      storageKey: entity.storageKey,
+      sizeBytes: entity.sizeBytes,
+      inputs: entity.inputs,
+      outputs: entity.outputs,
+    };
+    const result: RunOutcome = await this.inference.predict(predictable, request.inputs, request.outputs, deadline);
+    const runTrip = elapsedMs(mark);
+    const outputsJson = (result.outputs as string[])[0];
+    let write: PredictionOutcome['write'];
+    if (key) {
       const entry: CachedPrediction = {
         m: model.name,
         r: request.version ?? null,
         e: epoch as string,
         s: entity.sha256,
         v: entity.version,
-        o: result.outputsJson,
-        h: result.inputHash,
+        o: outputsJson,
+        h: request.inputHash,
         x: Date.now() + settings.ttlSeconds * 1000,
       };
-      const keys = context.rawHash ? [key, `raw:${context.rawHash}`] : [key];
-      write = { keys, entry };
-    } else {
-      if (context.bypassCache) this.cache.countBypass();
-      result = await this.inference.predictParsed(source, entity, request.outputs);
+      write = { keys: context.rawHash ? [key, `raw:${context.rawHash}`] : [key], entry };
     }
-    const workerTrip = elapsedMs(mark);
     return {
       model: model.name,
       version: entity.version,
       cache: context.bypassCache ? 'BYPASS' : 'MISS',
-      outputsJson: result.outputsJson,
-      inputHash: result.inputHash,
+      outputsJson,
+      inputHash: request.inputHash,
       inferenceMs: result.inferenceMs,
       logPayloads: model.logPayloads,
       write,
@@ -156,10 +143,17 @@ export class PredictionsService {
         receive,
         parse: request.parseMs,
         resolve,
-        validate: result.validateMs,
+        validate: request.readMs + result.validateMs,
+        // Waiting and moving bytes between processes: both hops' time not spent working.
         queue: Math.max(
           0,
-          parseTrip - request.parseMs + workerTrip - result.validateMs - result.inferenceMs - result.encodeMs,
+          readTrip -
+            request.parseMs -
+            request.readMs +
+            runTrip -
+            result.validateMs -
+            result.inferenceMs -
+            result.encodeMs,
         ),
         inference: result.inferenceMs,
         encode: result.encodeMs,
@@ -180,20 +174,12 @@ export class PredictionsService {
     };
   }
 
-  /** Small bodies are parsed here; larger ones by a worker, which keeps them for the prediction. */
-  private async parse(body: Uint8Array): Promise<Parsed> {
-    if (body.byteLength > INLINE_PARSE_MAX_BYTES) return this.inference.parseRequest(body);
-    const started = performance.now();
-    const envelope = parsePredictBody(body);
-    return {
-      request: {
-        model: envelope.model,
-        version: envelope.version,
-        outputs: envelope.outputs,
-        parseMs: performance.now() - started,
-      },
-      inputs: envelope.inputs,
-    };
+  /** Small bodies are read here; larger ones by an inference process, which sends the inputs back. */
+  private async read(body: Uint8Array, deadline: number): Promise<DecodedRequest> {
+    if (body.byteLength > INLINE_PARSE_MAX_BYTES) {
+      return this.inference.decode(body, deadline);
+    }
+    return readPredictBody(body, this.config.maxTensorElements);
   }
 }
 

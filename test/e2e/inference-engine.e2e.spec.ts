@@ -37,7 +37,7 @@ async function withApp(env: Record<string, string>, models: Record<string, Buffe
 }
 
 describe('inference engine', () => {
-  describe('worker threads', () => {
+  describe('inference processes', () => {
     let ctx: Awaited<ReturnType<typeof withApp>>;
     before(async () => {
       ctx = await withApp({}, { gated: GATED, mlp: mlpModel() });
@@ -46,13 +46,13 @@ describe('inference engine', () => {
       await ctx?.t.close();
     });
 
-    it('keeps the HTTP thread free while a prediction is in a worker: a liveness probe answers first', async () => {
+    it('keeps the HTTP thread free while a prediction is in a process: a liveness probe answers first', async () => {
       const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
       try {
         const prediction = track(ctx.predict('gated', gatedInput));
-        await waitFor(() => ctx.engine.status().inFlight === 1, { what: 'the prediction to reach the worker' });
+        await waitFor(() => ctx.engine.status().inFlight === 1, { what: 'the prediction to reach the process' });
         await ctx.http().get('/health/live').expect(200);
-        assert.equal(prediction.settled, false, 'the prediction is still held in the worker');
+        assert.equal(prediction.settled, false, 'the prediction is still held in the process');
         gate.release();
         assert.equal((await prediction.promise).status, 200);
       } finally {
@@ -60,27 +60,30 @@ describe('inference engine', () => {
       }
       // ONNX Runtime's run() blocks the thread that calls it: this process's HTTP thread never loads it.
       const loaded = Object.keys(require.cache).filter((id) => id.includes(`${path.sep}onnxruntime-node${path.sep}`));
-      assert.deepEqual(loaded, [], 'onnxruntime-node is loaded only in the inference worker threads');
+      assert.deepEqual(loaded, [], 'onnxruntime-node is loaded only in the inference processes');
     });
 
-    it('replaces a worker that exits; requests sent to it fail with 503 instead of hanging', async () => {
+    it('replaces a process that exits; work waiting for it goes to the replacement', async () => {
       const restartsBefore = ctx.engine.status().restarts;
+      const pidBefore = ctx.engine.status().processes[0].pid;
       const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
       try {
         const running = track(ctx.predict('gated', gatedInput));
-        await waitFor(() => ctx.engine.status().inFlight === 1, { what: 'the prediction to reach the worker' });
-        // The worker ends once its current request is done; until then it refuses new ones.
+        await waitFor(() => ctx.engine.status().inFlight === 1, { what: 'the prediction to reach the process' });
+        // The process ends once its current request is done; work that arrives meanwhile waits here.
         const recycled = ctx.engine.recycleWorker(0);
-        const refused = await ctx.predict('mlp', { x: [[1, 2, 3, 4]] });
-        assert.equal(refused.status, 503);
-        assert.match(refused.body.message, /worker (stopped|is restarting)/);
+        const waiting = track(ctx.predict('mlp', { x: [[1, 2, 3, 4]] }));
+        await waitFor(() => ctx.engine.status().queueDepth.mlp === 1, { what: 'the mlp request to wait' });
         assert.equal(running.settled, false, 'the run in progress is still held');
+        assert.equal(waiting.settled, false, 'nothing is sent to a process that is ending');
         gate.release();
         assert.equal((await running.promise).status, 200, 'the run in progress finishes');
         await recycled;
+        assert.equal((await waiting.promise).status, 200, 'the waiting request runs in the replacement');
       } finally {
         gate.release();
       }
+      assert.notEqual(ctx.engine.status().processes[0].pid, pidBefore, 'a new process');
       assert.equal(ctx.engine.status().restarts, restartsBefore + 1);
       assert.equal(ctx.engine.status().alive, 1);
       const after = await ctx
@@ -101,7 +104,7 @@ describe('inference engine', () => {
       try {
         const res = await ctx.predict('gated', gatedInput);
         assert.equal(res.status, 504, JSON.stringify(res.body));
-        assert.match(res.body.message, /did not finish within 100 ms/);
+        assert.match(res.body.message, /did not finish within its deadline \(INFERENCE_TIMEOUT_MS\)/);
       } finally {
         gate.release();
         await ctx.t.close();
@@ -121,7 +124,9 @@ describe('inference engine', () => {
           assert.equal(r.headers['retry-after'], '1');
           assert.match(r.body.message, /INFERENCE_MAX_QUEUE/);
         }
-        assert.equal(ctx.engine.status().inFlight, 2);
+        // One runs in the process, one waits on this side: both count against the bound.
+        assert.equal(ctx.engine.status().inFlight, 1);
+        assert.equal(ctx.engine.status().queueDepth.gated, 2);
         gate.release();
         const statuses = (await Promise.all(requests.map((r) => r.promise))).map((r) => r.status).sort();
         assert.deepEqual(statuses, [200, 200, 429, 429, 429, 429]);

@@ -1,7 +1,9 @@
 import { boundedName, MAX_SIMILAR_PROBLEMS } from '../../common/bounded-text';
 import { ErrorDetail, InvalidInputError } from '../../common/errors';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
-import { MAX_TENSOR_RANK, nestsDeeperThan } from '../tensor-codec';
+import { loosenInputs, MAX_TENSOR_RANK, nestsDeeperThan } from '../tensor-codec';
+import { hashInputs } from '../tensor-hash';
+import type { DecodedRequest } from './protocol';
 
 /** The top level of a prediction request body (API.md, Predictions). */
 export interface PredictEnvelope {
@@ -97,4 +99,25 @@ function tooDeep(inputs: Record<string, unknown>): ErrorDetail[] {
     }
   }
   return problems;
+}
+
+/**
+ * A prediction body parsed, checked and its inputs read (not yet against a signature) and hashed:
+ * on the HTTP side for small bodies, in an inference process (`decode`) for large ones.
+ */
+export function readPredictBody(body: Uint8Array, maxElements: number): DecodedRequest {
+  const started = performance.now();
+  const envelope = parsePredictBody(body);
+  const parsed = performance.now();
+  const inputs = loosenInputs(envelope.inputs, maxElements);
+  const inputHash = hashInputs(inputs);
+  return {
+    model: envelope.model,
+    version: envelope.version,
+    outputs: envelope.outputs,
+    inputs,
+    inputHash,
+    parseMs: parsed - started,
+    readMs: performance.now() - parsed,
+  };
 }

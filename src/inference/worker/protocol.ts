@@ -1,14 +1,18 @@
 import type { EncodedInstances, EncodeLimits } from '../../jobs/instance-encoder';
 import type { TensorSpec } from '../../models/tensor-spec';
+import type { LooseInputs } from '../tensor-codec';
 import type { TensorData } from '../tensor';
 
-/** Settings every worker thread receives at start. */
-export interface WorkerSettings {
+/** Settings every inference process receives at start. */
+export interface ProcessSettings {
   intraOpThreads: number;
   spinning: boolean;
   /** MAX_OUTPUT_ELEMENTS: checked right after each run, before outputs are copied or encoded. */
   maxOutputElements: number;
 }
+
+/** The environment variable that carries ProcessSettings to an inference process, as JSON. */
+export const SETTINGS_ENV = 'MODELFORGE_INFERENCE_SETTINGS';
 
 export interface ModelRef {
   /** Content hash: sessions are shared by every version with the same bytes. */
@@ -17,57 +21,43 @@ export interface ModelRef {
   path: string;
 }
 
-export type WorkerRequest =
+/**
+ * What the HTTP process asks an inference process. The protocol is stateless: no message refers
+ * to an earlier one, so any process can take any message and nothing is left behind in a process
+ * when a request ends early (a timeout, a refusal, a crash).
+ */
+export type EngineRequest =
   /** Check, load and warm up an upload; the warm-up's synthetic inputs stay within `warmupMaxElements`. */
   | { id: number; type: 'inspect'; model: ModelRef; warmupMaxElements: number }
   | { id: number; type: 'load'; model: ModelRef }
   | { id: number; type: 'unload'; sha256: string }
-  | { id: number; type: 'run'; model: ModelRef; feeds: Record<string, TensorData>; outputs?: string[] }
+  /** Parse a large prediction body and read its inputs (the version is not known yet). */
+  | { id: number; type: 'decode'; body: Uint8Array; maxElements: number }
   /**
-   * Run, then encode the outputs as JSON here, not on the HTTP thread (a job's chunk): one string
-   * per entry of `rows` when the feeds are members stacked along dimension 0, else one string.
+   * Run a model and encode its outputs as JSON: one string per entry of `rows` when the feeds
+   * stack that many requests' rows along dimension 0, else one string. With `signature`, the
+   * feeds are inputs read by `decode` or on the HTTP side (LooseInputs) and are checked here.
    */
-  | { id: number; type: 'runEncoded'; model: ModelRef; feeds: Record<string, TensorData>; rows?: number[] }
-  /** Parse and check a raw prediction body; the worker keeps it under `token` for `predict`. */
-  | { id: number; type: 'parse'; token: number; body: Uint8Array }
-  /** Check the parsed inputs against the signature, run, and encode the outputs as JSON. */
   | {
       id: number;
-      type: 'predict';
-      /** A body parsed by this worker earlier, or the parsed inputs themselves (small bodies). */
-      token?: number;
-      inputs?: Record<string, unknown>;
+      type: 'run';
       model: ModelRef;
-      signature: TensorSpec[];
+      feeds: LooseInputs | Record<string, TensorData>;
+      signature?: TensorSpec[];
       outputs?: string[];
-      maxElements: number;
+      rows?: number[];
     }
-  /** Validate and hash the inputs (cache lookup), keeping the decoded tensors under `token`. */
-  | {
-      id: number;
-      type: 'prepare';
-      token: number;
-      inputs?: Record<string, unknown>;
-      signature: TensorSpec[];
-      maxElements: number;
-    }
-  /** Run tensors kept by `prepare` and encode the outputs. */
-  | { id: number; type: 'execute'; token: number; model: ModelRef; outputs?: string[] }
-  | { id: number; type: 'discard'; token: number }
-  /** Parse a raw JSON job body; the worker keeps its instances under `token` for `encodeInstances`. */
-  | { id: number; type: 'parseJob'; token: number; body: Uint8Array }
-  /**
-   * Check job instances against the signature and encode them for storage: the instances of a
-   * body parsed by `parseJob` (then dropped), or a batch of raw NDJSON lines.
-   */
+  /** Parse a raw JSON job body for its envelope (the target and the instance count). */
+  | { id: number; type: 'parseJob'; body: Uint8Array }
+  /** Check job instances against the signature and encode them for storage: a whole body, or NDJSON lines. */
   | {
       id: number;
       type: 'encodeInstances';
-      source: { token: number } | NdjsonBatch;
+      source: { body: Uint8Array } | NdjsonBatch;
       signature: TensorSpec[];
       limits: EncodeLimits;
     }
-  /** Finish the work in progress, then end the thread; later requests are refused. */
+  /** Finish the work in progress, then exit. */
   | { id: number; type: 'exit' };
 
 /** Whole lines of an NDJSON upload, numbered within it (first line 1, first instance 0). */
@@ -95,41 +85,29 @@ export interface ModelInspection {
   warmupMs: number;
 }
 
-export interface RunResult {
-  outputs: Record<string, TensorData>;
-  inferenceMs: number;
-  loadMs: number;
-}
-
-/** The outputs of a `runEncoded`, as JSON; null when they could not be split back into `rows`. */
-export interface EncodedRun {
-  outputs: string[] | null;
-}
-
-export interface ParsedRequest {
+/** A prediction body read by `decode` (or on the HTTP side, for small bodies). */
+export interface DecodedRequest {
   model: string;
   version?: number;
   outputs?: string[];
-  parseMs: number;
-}
-
-export interface PreparedInputs {
-  inputHash: string;
-  validateMs: number;
-}
-
-export interface PredictResult {
-  /** The `outputs` object of the response, already serialized. */
-  outputsJson: string;
+  inputs: LooseInputs;
   /** Canonical hash of the inputs (see tensor-hash.ts). */
   inputHash: string;
+  parseMs: number;
+  /** Reading the inputs and hashing them. */
+  readMs: number;
+}
+
+/** A `run`'s outputs as JSON; `outputs` is null when they could not be split back into `rows`. */
+export interface RunOutcome {
+  outputs: string[] | null;
   validateMs: number;
   inferenceMs: number;
   encodeMs: number;
 }
 
-/** Why a model was refused, kept apart from engine failures so the service can answer 422. */
-export interface WorkerFailure {
+/** Why a request failed in the process, kept apart from engine failures so the service can answer 4xx. */
+export interface EngineFailure {
   kind:
     'unprocessable' | 'invalid' | 'inference_failed' | 'output_too_large' | 'too_large' | 'unavailable' | 'internal';
   message: string;
@@ -138,19 +116,10 @@ export interface WorkerFailure {
   internal?: string;
 }
 
-export type WorkerResponse =
-  | {
-      id: number;
-      ok: true;
-      result:
-        | ModelInspection
-        | RunResult
-        | EncodedRun
-        | ParsedRequest
-        | PreparedInputs
-        | PredictResult
-        | ParsedJob
-        | EncodedInstances
-        | null;
-    }
-  | { id: number; ok: false; error: WorkerFailure };
+export type EngineResult = ModelInspection | DecodedRequest | RunOutcome | ParsedJob | EncodedInstances | null;
+
+export type EngineResponse =
+  | { id: number; ok: true; result: EngineResult }
+  | { id: number; ok: false; error: EngineFailure }
+  /** Sent once, when ONNX Runtime is loaded and the process takes requests. */
+  | { id: 0; ready: true };

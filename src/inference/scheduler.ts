@@ -1,0 +1,363 @@
+import { TimeoutError, TooManyRequestsError } from '../common/errors';
+import { InvalidInputError } from '../common/errors';
+import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
+import type { InferencePort, PoolRequest } from './process-pool';
+import type { LooseInputs } from './tensor-codec';
+import type { RunOutcome } from './worker/protocol';
+
+/**
+ * A lane that used the engine this recently counts as active: no other lane may then take every
+ * process, so a model that hangs (or floods) cannot starve the others.
+ */
+export const ACTIVE_LANE_MS = 2_000;
+
+/** Dynamic batching of one model (Triton's semantics), as the registry stores it. */
+export interface BatchSettings {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  preferredBatchSizes: number[];
+}
+
+/** A request that may join others: same `key` (trailing shapes, outputs), `rows` along dimension 0. */
+export interface Batchable {
+  key: string;
+  rows: number;
+  feeds: LooseInputs;
+  settings: BatchSettings;
+}
+
+export interface WorkOptions {
+  /** performance.now() time by which the work must have answered (504 after). */
+  deadline: number;
+  /** Lane's bound on work waiting or running (INFERENCE_MAX_QUEUE): 429 past it. */
+  maxQueue?: number;
+  /** For metrics: the model's name. */
+  model?: string;
+  batch?: Batchable;
+}
+
+interface Work {
+  lane: string;
+  request: PoolRequest;
+  options: WorkOptions;
+  enqueuedAt: number;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  settled: boolean;
+  /** Whether it still counts against its lane's bound (released once, when its process is free). */
+  holdsSlot: boolean;
+  timer?: NodeJS.Timeout;
+  /** Set after its batch failed: it runs alone. */
+  alone?: boolean;
+}
+
+interface Running {
+  members: Work[];
+  batched: boolean;
+}
+
+/** What the scheduler tells its owner, for metrics. */
+export interface SchedulerHooks {
+  onRun?(model: string, size: number): void;
+}
+
+/** Failures that belong to one member's data: a failed batch is then re-run member by member. */
+function isMemberFailure(error: unknown): boolean {
+  return (
+    error instanceof InvalidInputError || error instanceof InferenceFailedError || error instanceof OutputTooLargeError
+  );
+}
+
+/**
+ * The queue in front of the inference processes. Work waits here, on the HTTP side, in a lane
+ * per model (and one per kind of model-less work); a process gets one message at a time, when it
+ * is free. Every work item ends exactly once: with its result, its error, 504 at its deadline
+ * (waiting or running; a running one's process is killed), 429 when its lane is full, or 503
+ * when its process dies. A lane's slot of work whose process was killed is held until the
+ * process has exited, so INFERENCE_MAX_QUEUE bounds what is really in flight.
+ */
+export class Scheduler {
+  private readonly lanes = new Map<string, Work[]>();
+  private readonly running: (Running | undefined)[];
+  /** Work counted against each lane's bound: waiting, running, or held by a process being killed. */
+  private readonly held = new Map<string, number>();
+  private readonly lastActive = new Map<string, number>();
+  private readonly laneModel = new Map<string, string>();
+  private cursor = 0;
+  private wakeAt = Infinity;
+  private wakeTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly port: InferencePort,
+    private readonly hooks: SchedulerHooks = {},
+  ) {
+    this.running = new Array(port.size).fill(undefined);
+    port.onReady(() => this.pump());
+  }
+
+  submit<T>(lane: string, request: PoolRequest, options: WorkOptions): Promise<T> {
+    const count = this.held.get(lane) ?? 0;
+    if (options.maxQueue !== undefined && count >= options.maxQueue) {
+      return Promise.reject(
+        new TooManyRequestsError(
+          `This model already has ${count} requests waiting or running (INFERENCE_MAX_QUEUE); retry shortly`,
+          1,
+        ),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const work: Work = {
+        lane,
+        request,
+        options,
+        enqueuedAt: performance.now(),
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        settled: false,
+        holdsSlot: true,
+      };
+      this.held.set(lane, count + 1);
+      if (options.model) this.laneModel.set(lane, options.model);
+      const wait = Math.max(0, options.deadline - work.enqueuedAt);
+      work.timer = setTimeout(() => this.expire(work), wait);
+      this.queueOf(lane).push(work);
+      this.pump();
+    });
+  }
+
+  /** Work waiting or running (or held by a process being killed), by model name. */
+  depthByModel(): Record<string, number> {
+    const depth: Record<string, number> = {};
+    for (const [lane, count] of this.held) {
+      const model = this.laneModel.get(lane);
+      if (model) depth[model] = (depth[model] ?? 0) + count;
+    }
+    return depth;
+  }
+
+  /** Lanes (model sha256s, for model work) with work waiting, running or held. */
+  busyLanes(): Set<string> {
+    return new Set(this.held.keys());
+  }
+
+  /** Waiting work, all lanes. */
+  get waiting(): number {
+    let n = 0;
+    for (const queue of this.lanes.values()) n += queue.length;
+    return n;
+  }
+
+  private queueOf(lane: string): Work[] {
+    let queue = this.lanes.get(lane);
+    if (!queue) {
+      queue = [];
+      this.lanes.set(lane, queue);
+    }
+    return queue;
+  }
+
+  /** Hands work to every free, ready process. */
+  private pump(): void {
+    for (let index = 0; index < this.running.length; index++) {
+      if (this.running[index] || !this.port.isReady(index)) continue;
+      const members = this.next();
+      if (!members) return;
+      this.dispatch(index, members);
+    }
+  }
+
+  /** The next work to send, round robin over lanes: one item, or a batch of one lane's items. */
+  private next(): Work[] | undefined {
+    const lanes = [...this.lanes.keys()];
+    const now = performance.now();
+    for (let step = 0; step < lanes.length; step++) {
+      const lane = lanes[(this.cursor + step) % lanes.length];
+      const queue = this.lanes.get(lane) as Work[];
+      if (queue.length === 0) {
+        if ((this.held.get(lane) ?? 0) === 0 && now - (this.lastActive.get(lane) ?? 0) > ACTIVE_LANE_MS) {
+          this.lanes.delete(lane);
+        }
+        continue;
+      }
+      if (this.atShare(lane, now)) continue;
+      const members = this.take(queue, now);
+      if (!members) continue;
+      this.cursor = (this.cursor + step + 1) % Math.max(1, lanes.length);
+      return members;
+    }
+    return undefined;
+  }
+
+  /** Whether the lane already runs on every process but one while another lane is active. */
+  private atShare(lane: string, now: number): boolean {
+    const size = this.running.length;
+    if (size < 2) return false;
+    const busy = this.running.filter((r) => r?.members[0].lane === lane).length;
+    if (busy + 1 < size) return false;
+    for (const [other, queue] of this.lanes) {
+      if (other === lane) continue;
+      const active =
+        queue.length > 0 ||
+        this.running.some((r) => r?.members[0].lane === other) ||
+        now - (this.lastActive.get(other) ?? -Infinity) < ACTIVE_LANE_MS;
+      if (active) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The head of a lane, alone or with the waiting work it can batch with. A batch short of
+   * `maxBatchSize` (and of every preferred size) waits for more until its oldest member has waited
+   * `maxQueueDelayMs`; the lane is then skipped and looked at again when that delay ends.
+   */
+  private take(queue: Work[], now: number): Work[] | undefined {
+    const head = queue[0];
+    const batch = head.alone ? undefined : head.options.batch;
+    if (!batch) return queue.splice(0, 1);
+    const { maxBatchSize, maxQueueDelayMs, preferredBatchSizes } = batch.settings;
+    const members: Work[] = [];
+    let rows = 0;
+    let preferredEnd = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const candidate = queue[i].alone ? undefined : queue[i].options.batch;
+      if (!candidate || candidate.key !== batch.key) continue;
+      if (rows + candidate.rows > maxBatchSize) break;
+      members.push(queue[i]);
+      rows += candidate.rows;
+      if (preferredBatchSizes.includes(rows)) preferredEnd = members.length;
+    }
+    const full = rows === maxBatchSize;
+    const due = head.enqueuedAt + maxQueueDelayMs;
+    let chosen: Work[];
+    if (full || now >= due) chosen = members;
+    else if (preferredEnd > 0) chosen = members.slice(0, preferredEnd);
+    else {
+      this.wakeUpAt(due);
+      return undefined;
+    }
+    for (const member of chosen) queue.splice(queue.indexOf(member), 1);
+    return chosen;
+  }
+
+  private wakeUpAt(at: number): void {
+    if (at >= this.wakeAt) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = at;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAt = Infinity;
+        this.pump();
+      },
+      Math.max(0, at - performance.now()),
+    );
+  }
+
+  private dispatch(index: number, members: Work[]): void {
+    const lane = members[0].lane;
+    const running: Running = { members, batched: members.length > 1 };
+    this.running[index] = running;
+    this.lastActive.set(lane, performance.now());
+    const request = running.batched ? stackRequest(members) : members[0].request;
+    if (request.type === 'run') this.hooks.onRun?.(members[0].options.model ?? lane, members.length);
+    this.port.send<unknown>(index, request).then(
+      (result) => this.finish(index, running, result, undefined),
+      (error: Error) => this.finish(index, running, undefined, error),
+    );
+  }
+
+  private finish(index: number, running: Running, result: unknown, error: Error | undefined): void {
+    if (this.running[index] !== running) return; // killed at a deadline: already handled
+    this.running[index] = undefined;
+    if (running.batched && (error ? isMemberFailure(error) : (result as RunOutcome).outputs === null)) {
+      // One member's data, or outputs that do not split back: each member again, on its own.
+      const queue = this.queueOf(running.members[0].lane);
+      const retry = running.members.filter((m) => !m.settled);
+      for (const member of retry) member.alone = true;
+      queue.unshift(...retry);
+    } else {
+      running.members.forEach((member, i) => {
+        if (error) this.settle(member, error);
+        else if (running.batched) {
+          const outcome = result as RunOutcome;
+          this.settle(member, undefined, { ...outcome, outputs: [(outcome.outputs as string[])[i]] });
+        } else this.settle(member, undefined, result);
+        this.release(member);
+      });
+    }
+    this.pump();
+  }
+
+  /** A deadline passed: 504 now; a running item's process is killed, its slot freed once it exits. */
+  private expire(work: Work): void {
+    if (work.settled) return;
+    const queue = this.lanes.get(work.lane);
+    const at = queue?.indexOf(work) ?? -1;
+    if (at >= 0) {
+      queue?.splice(at, 1);
+      this.settle(work, new TimeoutError(`Inference did not start within its deadline; the engine is busy`));
+      this.release(work);
+      this.pump();
+      return;
+    }
+    const index = this.running.findIndex((r) => r?.members.includes(work));
+    if (index < 0) return;
+    const running = this.running[index] as Running;
+    for (const member of running.members) {
+      this.settle(member, new TimeoutError('Inference did not finish within its deadline (INFERENCE_TIMEOUT_MS)'));
+    }
+    void this.port.kill(index, 'timeout').finally(() => {
+      if (this.running[index] === running) this.running[index] = undefined;
+      for (const member of running.members) this.release(member);
+      this.pump();
+    });
+  }
+
+  private settle(work: Work, error?: Error, result?: unknown): void {
+    if (work.settled) return;
+    work.settled = true;
+    clearTimeout(work.timer);
+    if (error) work.reject(error);
+    else work.resolve(result);
+  }
+
+  private release(work: Work): void {
+    if (!work.holdsSlot) return;
+    work.holdsSlot = false;
+    const left = (this.held.get(work.lane) ?? 1) - 1;
+    if (left > 0) this.held.set(work.lane, left);
+    else {
+      this.held.delete(work.lane);
+      if (this.lanes.get(work.lane)?.length === 0) this.laneModel.delete(work.lane);
+    }
+  }
+}
+
+/** One `run` for a batch: each input's members' rows stacked along dimension 0, in order. */
+function stackRequest(members: Work[]): PoolRequest {
+  const first = members[0].request as Extract<PoolRequest, { type: 'run' }>;
+  const batches = members.map((m) => m.options.batch as Batchable);
+  const feeds: LooseInputs = {};
+  for (const name of Object.keys(batches[0].feeds)) {
+    const parts = batches.map((b) => b.feeds[name] as { dims: number[]; data: Float64Array; declared?: unknown });
+    const total = parts.reduce((n, p) => n + p.data.length, 0);
+    const data = new Float64Array(total);
+    let offset = 0;
+    for (const part of parts) {
+      data.set(part.data, offset);
+      offset += part.data.length;
+    }
+    const rows = parts.reduce((n, p) => n + p.dims[0], 0);
+    const head = parts[0];
+    Object.defineProperty(feeds, name, {
+      value: {
+        dims: [rows, ...head.dims.slice(1)],
+        data,
+        ...(head.declared === undefined ? {} : { declared: head.declared }),
+      },
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { ...first, feeds, rows: batches.map((b) => b.rows) };
+}
