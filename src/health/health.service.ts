@@ -35,13 +35,15 @@ export class HealthService {
       : check.degraded({ store, errors, message: 'cache store unreachable; serving without it' });
   }
 
-  /** Up while at least one inference worker runs; details say how many and what is loaded. */
+  /**
+   * Up while at least one inference process runs; details say how many and what is loaded (in
+   * totals: model names and process ids stay out of this public probe).
+   */
   private engineCheck() {
-    const status = this.inference.status();
+    const { workers, alive, restarts, intraOpThreads, loadedVersions, loadedBytes, inFlight } = this.inference.status();
+    const status = { workers, alive, restarts, intraOpThreads, loadedVersions, loadedBytes, inFlight };
     const check = this.indicators.check('inference');
-    return status.alive > 0
-      ? check.up({ ...status })
-      : check.down({ ...status, message: 'no inference worker is running' });
+    return alive > 0 ? check.up(status) : check.down({ ...status, message: 'no inference process is running' });
   }
 
   async readiness(): Promise<HealthResultDto> {
