@@ -1,4 +1,4 @@
-import { TimeoutError, TooManyRequestsError } from '../common/errors';
+import { TimeoutError, TooManyRequestsError, UnavailableError } from '../common/errors';
 import { InvalidInputError } from '../common/errors';
 import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
 import type { InferencePort, PoolRequest } from './process-pool';
@@ -10,6 +10,12 @@ import type { RunOutcome } from './worker/protocol';
  * process, so a model that hangs (or floods) cannot starve the others.
  */
 export const ACTIVE_LANE_MS = 2_000;
+
+/**
+ * A lane whose work was killed at its deadline, or whose process died under it, is suspect this
+ * long: suspect lanes together leave one process to the others (while those are active).
+ */
+export const SUSPECT_LANE_MS = 60_000;
 
 /** Dynamic batching of one model (Triton's semantics), as the registry stores it. */
 export interface BatchSettings {
@@ -83,6 +89,7 @@ export class Scheduler {
   private readonly held = new Map<string, number>();
   private readonly lastActive = new Map<string, number>();
   private readonly laneModel = new Map<string, string>();
+  private readonly suspectUntil = new Map<string, number>();
   private cursor = 0;
   private wakeAt = Infinity;
   private wakeTimer?: NodeJS.Timeout;
@@ -188,14 +195,19 @@ export class Scheduler {
     return undefined;
   }
 
-  /** Whether the lane already runs on every process but one while another lane is active. */
+  /**
+   * Whether taking one more process would leave none to the other active lanes: for this lane
+   * alone, or for all suspect lanes together when this one is suspect.
+   */
   private atShare(lane: string, now: number): boolean {
     const size = this.running.length;
     if (size < 2) return false;
-    const busy = this.running.filter((r) => r?.members[0].lane === lane).length;
+    const suspect = this.isSuspect(lane, now);
+    const group = (other: string) => other === lane || (suspect && this.isSuspect(other, now));
+    const busy = this.running.filter((r) => r && group(r.members[0].lane)).length;
     if (busy + 1 < size) return false;
     for (const [other, queue] of this.lanes) {
-      if (other === lane) continue;
+      if (group(other)) continue;
       const active =
         queue.length > 0 ||
         this.running.some((r) => r?.members[0].lane === other) ||
@@ -203,6 +215,20 @@ export class Scheduler {
       if (active) return true;
     }
     return false;
+  }
+
+  private isSuspect(lane: string, now: number): boolean {
+    const until = this.suspectUntil.get(lane);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.suspectUntil.delete(lane);
+    return false;
+  }
+
+  private markSuspect(lane: string): void {
+    const now = performance.now();
+    for (const [other, until] of this.suspectUntil) if (until <= now) this.suspectUntil.delete(other);
+    this.suspectUntil.set(lane, now + SUSPECT_LANE_MS);
   }
 
   /**
@@ -275,6 +301,7 @@ export class Scheduler {
       for (const member of retry) member.alone = true;
       queue.unshift(...retry);
     } else {
+      if (error instanceof UnavailableError) this.markSuspect(running.members[0].lane);
       running.members.forEach((member, i) => {
         if (error) this.settle(member, error);
         else if (running.batched) {
@@ -302,6 +329,7 @@ export class Scheduler {
     const index = this.running.findIndex((r) => r?.members.includes(work));
     if (index < 0) return;
     const running = this.running[index] as Running;
+    this.markSuspect(work.lane);
     for (const member of running.members) {
       this.settle(member, new TimeoutError('Inference did not finish within its deadline (INFERENCE_TIMEOUT_MS)'));
     }
