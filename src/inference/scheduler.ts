@@ -60,6 +60,8 @@ interface Work {
 interface Running {
   members: Work[];
   batched: boolean;
+  /** Its process is being killed at a deadline: its members have their 504, the slot frees when the kill ends. */
+  killed?: boolean;
 }
 
 /** What the scheduler tells its owner, for metrics. */
@@ -90,7 +92,7 @@ export class Scheduler {
   private readonly lastActive = new Map<string, number>();
   private readonly laneModel = new Map<string, string>();
   private readonly suspectUntil = new Map<string, number>();
-  private cursor = 0;
+  private lastServed?: string;
   private wakeAt = Infinity;
   private wakeTimer?: NodeJS.Timeout;
 
@@ -177,9 +179,12 @@ export class Scheduler {
   private next(): Work[] | undefined {
     const lanes = [...this.lanes.keys()];
     const now = performance.now();
+    // The lanes take turns from the one after the lane served last, whichever arrived or left meanwhile.
+    const start = lanes.indexOf(this.lastServed ?? '') + 1;
     for (let step = 0; step < lanes.length; step++) {
-      const lane = lanes[(this.cursor + step) % lanes.length];
+      const lane = lanes[(start + step) % lanes.length];
       const queue = this.lanes.get(lane) as Work[];
+      for (const work of queue.filter((w) => w.options.deadline <= now)) this.expireWaiting(queue, work);
       if (queue.length === 0) {
         if ((this.held.get(lane) ?? 0) === 0 && now - (this.lastActive.get(lane) ?? 0) > ACTIVE_LANE_MS) {
           this.lanes.delete(lane);
@@ -189,7 +194,7 @@ export class Scheduler {
       if (this.atShare(lane, now)) continue;
       const members = this.take(queue, now);
       if (!members) continue;
-      this.cursor = (this.cursor + step + 1) % Math.max(1, lanes.length);
+      this.lastServed = lane;
       return members;
     }
     return undefined;
@@ -208,11 +213,12 @@ export class Scheduler {
     if (busy + 1 < size) return false;
     for (const [other, queue] of this.lanes) {
       if (group(other)) continue;
-      const active =
-        queue.length > 0 ||
-        this.running.some((r) => r?.members[0].lane === other) ||
-        now - (this.lastActive.get(other) ?? -Infinity) < ACTIVE_LANE_MS;
-      if (active) return true;
+      if (queue.length > 0 || this.running.some((r) => r?.members[0].lane === other)) return true;
+      const until = (this.lastActive.get(other) ?? -Infinity) + ACTIVE_LANE_MS;
+      if (now < until) {
+        this.wakeUpAt(until);
+        return true;
+      }
     }
     return false;
   }
@@ -292,7 +298,7 @@ export class Scheduler {
   }
 
   private finish(index: number, running: Running, result: unknown, error: Error | undefined): void {
-    if (this.running[index] !== running) return; // killed at a deadline: already handled
+    if (this.running[index] !== running || running.killed) return; // killed at a deadline: already handled
     this.running[index] = undefined;
     if (running.batched && (error ? isMemberFailure(error) : (result as RunOutcome).outputs === null)) {
       // One member's data, or outputs that do not split back: each member again, on its own.
@@ -318,26 +324,31 @@ export class Scheduler {
   private expire(work: Work): void {
     if (work.settled) return;
     const queue = this.lanes.get(work.lane);
-    const at = queue?.indexOf(work) ?? -1;
-    if (at >= 0) {
-      queue?.splice(at, 1);
-      this.settle(work, new TimeoutError(`Inference did not start within its deadline; the engine is busy`));
-      this.release(work);
+    if (queue?.includes(work)) {
+      this.expireWaiting(queue, work);
       this.pump();
       return;
     }
     const index = this.running.findIndex((r) => r?.members.includes(work));
     if (index < 0) return;
     const running = this.running[index] as Running;
+    running.killed = true;
     this.markSuspect(work.lane);
     for (const member of running.members) {
       this.settle(member, new TimeoutError('Inference did not finish within its deadline (INFERENCE_TIMEOUT_MS)'));
     }
-    void this.port.kill(index, 'timeout').finally(() => {
+    const freed = () => {
       if (this.running[index] === running) this.running[index] = undefined;
       for (const member of running.members) this.release(member);
       this.pump();
-    });
+    };
+    this.port.kill(index, 'timeout').then(freed, freed);
+  }
+
+  private expireWaiting(queue: Work[], work: Work): void {
+    queue.splice(queue.indexOf(work), 1);
+    this.settle(work, new TimeoutError(`Inference did not start within its deadline; the engine is busy`));
+    this.release(work);
   }
 
   private settle(work: Work, error?: Error, result?: unknown): void {
