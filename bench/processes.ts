@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { histogramBuckets, sampleValue } from '../test/support/metrics-text';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -74,9 +75,16 @@ export async function startExpressBaseline(modelPath: string, port: number): Pro
   return server;
 }
 
+async function scrape(baseUrl: string): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`, { headers: AUTH_HEADER })).text();
+}
+
 /** Reads one Prometheus sample value from ModelForge's /metrics. */
 export async function scrapeMetric(baseUrl: string, sample: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`, { headers: AUTH_HEADER })).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
-  return line ? Number(line.slice(sample.length + 1)) : NaN;
+  return sampleValue(await scrape(baseUrl), sample) ?? NaN;
+}
+
+/** The cumulative buckets of a histogram without labels in ModelForge's /metrics. */
+export async function scrapeHistogram(baseUrl: string, name: string): Promise<Map<number, number>> {
+  return histogramBuckets(await scrape(baseUrl), name);
 }

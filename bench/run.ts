@@ -6,13 +6,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { bucketIncrease, histogramQuantile } from '../test/support/metrics-text';
 import { cnnModel, mlpModel } from '../test/support/onnx-models';
 import { benchAuth } from './auth';
 import { benchBodies } from './bodies';
 import { benchJobs } from './jobs';
 import { benchRateLimits } from './rate-limits';
 import { LoadResult, percentile, runLoad } from './load';
-import { AUTH_HEADER, scrapeMetric, startExpressBaseline, startModelForge } from './processes';
+import { AUTH_HEADER, scrapeHistogram, scrapeMetric, startExpressBaseline, startModelForge } from './processes';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 4000);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 20_000);
@@ -132,6 +133,8 @@ async function upload(baseUrl: string, model: BenchModel): Promise<void> {
 
 /** The comparison with Express measures inference, not the prediction cache. */
 const NO_CACHE = { 'Cache-Control': 'no-cache' };
+/** The HTTP process' event-loop delay: a cumulative histogram in /metrics. */
+const LOOP_DELAY = 'modelforge_event_loop_delay_seconds';
 
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -158,7 +161,7 @@ async function main(): Promise<void> {
       const express = await startExpressBaseline(modelPath, 39101);
       try {
         for (const concurrency of [1, 16]) {
-          await scrapeMetric(mf.baseUrl, 'modelforge_event_loop_delay_seconds{quantile="0.99"}');
+          const loopBefore = await scrapeHistogram(mf.baseUrl, LOOP_DELAY);
           await fetch(`${express.baseUrl}/stats`);
           const forge = await runLoad({
             url: `${mf.baseUrl}/api/v1/predictions`,
@@ -167,7 +170,9 @@ async function main(): Promise<void> {
             concurrency,
             durationMs: DURATION_MS,
           });
-          const forgeLoop = await scrapeMetric(mf.baseUrl, 'modelforge_event_loop_delay_seconds{quantile="0.99"}');
+          // The p99 of what the cumulative histogram recorded during the cell (bucket increase).
+          const loopAfter = await scrapeHistogram(mf.baseUrl, LOOP_DELAY);
+          const forgeLoop = histogramQuantile(0.99, bucketIncrease(loopBefore, loopAfter));
           const hand = await runLoad({
             url: `${express.baseUrl}/predict`,
             body: JSON.stringify({ inputs: { [model.inputName]: input } }),

@@ -1,6 +1,6 @@
-import { monitorEventLoopDelay, IntervalHistogram } from 'node:perf_hooks';
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
-import { InferenceService } from '../inference/inference.service';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { EventLoopDelay } from './event-loop-delay';
 
 type Labels = Record<string, string>;
 
@@ -14,44 +14,60 @@ export interface GaugeSample {
 /** Gauges read at scrape time from another module (the job queue's depth, say). */
 export type GaugeSource = () => Promise<GaugeSample[]>;
 
+/** Every name in /metrics starts with this. */
+export const METRIC_PREFIX = 'modelforge_';
+
 const SOURCE_TIMEOUT_MS = 500;
 
-const LOOP_RESOLUTION_MS = 10;
-
-function labelText(labels: Labels): string {
-  const entries = Object.entries(labels);
-  if (entries.length === 0) return '';
-  return `{${entries.map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
-}
+/**
+ * prom-client's event-loop gauges read a delay histogram and reset it at every scrape: a second
+ * scraper would see only what happened since the first one scraped. They are left out;
+ * modelforge_event_loop_delay_seconds (a cumulative histogram) replaces them.
+ */
+const RESET_ON_SCRAPE = /^modelforge_nodejs_eventloop_lag/;
 
 /**
- * Prometheus text metrics, prefixed modelforge_, in base units. The event-loop delay quantiles
- * cover the time since the previous scrape, so each scrape shows the recent stall of the HTTP
- * thread rather than an average over the process lifetime.
+ * /metrics on prom-client, names prefixed modelforge_, base units. Each application has its own
+ * registry (never prom-client's global one), so several apps in one process do not collide.
+ *
+ * Every metric is cumulative (counters, histograms) or a value read at scrape time (gauges);
+ * nothing is reset by a scrape, so any number of scrapers each get correct rates and quantiles.
+ *
+ * Features register their metrics on `registry` (see PredictionMetrics, EngineMetrics), or use
+ * `increment` and `registerGauges` for counters and gauges named at the call.
  */
 @Injectable()
 export class MetricsService implements OnModuleDestroy {
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
+  readonly registry = new Registry();
+  private readonly counters = new Map<string, Counter>();
   private readonly sources: GaugeSource[] = [];
+  private readonly loopDelay: EventLoopDelay;
 
-  constructor(private readonly inference: InferenceService) {
-    this.loopDelay.enable();
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    for (const metric of this.registry.getMetricsAsArray()) {
+      if (RESET_ON_SCRAPE.test(metric.name)) this.registry.removeSingleMetric(metric.name);
+    }
+    this.loopDelay = new EventLoopDelay(this.registry);
   }
 
   onModuleDestroy(): void {
-    this.loopDelay.disable();
+    this.loopDelay.stop();
   }
 
-  /** Adds to a counter; `name` without the prefix, labels low-cardinality. */
+  /** Adds to a counter; `name` without the prefix, labels low-cardinality and always the same keys. */
   increment(name: string, help: string, labels: Labels = {}, by = 1): void {
     let counter = this.counters.get(name);
     if (!counter) {
-      counter = { help, values: new Map() };
+      counter = new Counter({
+        name: METRIC_PREFIX + name,
+        help,
+        labelNames: Object.keys(labels),
+        registers: [this.registry],
+      });
       this.counters.set(name, counter);
     }
-    const key = labelText(labels);
-    counter.values.set(key, (counter.values.get(key) ?? 0) + by);
+    counter.inc(labels, by);
   }
 
   /** Adds gauges computed at every scrape; a source that fails or is slow is left out of that scrape. */
@@ -59,45 +75,27 @@ export class MetricsService implements OnModuleDestroy {
     this.sources.push(source);
   }
 
+  /** The Prometheus text exposition. */
   async render(): Promise<string> {
-    const external = await Promise.all(this.sources.map((source) => this.sample(source)));
-    const lines: string[] = [];
-    const gauge = (name: string, help: string, value: number, labels: Labels = {}) => {
-      if (!lines.includes(`# TYPE modelforge_${name} gauge`)) {
-        lines.push(`# HELP modelforge_${name} ${help}`, `# TYPE modelforge_${name} gauge`);
+    const [own, sampled] = await Promise.all([this.registry.metrics(), this.sampleSources()]);
+    return sampled ? `${own}\n${sampled}` : own;
+  }
+
+  /** The gauges of the sources that answered, in a registry that lives for this scrape only. */
+  private async sampleSources(): Promise<string> {
+    const samples = (await Promise.all(this.sources.map((source) => this.sample(source)))).flat();
+    if (samples.length === 0) return '';
+    const scrape = new Registry();
+    const gauges = new Map<string, Gauge>();
+    for (const { name, help, value, labels = {} } of samples) {
+      let gauge = gauges.get(name);
+      if (!gauge) {
+        gauge = new Gauge({ name: METRIC_PREFIX + name, help, labelNames: Object.keys(labels), registers: [scrape] });
+        gauges.set(name, gauge);
       }
-      lines.push(`modelforge_${name}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`);
-    };
-    const memory = process.memoryUsage();
-    gauge('process_resident_memory_bytes', 'Resident set size of the process', memory.rss);
-    gauge('process_heap_used_bytes', 'V8 heap in use on the HTTP thread', memory.heapUsed);
-    // The histogram records whole sampling intervals; the delay is what exceeds the resolution.
-    const delay = (ns: number) => Math.max(0, ns / 1e9 - LOOP_RESOLUTION_MS / 1000);
-    for (const q of [0.5, 0.99]) {
-      const seconds = this.loopDelay.count > 0 ? delay(this.loopDelay.percentile(q * 100)) : 0;
-      gauge('event_loop_delay_seconds', 'Event-loop delay of the HTTP thread since the previous scrape', seconds, {
-        quantile: String(q),
-      });
+      gauge.set(labels, Number.isFinite(value) ? value : 0);
     }
-    gauge(
-      'event_loop_delay_max_seconds',
-      'Largest event-loop delay since the previous scrape',
-      this.loopDelay.max / 1e9,
-    );
-    this.loopDelay.reset();
-    const engine = this.inference.status();
-    gauge('inference_workers', 'Inference worker threads configured', engine.workers);
-    gauge('inference_workers_alive', 'Inference worker threads running', engine.alive);
-    gauge('inference_worker_restarts', 'Inference workers replaced since start', engine.restarts);
-    gauge('inference_loaded_versions', 'Distinct model files loaded in the workers', engine.loadedVersions);
-    gauge('inference_loaded_bytes', 'Size of the model files loaded', engine.loadedBytes);
-    gauge('inference_in_flight', 'Requests sent to workers and not answered yet', engine.inFlight);
-    for (const sample of external.flat()) gauge(sample.name, sample.help, sample.value, sample.labels);
-    for (const [name, counter] of this.counters) {
-      lines.push(`# HELP modelforge_${name} ${counter.help}`, `# TYPE modelforge_${name} counter`);
-      for (const [labels, value] of counter.values) lines.push(`modelforge_${name}${labels} ${value}`);
-    }
-    return `${lines.join('\n')}\n`;
+    return scrape.metrics();
   }
 
   private async sample(source: GaugeSource): Promise<GaugeSample[]> {

@@ -30,6 +30,11 @@ export interface PredictionContext {
   /** Known as soon as the body names them, so failed predictions are logged with them. */
   model?: string;
   version?: number;
+  /**
+   * The model's registry name once the request resolved to a servable version; until then `model`
+   * is only what the client wrote, never a metric label.
+   */
+  servedModel?: string;
   /** The head of a body that moved to a worker, for models that log payloads. */
   loggedBody?: Uint8Array;
 }

@@ -7,6 +7,7 @@ import { requestIdOf } from '../common/request-id';
 import { internalDetail, toSafeError } from '../common/safe-error';
 import { elapsedMs, loggedInputs, PredictionOutcome, RequestWithPrediction, responseJson } from './prediction-context';
 import { PredictionLogService } from './prediction-log.service';
+import { PredictionMetrics } from './prediction-metrics';
 
 function statusCodeOf(error: unknown): number {
   if (error instanceof DomainError) return STATUS_BY_KIND[error.kind];
@@ -16,13 +17,17 @@ function statusCodeOf(error: unknown): number {
 
 /**
  * Outermost step of a prediction: writes the response body (the outputs are already serialized,
- * so nothing is encoded twice) and records the prediction, successful or not, in the log.
+ * so nothing is encoded twice) and records the prediction, successful or not, in the log and the
+ * metrics.
  */
 @Injectable()
 export class PredictionResponseInterceptor implements NestInterceptor {
   private readonly logger = new Logger(PredictionResponseInterceptor.name);
 
-  constructor(private readonly log: PredictionLogService) {}
+  constructor(
+    private readonly log: PredictionLogService,
+    private readonly metrics: PredictionMetrics,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = context.switchToHttp().getRequest<RequestWithPrediction>();
@@ -31,13 +36,15 @@ export class PredictionResponseInterceptor implements NestInterceptor {
       map((outcome: PredictionOutcome) => {
         const receivedAt = req.prediction?.receivedAt ?? process.hrtime.bigint();
         const json = responseJson(outcome, receivedAt);
+        const latencyMs = elapsedMs(receivedAt);
+        this.metrics.answered(outcome, latencyMs);
         this.log.record({
           model: outcome.model,
           version: outcome.version,
           status: 'ok',
           statusCode: 200,
           cached: outcome.cache === 'HIT',
-          latencyMs: elapsedMs(receivedAt),
+          latencyMs,
           inputHash: outcome.inputHash ?? null,
           error: null,
           inputs: outcome.logPayloads ? loggedInputs(req) : null,
@@ -54,11 +61,13 @@ export class PredictionResponseInterceptor implements NestInterceptor {
         const safe = toSafeError(error, `request id ${requestId}`);
         const hidden = error instanceof DomainError ? internalDetail(error) : undefined;
         if (hidden) this.logger.warn({ msg: 'prediction failed', requestId, kind: safe.kind, err: hidden });
+        const statusCode = statusCodeOf(error);
+        this.metrics.failed(prediction?.servedModel, statusCode);
         this.log.record({
           model: prediction?.model ?? null,
           version: prediction?.version ?? null,
           status: safe.kind,
-          statusCode: statusCodeOf(error),
+          statusCode,
           actor: principalOf(req)?.actor ?? null,
           cached: false,
           latencyMs: prediction ? elapsedMs(prediction.receivedAt) : 0,

@@ -5,6 +5,7 @@ import { CacheStatsController } from './cache-stats.controller';
 import { PredictionEntity } from './entities/prediction.entity';
 import { PredictionCacheInterceptor } from './prediction-cache.interceptor';
 import { PredictionLogService } from './prediction-log.service';
+import { PredictionMetrics } from './prediction-metrics';
 import { PredictionResponseInterceptor } from './prediction-response.interceptor';
 import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
@@ -12,7 +13,13 @@ import { PredictionsService } from './predictions.service';
 @Module({
   imports: [ModelsModule, TypeOrmModule.forFeature([PredictionEntity])],
   controllers: [PredictionsController, CacheStatsController],
-  providers: [PredictionsService, PredictionLogService, PredictionCacheInterceptor, PredictionResponseInterceptor],
+  providers: [
+    PredictionsService,
+    PredictionLogService,
+    PredictionMetrics,
+    PredictionCacheInterceptor,
+    PredictionResponseInterceptor,
+  ],
   exports: [PredictionLogService],
 })
 export class PredictionsModule {}

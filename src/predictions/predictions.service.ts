@@ -60,6 +60,7 @@ export class PredictionsService {
     if (!settings.enabled || resolved.entity.sha256 !== entry.s) return undefined;
     this.cache.countHit();
     context.model = entry.m;
+    context.servedModel = resolved.model.name;
     context.version = entry.v;
     return this.hit(entry, resolved.model.logPayloads, {
       receive: Number(started - context.receivedAt) / 1e6,
@@ -81,6 +82,7 @@ export class PredictionsService {
     assertModelInScope(caller, request.model);
     let epoch = await this.cache.epoch(request.model);
     const resolved = await this.versions.resolveServable(request.model, request.version, epoch ?? undefined);
+    context.servedModel = resolved.model.name;
     checkOutputs(resolved.entity, request.outputs);
     // The first prediction of a model creates its generation: an unknown name never gets one.
     if (epoch === null) epoch = await this.cache.ensureEpoch(request.model);
