@@ -4,6 +4,7 @@ import { CreateJobs1764150000000 } from './1764150000000-CreateJobs';
 import { JobErrorKinds1764155000000 } from './1764155000000-JobErrorKinds';
 import { AccessControl1764160000000 } from './1764160000000-AccessControl';
 import { JobPayloadParts1764165000000 } from './1764165000000-JobPayloadParts';
+import { ModelBatching1764170000000 } from './1764170000000-ModelBatching';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const ALL_MIGRATIONS = [
   JobErrorKinds1764155000000,
   AccessControl1764160000000,
   JobPayloadParts1764165000000,
+  ModelBatching1764170000000,
 ];

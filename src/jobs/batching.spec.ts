@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TensorData } from '../inference/tensor';
 import type { TensorSpec } from '../models/tensor-spec';
-import { canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
+import { batchingObstacle, canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
 
 const spec = (name: string, shape: number[], dimNames?: (string | null)[]): TensorSpec => ({
   name,
@@ -27,6 +27,36 @@ describe('canBatch', () => {
     assert.equal(canBatch([x, spec('state', [2, -1, 128], [null, 'batch', null])], [y]), false, 'state first');
     assert.equal(canBatch([x], [spec('y', [-1, 2], ['rows', null])]), false, 'another dimension leads the output');
     assert.equal(canBatch([spec('s', [])], [y]), false, 'a scalar input');
+  });
+});
+
+describe('batchingObstacle', () => {
+  const x = spec('x', [-1, 4], ['batch', null]);
+  const y = spec('y', [-1, 3]);
+
+  it('is undefined exactly when canBatch holds', () => {
+    assert.equal(batchingObstacle([x], [y]), undefined);
+  });
+
+  it('names the tensor at fault and why', () => {
+    assert.equal(
+      batchingObstacle([spec('x', [1, 4])], [y]),
+      "input 'x' has the fixed first dimension 1 (shape [1, 4])",
+    );
+    assert.equal(
+      batchingObstacle([x], [spec('y', [0, 3])]),
+      "output 'y' has the fixed first dimension 0 (shape [0, 3])",
+    );
+    assert.equal(
+      batchingObstacle([spec('s', [])], [y]),
+      "input 's' has no first dimension (rank 0 or no declared shape)",
+    );
+    assert.equal(
+      batchingObstacle([x], [spec('y', [-1, 2], ['rows', null])]),
+      "its first dimensions have different names ('batch', 'rows'), so they are not one batch dimension",
+    );
+    assert.equal(batchingObstacle([], [y]), 'it has no inputs');
+    assert.equal(batchingObstacle([x], []), 'it has no outputs');
   });
 });
 

@@ -21,11 +21,32 @@ export interface BatchGroup {
  * first) runs its instances one by one.
  */
 export function canBatch(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): boolean {
-  if (inputs.length === 0 || outputs.length === 0) return false;
-  const all = [...inputs, ...outputs];
-  if (!all.every((spec) => spec.shape.length >= 1 && spec.shape[0] === -1)) return false;
-  const names = new Set(all.map((spec) => spec.dimNames?.[0]).filter((name): name is string => Boolean(name)));
-  return names.size <= 1;
+  return batchingObstacle(inputs, outputs) === undefined;
+}
+
+/**
+ * Why a signature cannot be stacked along dimension 0 (the rule of canBatch), naming the tensor
+ * at fault, or undefined when it can: "input 'x' has the fixed first dimension 1 (shape [1, 4])".
+ */
+export function batchingObstacle(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): string | undefined {
+  if (inputs.length === 0) return 'it has no inputs';
+  if (outputs.length === 0) return 'it has no outputs';
+  const tensors = [
+    ...inputs.map((spec) => ({ kind: 'input', spec })),
+    ...outputs.map((spec) => ({ kind: 'output', spec })),
+  ];
+  for (const { kind, spec } of tensors) {
+    if (spec.shape.length === 0) return `${kind} '${spec.name}' has no first dimension (rank 0 or no declared shape)`;
+    if (spec.shape[0] !== -1) {
+      return `${kind} '${spec.name}' has the fixed first dimension ${spec.shape[0]} (shape [${spec.shape.join(', ')}])`;
+    }
+  }
+  const names = new Set(tensors.map(({ spec }) => spec.dimNames?.[0]).filter((name): name is string => Boolean(name)));
+  if (names.size > 1) {
+    const listed = [...names].map((name) => `'${name}'`).join(', ');
+    return `its first dimensions have different names (${listed}), so they are not one batch dimension`;
+  }
+  return undefined;
 }
 
 /** Rows an instance contributes to a batch, or undefined when its inputs disagree on dimension 0. */

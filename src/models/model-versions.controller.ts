@@ -35,7 +35,8 @@ export class ModelVersionsController {
     description:
       'The file is streamed to staging and hashed, decoded and checked (graph, IR version, opsets, no external ' +
       'data, supported operator domains), loaded by ONNX Runtime and run once with synthetic inputs. Only then ' +
-      'are the version and its file stored. Identical bytes are stored once.',
+      'are the version and its file stored. Identical bytes are stored once. A version whose signature cannot ' +
+      'batch (a fixed or missing first dimension) is accepted on a model with batching on; its requests run one by one.',
   })
   @ApiConsumes('multipart/form-data')
   @ApiBody({

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
-import { toModelDto, toVersionDto } from './model.mapper';
+import { effectiveBatching, toModelDto, toVersionDto } from './model.mapper';
 
 describe('registry mapping', () => {
   const created = new Date('2026-01-02T03:04:05.000Z');
@@ -19,6 +19,10 @@ describe('registry mapping', () => {
       cacheEnabled: null,
       cacheTtlSeconds: 60,
       logPayloads: false,
+      batchingEnabled: false,
+      batchingMaxBatchSize: null,
+      batchingMaxQueueDelayMs: null,
+      batchingPreferredBatchSizes: null,
       createdAt: created,
       updatedAt: created,
     });
@@ -31,8 +35,36 @@ describe('registry mapping', () => {
       aliases: { champion: 2 },
       cache: { enabled: true, ttlSeconds: 60 },
       logPayloads: false,
+      batching: { enabled: false, maxBatchSize: 8, maxQueueDelayMs: 0, preferredBatchSizes: [] },
       createdAt: '2026-01-02T03:04:05.000Z',
       updatedAt: '2026-01-02T03:04:05.000Z',
+    });
+  });
+
+  it('gives the stored batching settings, else the defaults, as a copy the caller may keep', () => {
+    const untouched = Object.assign(new ModelEntity(), {
+      batchingEnabled: false,
+      batchingMaxBatchSize: null,
+      batchingMaxQueueDelayMs: null,
+      batchingPreferredBatchSizes: null,
+    });
+    effectiveBatching(untouched).preferredBatchSizes.push(4);
+    assert.deepEqual(
+      effectiveBatching(untouched),
+      { enabled: false, maxBatchSize: 8, maxQueueDelayMs: 0, preferredBatchSizes: [] },
+      'the defaults, not shared with an earlier caller',
+    );
+    const set = Object.assign(new ModelEntity(), {
+      batchingEnabled: true,
+      batchingMaxBatchSize: 32,
+      batchingMaxQueueDelayMs: 5,
+      batchingPreferredBatchSizes: [8, 16],
+    });
+    assert.deepEqual(effectiveBatching(set), {
+      enabled: true,
+      maxBatchSize: 32,
+      maxQueueDelayMs: 5,
+      preferredBatchSizes: [8, 16],
     });
   });
 

@@ -1,3 +1,4 @@
+import { BATCHING_DEFAULTS, BatchingSettings } from './batching-settings';
 import type { ModelDto } from './dto/model.dto';
 import type { ModelVersionDto, TensorSpecDto } from './dto/model-version.dto';
 import type { ModelVersionEntity } from './entities/model-version.entity';
@@ -17,6 +18,19 @@ export function effectiveCache(entity: ModelEntity, defaults: CacheDefaults): Ca
   };
 }
 
+/**
+ * The dynamic batching that applies to a model: its own, else BATCHING_DEFAULTS (off). The engine
+ * batches a version only when this is enabled and the version's signature allows it (canBatch).
+ */
+export function effectiveBatching(entity: ModelEntity): BatchingSettings {
+  return {
+    enabled: entity.batchingEnabled,
+    maxBatchSize: entity.batchingMaxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize,
+    maxQueueDelayMs: entity.batchingMaxQueueDelayMs ?? BATCHING_DEFAULTS.maxQueueDelayMs,
+    preferredBatchSizes: [...(entity.batchingPreferredBatchSizes ?? BATCHING_DEFAULTS.preferredBatchSizes)],
+  };
+}
+
 /** The only place registry entities become response bodies; internal columns stay behind. */
 export function toModelDto(entity: ModelEntity, defaults: CacheDefaults): ModelDto {
   return {
@@ -28,6 +42,7 @@ export function toModelDto(entity: ModelEntity, defaults: CacheDefaults): ModelD
     aliases: entity.aliases,
     cache: effectiveCache(entity, defaults),
     logPayloads: entity.logPayloads,
+    batching: effectiveBatching(entity),
     createdAt: entity.createdAt.toISOString(),
     updatedAt: entity.updatedAt.toISOString(),
   };

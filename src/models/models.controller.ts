@@ -4,6 +4,7 @@ import { MODEL_SCOPE_RULE } from '../auth/model-scope';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../common/api-errors.decorator';
+import { BATCHING_VERSION_RULE } from './batching-settings';
 import { CreateModelDto, ListModelsQueryDto, ModelDto, ModelPageDto, UpdateModelDto } from './dto/model.dto';
 import { ModelsService } from './models.service';
 import { ModelNamePipe } from './pipes';
@@ -54,7 +55,11 @@ export class ModelsController {
 
   @Patch(':name')
   @Access('maintainer')
-  @ApiOperation({ operationId: 'updateModel', summary: 'Change description or tags' })
+  @ApiOperation({
+    operationId: 'updateModel',
+    summary: 'Change description, tags or settings (cache, payload logging, batching)',
+    description: `Fields left out stay as they are; tags replace the list. ${BATCHING_VERSION_RULE}`,
+  })
   @ApiOkResponse({ type: ModelDto })
   @ApiErrors(400, 404, 413, 415, 503)
   update(

@@ -19,6 +19,7 @@ import { InferenceService } from '../inference/inference.service';
 import { LocalArtifactStore } from '../storage/local-artifact-store';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
+import { effectiveBatching } from './model.mapper';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelsService } from './models.service';
 import { ServableVersionCache } from './servable-version-cache';
@@ -118,6 +119,43 @@ describe('ModelsService and ModelVersionsService', () => {
     });
     assert.equal(update?.requestId, 'unit');
     assert.equal(update?.actor, 'auth-disabled');
+  });
+
+  it('hands the batching settings to the servable read model, fresh after a change', async () => {
+    await models.create({ name: 'batching' }, caller);
+    const model = await models.findEntity('batching');
+    await ds.getRepository(ModelVersionEntity).save({
+      modelId: model.id,
+      version: 1,
+      status: 'ready',
+      sha256: '0'.repeat(64),
+      storageKey: 'unused',
+      sizeBytes: 1,
+      irVersion: 8,
+      opsetVersion: 17,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 3] }],
+    });
+    await ds.getRepository(ModelEntity).update({ id: model.id }, { versionCounter: 1, latestVersion: 1 });
+    const before = await versions.resolveServable('batching', undefined, 'epoch-1');
+    assert.deepEqual(effectiveBatching(before.model), {
+      enabled: false,
+      maxBatchSize: 8,
+      maxQueueDelayMs: 0,
+      preferredBatchSizes: [],
+    });
+    await models.update(
+      'batching',
+      { batching: { enabled: true, maxQueueDelayMs: 3, preferredBatchSizes: [4] } },
+      caller,
+    );
+    const after = await versions.resolveServable('batching', undefined, 'epoch-1');
+    assert.deepEqual(effectiveBatching(after.model), {
+      enabled: true,
+      maxBatchSize: 8,
+      maxQueueDelayMs: 3,
+      preferredBatchSizes: [4],
+    });
   });
 
   it('filters lists by model patterns in SQL, escaping LIKE wildcards, and refuses other models', async () => {

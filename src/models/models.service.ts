@@ -10,10 +10,11 @@ import { AppConfig } from '../config/app-config';
 import { ConflictError, ModelNotFoundError } from '../common/errors';
 import { Page, pageOf } from '../common/pagination';
 import { escapeLike, isUniqueViolation } from '../database/errors';
-import { CreateModelDto, ListModelsQueryDto, ModelDto, UpdateModelDto } from './dto/model.dto';
+import { assertVersionsBatch, BatchingSettings, mergeBatching } from './batching-settings';
+import { BatchingSettingsDto, CreateModelDto, ListModelsQueryDto, ModelDto, UpdateModelDto } from './dto/model.dto';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
-import { toModelDto } from './model.mapper';
+import { effectiveBatching, toModelDto } from './model.mapper';
 import { modelCreateDetails, modelTarget, modelUpdateDetails, REGISTRY_ACTIONS as ACTIONS } from './registry-audit';
 import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
@@ -49,14 +50,20 @@ export class ModelsService {
       cacheEnabled: dto.cache?.enabled ?? null,
       cacheTtlSeconds: dto.cache?.ttlSeconds ?? null,
       logPayloads: dto.logPayloads ?? false,
+      batchingEnabled: false,
+      batchingMaxBatchSize: null,
+      batchingMaxQueueDelayMs: null,
+      batchingPreferredBatchSizes: null,
     });
+    // A new model has no versions yet, so any valid batching settings apply.
+    const batching = dto.batching && this.applyBatching(entity, dto.batching);
     try {
       const saved = await this.dataSource.transaction(async (manager) => {
         const row = await manager.save(entity);
         await this.audit.record(manager, caller, {
           action: ACTIONS.modelCreate,
           target: modelTarget(dto.name),
-          details: modelCreateDetails(dto),
+          details: modelCreateDetails(dto, batching),
         });
         return row;
       });
@@ -101,11 +108,14 @@ export class ModelsService {
   async update(name: string, dto: UpdateModelDto, caller: Caller): Promise<ModelDto> {
     assertModelInScope(caller, name);
     const model = await this.findEntity(name);
+    // Checked before anything changes: a refused batching change leaves the whole PATCH undone.
+    if (dto.batching?.enabled === true) assertVersionsBatch(name, await this.versionSignatures(model.id));
+    const batching = dto.batching && this.applyBatching(model, dto.batching);
     if (dto.description !== undefined) model.description = dto.description;
     if (dto.tags !== undefined) model.tags = dto.tags;
     if (dto.logPayloads !== undefined) model.logPayloads = dto.logPayloads;
     // Settings the prediction path reads: every replica must see them on its next request.
-    const servingChanged = dto.cache !== undefined || dto.logPayloads !== undefined;
+    const servingChanged = dto.cache !== undefined || dto.logPayloads !== undefined || dto.batching !== undefined;
     if (dto.cache?.enabled !== undefined) model.cacheEnabled = dto.cache.enabled;
     if (dto.cache?.ttlSeconds !== undefined) model.cacheTtlSeconds = dto.cache.ttlSeconds;
     const saved = await this.dataSource.transaction(async (manager) => {
@@ -113,7 +123,7 @@ export class ModelsService {
       await this.audit.record(manager, caller, {
         action: ACTIONS.modelUpdate,
         target: modelTarget(name),
-        details: modelUpdateDetails(dto),
+        details: modelUpdateDetails(dto, batching),
       });
       return row;
     });
@@ -153,6 +163,29 @@ export class ModelsService {
     await this.dataSource.transaction(async (manager) => {
       await this.audit.record(manager, caller, { action: ACTIONS.modelCacheClear, target: modelTarget(name) });
       await this.cache.invalidate(name);
+    });
+  }
+
+  /**
+   * Merges a batching change into the model's settings (InvalidInputError when the result is not
+   * consistent) and writes them whole onto the entity, unsaved.
+   */
+  private applyBatching(model: ModelEntity, change: BatchingSettingsDto): BatchingSettings {
+    const batching = mergeBatching(effectiveBatching(model), change);
+    model.batchingEnabled = batching.enabled;
+    model.batchingMaxBatchSize = batching.maxBatchSize;
+    model.batchingMaxQueueDelayMs = batching.maxQueueDelayMs;
+    model.batchingPreferredBatchSizes = batching.preferredBatchSizes;
+    return batching;
+  }
+
+  /** The signatures of the model's versions, for the batching check. */
+  private versionSignatures(
+    modelId: string,
+  ): Promise<Pick<ModelVersionEntity, 'version' | 'status' | 'inputs' | 'outputs'>[]> {
+    return this.versions.find({
+      where: { modelId },
+      select: { version: true, status: true, inputs: true, outputs: true },
     });
   }
 

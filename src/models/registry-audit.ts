@@ -1,3 +1,4 @@
+import type { BatchingSettings } from './batching-settings';
 import type { CreateModelDto, UpdateModelDto } from './dto/model.dto';
 
 /**
@@ -22,22 +23,32 @@ export function versionTarget(name: string, version: number): string {
   return `version:${name}/${version}`;
 }
 
-/** The settings a new model starts with. */
-export function modelCreateDetails(dto: CreateModelDto): Record<string, unknown> {
+/**
+ * The settings a new model starts with. `batching`: the model's settings when the request set
+ * them (the whole resulting settings, not only the fields sent).
+ */
+export function modelCreateDetails(dto: CreateModelDto, batching?: BatchingSettings): Record<string, unknown> {
   return {
     tags: dto.tags ?? [],
     ...(dto.cache !== undefined ? { cache: { ...dto.cache } } : {}),
     logPayloads: dto.logPayloads ?? false,
+    ...(batching ? { batching } : {}),
   };
 }
 
-/** The fields a PATCH changed, with the new values of everything but the description. */
-export function modelUpdateDetails(dto: UpdateModelDto): Record<string, unknown> {
-  const fields = (['description', 'tags', 'cache', 'logPayloads'] as const).filter((f) => dto[f] !== undefined);
+/**
+ * The fields a PATCH changed, with the new values of everything but the description; for
+ * batching, the whole resulting settings.
+ */
+export function modelUpdateDetails(dto: UpdateModelDto, batching?: BatchingSettings): Record<string, unknown> {
+  const fields = (['description', 'tags', 'cache', 'logPayloads', 'batching'] as const).filter(
+    (f) => dto[f] !== undefined,
+  );
   return {
     fields,
     ...(dto.tags !== undefined ? { tags: dto.tags } : {}),
     ...(dto.cache !== undefined ? { cache: { ...dto.cache } } : {}),
     ...(dto.logPayloads !== undefined ? { logPayloads: dto.logPayloads } : {}),
+    ...(batching ? { batching } : {}),
   };
 }

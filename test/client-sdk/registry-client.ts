@@ -91,7 +91,10 @@ export async function driveRegistry(baseUrl: string, adminCredential: string): P
 
   const patched = await client.PATCH('/api/v1/models/{name}', {
     params: { path: { name: 'sdk-model' } },
-    body: { description: 'patched through the SDK' },
+    body: {
+      description: 'patched through the SDK',
+      batching: { enabled: true, maxBatchSize: 16, preferredBatchSizes: [8, 4] },
+    },
   });
   if (!patched.data) throw new Error('updateModel failed');
 

@@ -66,7 +66,7 @@ for (const engine of testEngines()) {
     });
 
     it('refuses null for optional registry fields instead of writing NULL (found by the fuzzer)', async () => {
-      for (const field of ['tags', 'description', 'cache', 'logPayloads']) {
+      for (const field of ['tags', 'description', 'cache', 'logPayloads', 'batching']) {
         const patched = await http()
           .patch('/api/v1/models/iris')
           .send({ [field]: null });

@@ -112,7 +112,14 @@ describe('OpenAPI document', () => {
     assert.equal((result.unauthenticated as { statusCode: number }).statusCode, 401);
     assert.equal((result.created as { name: string }).name, 'sdk-model');
     assert.deepEqual(result.listedNames, ['sdk-model']);
-    assert.equal((result.patched as { description: string }).description, 'patched through the SDK');
+    const patched = result.patched as { description: string; batching: unknown };
+    assert.equal(patched.description, 'patched through the SDK');
+    assert.deepEqual(patched.batching, {
+      enabled: true,
+      maxBatchSize: 16,
+      maxQueueDelayMs: 0,
+      preferredBatchSizes: [4, 8],
+    });
     assert.equal(result.versionsTotal, 0);
     assert.equal((result.notFound as { statusCode: number }).statusCode, 404);
     assert.equal((result.conflict as { statusCode: number }).statusCode, 409);

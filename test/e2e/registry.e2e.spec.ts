@@ -26,6 +26,7 @@ for (const engine of testEngines()) {
           .expect(201);
         assert.deepEqual(Object.keys(res.body).sort(), [
           'aliases',
+          'batching',
           'cache',
           'createdAt',
           'description',

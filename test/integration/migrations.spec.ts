@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../migrations';
+import { ModelBatching1764170000000 } from '../../migrations/1764170000000-ModelBatching';
 import { AppConfig } from '../../src/config/app-config';
 import { loadEnvironment } from '../../src/config/environment';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
@@ -75,6 +76,28 @@ for (const engine of testEngines()) {
       await ds.query(`DELETE FROM models WHERE id = '${id}'`);
       const rows = await ds.query('SELECT COUNT(*) AS n FROM model_versions');
       assert.equal(Number(rows[0].n), 0, 'versions cascade with their model');
+    });
+
+    it('gives a model stored before ModelBatching batching off, its other settings following the defaults', async () => {
+      const since = ALL_MIGRATIONS.length - ALL_MIGRATIONS.indexOf(ModelBatching1764170000000);
+      for (let i = 0; i < since; i++) await ds.undoLastMigration({ transaction: 'each' });
+      const id = '55555555-5555-4555-8555-555555555555';
+      await ds.query(`INSERT INTO models (id, name) VALUES ('${id}', 'older')`);
+      assert.equal((await ds.runMigrations({ transaction: 'each' })).length, since);
+      const [row] = await ds.query(
+        `SELECT batching_enabled, batching_max_batch_size, batching_max_queue_delay_ms, batching_preferred_batch_sizes
+         FROM models WHERE id = '${id}'`,
+      );
+      assert.deepEqual(
+        [
+          Boolean(row.batching_enabled),
+          row.batching_max_batch_size,
+          row.batching_max_queue_delay_ms,
+          row.batching_preferred_batch_sizes,
+        ],
+        [false, null, null, null],
+      );
+      await ds.query(`DELETE FROM models WHERE id = '${id}'`);
     });
 
     it('reverts every migration down to an empty schema, then up again', async () => {

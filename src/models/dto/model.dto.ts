@@ -7,6 +7,7 @@ import {
   IsArray,
   IsBoolean,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
@@ -17,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
+import { BATCHING_DEFAULTS, BATCHING_LIMITS, BATCHING_VERSION_RULE } from '../batching-settings';
 import {
   MAX_DESCRIPTION_LENGTH,
   MAX_TAGS,
@@ -54,6 +56,83 @@ export class CacheSettingsViewDto {
   ttlSeconds: number;
 }
 
+const { minBatchSize, maxBatchSize, maxQueueDelayMs, maxPreferredSizes } = BATCHING_LIMITS;
+const BATCH_SIZE_RULE = `an integer from ${minBatchSize} to ${maxBatchSize}`;
+
+export class BatchingSettingsDto {
+  @ApiPropertyOptional({
+    description: `Stack concurrent requests of one version into one run (default ${BATCHING_DEFAULTS.enabled})`,
+  })
+  @Present()
+  @IsBoolean({ message: 'batching.enabled must be a boolean' })
+  enabled?: boolean;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: minBatchSize,
+    maximum: maxBatchSize,
+    description: `Most rows (along dimension 0) one run takes (default ${BATCHING_DEFAULTS.maxBatchSize})`,
+  })
+  @Present()
+  @IsInt({ message: `batching.maxBatchSize must be ${BATCH_SIZE_RULE}` })
+  @Min(minBatchSize, { message: `batching.maxBatchSize must be ${BATCH_SIZE_RULE}` })
+  @Max(maxBatchSize, { message: `batching.maxBatchSize must be ${BATCH_SIZE_RULE}` })
+  maxBatchSize?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: maxQueueDelayMs,
+    description:
+      'Longest a request waits for others to fill a batch, in milliseconds ' +
+      `(default ${BATCHING_DEFAULTS.maxQueueDelayMs}, as in Triton: only requests already waiting are batched)`,
+  })
+  @Present()
+  @IsInt({ message: `batching.maxQueueDelayMs must be an integer from 0 to ${maxQueueDelayMs}` })
+  @Min(0, { message: `batching.maxQueueDelayMs must be an integer from 0 to ${maxQueueDelayMs}` })
+  @Max(maxQueueDelayMs, { message: `batching.maxQueueDelayMs must be an integer from 0 to ${maxQueueDelayMs}` })
+  maxQueueDelayMs?: number;
+
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'integer', minimum: minBatchSize, maximum: maxBatchSize },
+    maxItems: maxPreferredSizes,
+    uniqueItems: true,
+    description:
+      'Batch sizes (in rows) sent at once without waiting out maxQueueDelayMs, each from ' +
+      `${minBatchSize} to maxBatchSize, distinct, stored ascending (default none)`,
+  })
+  @Present()
+  @IsArray({ message: 'batching.preferredBatchSizes must be an array of integers' })
+  @ArrayMaxSize(maxPreferredSizes, {
+    message: `batching.preferredBatchSizes must have at most ${maxPreferredSizes} sizes`,
+  })
+  @ArrayUnique({ message: 'batching.preferredBatchSizes must not repeat' })
+  @IsInt({
+    each: true,
+    message: `batching.preferredBatchSizes must hold integers from ${minBatchSize} to maxBatchSize`,
+  })
+  @Min(minBatchSize, {
+    each: true,
+    message: `batching.preferredBatchSizes must hold integers from ${minBatchSize} to maxBatchSize`,
+  })
+  preferredBatchSizes?: number[];
+}
+
+export class BatchingSettingsViewDto {
+  @ApiProperty()
+  enabled: boolean;
+
+  @ApiProperty({ type: 'integer' })
+  maxBatchSize: number;
+
+  @ApiProperty({ type: 'integer' })
+  maxQueueDelayMs: number;
+
+  @ApiProperty({ type: 'array', items: { type: 'integer' }, description: 'Ascending' })
+  preferredBatchSizes: number[];
+}
+
 export class CreateModelDto {
   @ApiProperty({ pattern: MODEL_NAME_PATTERN.source, example: 'iris', description: MODEL_NAME_RULE })
   @IsString({ message: 'name must be a string' })
@@ -88,6 +167,16 @@ export class CreateModelDto {
   @Present()
   @IsBoolean()
   logPayloads?: boolean;
+
+  @ApiPropertyOptional({
+    type: BatchingSettingsDto,
+    description: `Dynamic batching; fields left out keep their current values. ${BATCHING_VERSION_RULE}`,
+  })
+  @Present()
+  @IsObject({ message: 'batching must be an object' })
+  @ValidateNested()
+  @Type(() => BatchingSettingsDto)
+  batching?: BatchingSettingsDto;
 }
 
 /** Everything of CreateModelDto but the name, all optional; tags replace the list. */
@@ -139,6 +228,15 @@ export class ModelDto {
 
   @ApiProperty({ description: 'Request inputs and outputs are kept in the prediction log' })
   logPayloads: boolean;
+
+  @ApiProperty({
+    type: BatchingSettingsViewDto,
+    description:
+      `Effective dynamic batching settings; a model that never set them shows the defaults (enabled ` +
+      `${BATCHING_DEFAULTS.enabled}, maxBatchSize ${BATCHING_DEFAULTS.maxBatchSize}, maxQueueDelayMs ` +
+      `${BATCHING_DEFAULTS.maxQueueDelayMs}, no preferred sizes)`,
+  })
+  batching: BatchingSettingsViewDto;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;

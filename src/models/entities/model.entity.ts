@@ -37,6 +37,23 @@ export class ModelEntity {
   @Column({ name: 'log_payloads', type: 'boolean', default: false })
   logPayloads: boolean;
 
+  /**
+   * Dynamic batching (see batching-settings.ts). The other batching columns are null until the
+   * model first sets batching, and are then written whole; null follows BATCHING_DEFAULTS.
+   */
+  @Column({ name: 'batching_enabled', type: 'boolean', default: false })
+  batchingEnabled: boolean;
+
+  @Column({ name: 'batching_max_batch_size', type: 'integer', nullable: true })
+  batchingMaxBatchSize: number | null;
+
+  @Column({ name: 'batching_max_queue_delay_ms', type: 'integer', nullable: true })
+  batchingMaxQueueDelayMs: number | null;
+
+  /** Ascending, distinct. */
+  @Column({ name: 'batching_preferred_batch_sizes', type: 'simple-json', nullable: true })
+  batchingPreferredBatchSizes: number[] | null;
+
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
 
