@@ -39,6 +39,8 @@ export interface EngineStatus {
   inFlight: number;
   /** Requests waiting or running, by model name. */
   queueDepth: Record<string, number>;
+  /** Work waiting on this side for a free process, all kinds. */
+  queued: number;
   /** Each inference process: its pid and resident memory (bytes) when known. */
   processes: { index: number; pid?: number; rssBytes?: number }[];
 }
@@ -51,6 +53,7 @@ export interface EngineEvents {
 }
 
 const INSPECT_TIMEOUT_MS = 120_000;
+const PROCESS_START_WAIT_MS = 30_000;
 
 /** Deadline `ms` from now, on the clock the scheduler uses. */
 export function deadlineIn(ms: number): number {
@@ -77,7 +80,8 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     private readonly store: ArtifactStore,
   ) {}
 
-  onModuleInit(): void {
+  /** Starts the inference processes and waits (up to PROCESS_START_WAIT_MS) until they take work. */
+  async onModuleInit(): Promise<void> {
     this.pool = new ProcessPool(
       this.config.inferenceWorkers,
       {
@@ -93,11 +97,17 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       onRun: (model, size) => this.events.emit('batch', { model, size }),
     });
     this.pool.start();
-    this.logger.log({
-      msg: 'inference processes started',
-      processes: this.config.inferenceWorkers,
-      intraOpThreads: this.config.intraOpThreads,
-    });
+    const started = performance.now();
+    if (await this.pool.whenReady(PROCESS_START_WAIT_MS)) {
+      this.logger.log({
+        msg: 'inference processes started',
+        processes: this.config.inferenceWorkers,
+        intraOpThreads: this.config.intraOpThreads,
+        ms: Math.round(performance.now() - started),
+      });
+    } else {
+      this.logger.error({ msg: 'inference processes did not start in time; readiness stays down until they do' });
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -228,6 +238,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       loadedBytes,
       inFlight: this.pool.inFlight,
       queueDepth: this.scheduler.depthByModel(),
+      queued: this.scheduler.waiting,
       processes: this.pool.describe(),
     };
   }

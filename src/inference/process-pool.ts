@@ -112,6 +112,25 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
     this.poller = setInterval(() => void this.pollMemory(), RSS_POLL_MS).unref();
   }
 
+  /** Resolves true once every process is ready, or false after `timeoutMs`. */
+  async whenReady(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.alive < this.size) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        this.on('ready', done);
+      });
+    }
+    return true;
+  }
+
   onReady(listener: (index: number) => void): void {
     this.on('ready', listener);
   }

@@ -21,6 +21,7 @@ class FakeEngine {
     loadedBytes: 4096,
     inFlight: 0,
     queueDepth: {},
+    queued: 0,
     processes: [],
   };
 

@@ -8,9 +8,11 @@ import { InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { deadlineIn, InferenceService, PredictableModel } from '../inference/inference.service';
 import { readPredictBody } from '../inference/worker/predict-envelope';
+import type { LooseInputs } from '../inference/tensor-codec';
+import type { TensorSpec } from '../models/tensor-spec';
 import type { DecodedRequest, RunOutcome } from '../inference/worker/protocol';
 import type { ModelVersionEntity } from '../models/entities/model-version.entity';
-import { effectiveCache } from '../models/model.mapper';
+import { effectiveBatching, effectiveCache } from '../models/model.mapper';
 import { ModelVersionsService } from '../models/model-versions.service';
 import { elapsedMs, LOGGED_BODY_BYTES, PredictionContext, PredictionOutcome } from './prediction-context';
 
@@ -90,7 +92,8 @@ export class PredictionsService {
     const { model, entity } = resolved;
     context.version = entity.version;
     const settings = effectiveCache(model, this.config.cacheDefaults);
-    const useCache = !context.bypassCache && settings.enabled && epoch !== undefined;
+    const useCache =
+      !context.bypassCache && settings.enabled && epoch !== undefined && declaredMatch(entity.inputs, request.inputs);
 
     let key: string | undefined;
     if (useCache) {
@@ -114,6 +117,7 @@ export class PredictionsService {
       sizeBytes: entity.sizeBytes,
       inputs: entity.inputs,
       outputs: entity.outputs,
+      batching: effectiveBatching(model),
     };
     const result: RunOutcome = await this.inference.predict(predictable, request.inputs, request.outputs, deadline);
     const runTrip = elapsedMs(mark);
@@ -183,6 +187,19 @@ export class PredictionsService {
     }
     return readPredictBody(body, this.config.maxTensorElements);
   }
+}
+
+/**
+ * Whether every dtype the request declares ({shape, data, dtype}) is the signature's: the input
+ * hash leaves declared dtypes out, so a request that declares a wrong one skips the cache and gets
+ * its 400 from the run.
+ */
+function declaredMatch(specs: readonly TensorSpec[], inputs: LooseInputs): boolean {
+  for (const [name, tensor] of Object.entries(inputs)) {
+    if (tensor.problem !== undefined || tensor.declared === undefined) continue;
+    if (specs.find((spec) => spec.name === name)?.dtype !== tensor.declared) return false;
+  }
+  return true;
 }
 
 function checkOutputs(entity: ModelVersionEntity, requested: string[] | undefined): void {

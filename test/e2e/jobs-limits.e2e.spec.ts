@@ -153,7 +153,7 @@ describe('job submission budgets (sqlite)', () => {
     await json(await postJson(h, JSON.stringify({ model: 'mlp', instances: instances.slice(0, 2) })), 202);
   });
 
-  it('keeps the HTTP thread free while a large body waits for and is decoded by a worker', async () => {
+  it('keeps the HTTP thread free while a large body waits for and is decoded by an inference process', async () => {
     const instances = Array.from({ length: 400 }, () => rowsInstance(1024));
     const bodies = [
       () => postJson(h, JSON.stringify({ model: 'mlp', instances })),
@@ -168,8 +168,13 @@ describe('job submission budgets (sqlite)', () => {
           answered = true;
           return res;
         });
-        await until(() => answered || worker.inference.status().inFlight === 2, 'the body reaches the worker');
-        assert.equal(answered, false, 'the job was answered without a worker: its body was decoded on the HTTP thread');
+        // It waits for the held process, on this side: nothing parses it meanwhile.
+        await until(() => answered || worker.inference.status().queued === 1, 'the body waits for the process');
+        assert.equal(
+          answered,
+          false,
+          'the job was answered without a process: its body was decoded on the HTTP thread',
+        );
         await json(await h('/health/live'), 200);
         assert.equal(answered, false);
         await worker.release();

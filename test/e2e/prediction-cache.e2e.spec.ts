@@ -124,6 +124,11 @@ for (const { store, env } of STORES) {
       const flatMiss = await expectPrediction(http, mlpBody(name, flat(other)), 'MISS', {}, 'flat first');
       const nestedHit = await expectPrediction(http, mlpBody(name, other), 'HIT', {}, 'nested second');
       assert.deepEqual(nestedHit.body.outputs, flatMiss.body.outputs);
+      // A wrong declared dtype is refused even though the values were answered before.
+      const wrong = await predictReply(http, mlpBody(name, { ...flat(rows), dtype: 'int32' }));
+      assert.equal(wrong.status, 400, JSON.stringify(wrong.body));
+      const { message } = wrong.body as unknown as { message: string };
+      assert.match(message, /was sent as "int32" but the model expects float32/);
     });
 
     it('key order, whitespace, number spelling and an explicit latest version hit the same entry', async () => {

@@ -206,10 +206,12 @@ function failureOf(error: unknown): EngineFailure {
 let exiting = false;
 let queue: Promise<unknown> = Promise.resolve();
 
+/** Answers the HTTP process; once it is gone (the channel closed) there is nothing left to do. */
 function reply(response: EngineResponse): void {
-  // The HTTP process is gone (disconnected): nothing to answer, and nothing left to do.
   if (!process.connected) process.exit(0);
-  process.send?.(response);
+  process.send?.(response, undefined, undefined, (error: Error | null) => {
+    if (error) process.exit(0);
+  });
 }
 
 process.on('message', (request: EngineRequest) => {
@@ -247,4 +249,6 @@ new Worker(`setInterval(() => { if (process.ppid !== ${parent}) process.kill(pro
   eval: true,
 }).unref();
 
-process.send?.({ id: 0, ready: true } satisfies EngineResponse);
+// A write to a closed channel (the HTTP process ended meanwhile) is reported here, not thrown.
+process.on('error', () => process.exit(0));
+reply({ id: 0, ready: true });
