@@ -131,15 +131,31 @@ async function mlpPhase(baseUrl: string, pid: number): Promise<{ load: LoadResul
 }
 
 /** Markdown lines: a heading, a note, the table and the ratios. */
+interface FaultPhase {
+  name: string;
+  hang: boolean;
+  bomb: boolean;
+}
+
+/** One fault at a time, then both at once (with 2 processes, two unknown faulty models can hold both). */
+const PHASES: FaultPhase[] = [
+  { name: 'MLP + hung model', hang: true, bomb: false },
+  { name: 'MLP + memory bomb', hang: false, bomb: true },
+  { name: 'MLP + hung model + memory bomb', hang: true, bomb: true },
+];
+
 export async function benchSurvival(): Promise<string[]> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-survival-'));
   const env = { INFERENCE_TIMEOUT_MS: String(TIMEOUT_MS), INFERENCE_PROCESS_MAX_RSS_BYTES: String(MAX_RSS_BYTES) };
   const mf = await startModelForge(path.join(work, 'data'), await freePort(), env);
   const pid = mf.child.pid as number;
   let baseline: Awaited<ReturnType<typeof mlpPhase>>;
-  let scenario: Awaited<ReturnType<typeof mlpPhase>>;
-  let hang: FaultTally;
-  let bomb: FaultTally;
+  const results: {
+    phase: FaultPhase;
+    mlp: Awaited<ReturnType<typeof mlpPhase>>;
+    hang?: FaultTally;
+    bomb?: FaultTally;
+  }[] = [];
   let rssAtStart: number;
   try {
     await upload(mf.baseUrl, MLP.name, MLP.bytes);
@@ -147,16 +163,23 @@ export async function benchSurvival(): Promise<string[]> {
     await upload(mf.baseUrl, 'bomb', memoryBombModel());
     rssAtStart = residentBytes(pid);
     baseline = await mlpPhase(mf.baseUrl, pid);
-
-    let stop = false;
     const url = `${mf.baseUrl}/api/v1/predictions`;
-    const faults = Promise.all([faultClient(url, hangBody, () => stop), faultClient(url, bombBody, () => stop)]);
-    try {
-      scenario = await mlpPhase(mf.baseUrl, pid);
-    } finally {
-      stop = true;
+    for (const phase of PHASES) {
+      let stop = false;
+      const stopped = () => stop;
+      const faults = Promise.all([
+        phase.hang ? faultClient(url, hangBody, stopped) : undefined,
+        phase.bomb ? faultClient(url, bombBody, stopped) : undefined,
+      ]);
+      let mlp: Awaited<ReturnType<typeof mlpPhase>>;
+      try {
+        mlp = await mlpPhase(mf.baseUrl, pid);
+      } finally {
+        stop = true;
+      }
+      const [hang, bomb] = await faults;
+      results.push({ phase, mlp, hang, bomb });
     }
-    [hang, bomb] = await faults;
   } finally {
     await mf.stop();
     fs.rmSync(work, { recursive: true, force: true });
@@ -169,11 +192,11 @@ export async function benchSurvival(): Promise<string[]> {
     '',
     `One ModelForge (default INFERENCE_WORKERS, INFERENCE_TIMEOUT_MS=${TIMEOUT_MS}, ` +
       `INFERENCE_PROCESS_MAX_RSS_BYTES=${MAX_RSS_BYTES / MiB} MiB). The MLP (64-256-10) runs at concurrency ` +
-      `${CONCURRENCY} without the cache for ${DURATION_MS} ms, first alone, then while one client loops on a ` +
-      `model that never ends (a Loop of ${HANG_TRIP_COUNT.toExponential()} iterations, expected 504) and one ` +
-      `on a memory bomb (ConstantOfShape of 2^${Math.log2(BOMB_ELEMENTS)} float32, ` +
-      `${(BOMB_ELEMENTS * 4) / 2 ** 30} GiB, held while it runs, expected 503). RSS is the ModelForge (HTTP) ` +
-      `process's VmRSS, sampled every 20 ms; it was ${mib(rssAtStart)} MiB before the load.`,
+      `${CONCURRENCY} without the cache for ${DURATION_MS} ms per phase: alone, then while one client loops on a ` +
+      `model that never ends (a Loop of ${HANG_TRIP_COUNT.toExponential()} iterations, expected 504), then on a ` +
+      `memory bomb (ConstantOfShape of 2^${Math.log2(BOMB_ELEMENTS)} float32, ` +
+      `${(BOMB_ELEMENTS * 4) / 2 ** 30} GiB, held while it runs, expected 503), then both. RSS is the ` +
+      `ModelForge (HTTP) process's VmRSS, sampled every 20 ms; it was ${mib(rssAtStart)} MiB before the load.`,
     '',
     row([
       'phase',
@@ -187,17 +210,24 @@ export async function benchSurvival(): Promise<string[]> {
     ]),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---', '---']),
     row(['MLP alone', ...mlpCells(baseline.load), mib(baseline.rssPeak), '-', '-']),
-    row([
-      'MLP + hung model + memory bomb',
-      ...mlpCells(scenario.load),
-      mib(scenario.rssPeak),
-      describeTally(hang),
-      describeTally(bomb),
-    ]),
+    ...results.map((r) =>
+      row([
+        r.phase.name,
+        ...mlpCells(r.mlp.load),
+        mib(r.mlp.rssPeak),
+        r.hang ? describeTally(r.hang) : '-',
+        r.bomb ? describeTally(r.bomb) : '-',
+      ]),
+    ),
     '',
-    `MLP throughput with the faults: ${fmt(scenario.load.rps / baseline.load.rps, 2)}x of the MLP alone ` +
-      `(${fmt(scenario.load.rps)} vs ${fmt(baseline.load.rps)} req/s). Time to each fault answer, p50 / max ms: ` +
-      `hung model ${describeLatency(hang)}, memory bomb ${describeLatency(bomb)}.`,
+    ...results.map(
+      (r) =>
+        `${r.phase.name}: MLP ${fmt(r.mlp.load.rps / baseline.load.rps, 2)}x of the MLP alone ` +
+        `(${fmt(r.mlp.load.rps)} vs ${fmt(baseline.load.rps)} req/s), ${r.mlp.load.errors} MLP errors` +
+        (r.hang ? `; hung model answer p50 / max ms ${describeLatency(r.hang)}` : '') +
+        (r.bomb ? `; memory bomb answer p50 / max ms ${describeLatency(r.bomb)}` : '') +
+        '.',
+    ),
   ];
 }
 
