@@ -1,4 +1,5 @@
-import { ChildProcess, fork } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import {
   type EngineResponse,
   type ProcessSettings,
 } from './worker/protocol';
+import { encodeFrame, FrameReader } from './worker/frames';
 
 const PROCESS_SCRIPT = path.join(__dirname, 'worker', 'inference-process.js');
 
@@ -76,8 +78,21 @@ class ManagedProcess {
   constructor(
     readonly index: number,
     readonly child: ChildProcess,
+    readonly channel: Socket,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  get open(): boolean {
+    return this.channel.writable && !this.channel.destroyed;
+  }
+
+  write(message: EngineRequest, done?: (error?: Error | null) => void): void {
+    const pieces = encodeFrame(message);
+    this.channel.cork();
+    for (let i = 0; i < pieces.length - 1; i++) this.channel.write(pieces[i]);
+    this.channel.write(pieces[pieces.length - 1], done);
+    this.channel.uncork();
   }
 }
 
@@ -87,8 +102,8 @@ class ManagedProcess {
  * bound is killed past INFERENCE_PROCESS_MAX_RSS_BYTES, and a native crash takes down only its
  * process. Every ended process is replaced; the requests it held fail with 503.
  *
- * IPC is Node's channel with `advanced` serialization (the V8 serializer): typed arrays travel as
- * raw bytes, and bench/ipc.ts measured it against JSON and hand-made binary frames.
+ * Messages go as binary frames over a pipe on fd 3 (worker/frames.ts): bench/ipc.ts measured
+ * them against Node's IPC channel (JSON and `advanced` serialization) and they were the fastest.
  */
 export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [RestartReason] }> implements InferencePort {
   private readonly logger = new Logger('InferenceProcesses');
@@ -160,13 +175,13 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
 
   send<T>(index: number, request: PoolRequest): Promise<T> {
     const managed = this.processes[index];
-    if (!managed?.ready || !managed.child.connected) {
+    if (!managed?.ready || !managed.open) {
       return Promise.reject(new UnavailableError('No inference process is running', 1));
     }
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       managed.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      managed.child.send({ ...request, id } as EngineRequest, (error) => {
+      managed.write({ ...request, id } as EngineRequest, (error) => {
         if (!error) return;
         managed.pending.delete(id);
         reject(new UnavailableError('The inference process could not take the request; retry it', 1));
@@ -188,7 +203,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
     if (!managed) return;
     managed.endedBy ??= 'recycle';
     managed.ready = false;
-    if (managed.child.connected) managed.child.send({ id: 0, type: 'exit' } satisfies EngineRequest);
+    if (managed.open) managed.write({ id: 0, type: 'exit' });
     await managed.exited;
   }
 
@@ -200,7 +215,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
       this.processes.map(async (managed) => {
         if (!managed) return;
         managed.endedBy = 'stop';
-        if (managed.child.connected) managed.child.send({ id: 0, type: 'exit' } satisfies EngineRequest);
+        if (managed.open) managed.write({ id: 0, type: 'exit' });
         const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), graceMs).unref());
         if ((await Promise.race([managed.exited, timer])) === 'timeout') managed.child.kill('SIGKILL');
         await managed.exited;
@@ -209,17 +224,30 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
   }
 
   private spawn(index: number): void {
-    const child = fork(PROCESS_SCRIPT, [], {
-      serialization: 'advanced',
-      // Not the service's flags (a test's preloads, an inspector port) and not its environment:
-      // an inference process needs no database or Redis credentials.
-      execArgv: [],
+    // Not the service's flags (a test's preloads, an inspector port) and not its environment: an
+    // inference process needs no database or Redis credentials. fd 3 carries the frames.
+    const child = spawn(process.execPath, [PROCESS_SCRIPT], {
       env: { PATH: process.env.PATH ?? '', [SETTINGS_ENV]: JSON.stringify(this.settings) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     });
-    const managed = new ManagedProcess(index, child);
+    const channel = child.stdio[3] as Socket;
+    const managed = new ManagedProcess(index, child, channel);
     this.processes[index] = managed;
-    child.on('message', (response: EngineResponse) => {
+    const reader = new FrameReader((message) => onMessage(message as EngineResponse));
+    channel.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk);
+      } catch (error) {
+        this.logger.error({
+          msg: 'unreadable frame from an inference process',
+          process: index,
+          err: (error as Error).message,
+        });
+        void this.kill(index, 'crash');
+      }
+    });
+    channel.on('error', () => undefined); // the exit handler fails what was pending
+    const onMessage = (response: EngineResponse) => {
       if ('ready' in response) {
         managed.ready = true;
         this.emit('ready', index);
@@ -230,7 +258,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
       managed.pending.delete(response.id);
       if (response.ok) entry.resolve(response.result);
       else entry.reject(toError(response.error));
-    });
+    };
     child.on('error', (error) =>
       this.logger.error({ msg: 'inference process failed', process: index, err: error.message }),
     );

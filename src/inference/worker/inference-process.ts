@@ -6,6 +6,7 @@
  * is stateless (worker/protocol.ts): nothing a request leaves here outlives it except sessions.
  */
 import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { TensorDtype } from '../../models/tensor-spec';
@@ -21,6 +22,7 @@ import { inspectProto, ModelRejection } from './model-inspection';
 import { QUIET_RUN, specsOf, warmUp } from './signature';
 import { UnprocessableModel, WorkerUnavailable } from './worker-errors';
 import { readPredictBody } from './predict-envelope';
+import { encodeFrame, FrameReader } from './frames';
 import {
   SETTINGS_ENV,
   type EngineFailure,
@@ -206,15 +208,27 @@ function failureOf(error: unknown): EngineFailure {
 let exiting = false;
 let queue: Promise<unknown> = Promise.resolve();
 
+/** Frames to and from the HTTP process, on fd 3 (see frames.ts). */
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+
 /** Answers the HTTP process; once it is gone (the channel closed) there is nothing left to do. */
 function reply(response: EngineResponse): void {
-  if (!process.connected) process.exit(0);
-  process.send?.(response, undefined, undefined, (error: Error | null) => {
+  if (!channel.writable) process.exit(0);
+  const pieces = encodeFrame(response);
+  channel.cork();
+  for (let i = 0; i < pieces.length - 1; i++) channel.write(pieces[i]);
+  channel.write(pieces[pieces.length - 1], (error) => {
     if (error) process.exit(0);
   });
+  channel.uncork();
 }
 
-process.on('message', (request: EngineRequest) => {
+const reader = new FrameReader((message) => onRequest(message as EngineRequest));
+channel.on('data', (chunk: Buffer) => reader.push(chunk));
+channel.on('error', () => process.exit(0));
+channel.on('close', () => process.exit(0));
+
+function onRequest(request: EngineRequest): void {
   if (request.type === 'exit') {
     exiting = true;
     queue = queue.finally(() => process.exit(0));
@@ -236,8 +250,7 @@ process.on('message', (request: EngineRequest) => {
       (result) => reply({ id: request.id, ok: true, result }),
       (error: unknown) => reply({ id: request.id, ok: false, error: failureOf(error) }),
     );
-});
-process.on('disconnect', () => process.exit(0));
+}
 
 /**
  * While run() is inside ONNX Runtime this process cannot see its parent go away (the disconnect
@@ -249,6 +262,4 @@ new Worker(`setInterval(() => { if (process.ppid !== ${parent}) process.kill(pro
   eval: true,
 }).unref();
 
-// A write to a closed channel (the HTTP process ended meanwhile) is reported here, not thrown.
-process.on('error', () => process.exit(0));
 reply({ id: 0, ready: true });
