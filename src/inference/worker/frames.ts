@@ -156,34 +156,43 @@ export function decodeFrame(frame: Uint8Array): unknown {
   return message;
 }
 
-/** Cuts a byte stream into frames and decodes each, in order. */
+/**
+ * Cuts a byte stream into frames and decodes each, in order. A frame's bytes are copied into its
+ * own buffer as they arrive, so a large frame (a 32 MiB body, its decoded inputs) costs the event
+ * loop many small copies rather than one long one.
+ */
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Bytes of a length prefix not complete yet. */
+  private prefix = Buffer.alloc(0);
+  private frame?: Uint8Array;
+  private filled = 0;
 
   constructor(private readonly onMessage: (message: unknown) => void) {}
 
   push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.byteLength;
-    for (;;) {
-      if (this.buffered < 4) return;
-      const head = this.chunks[0].byteLength >= 4 ? this.chunks[0] : Buffer.concat(this.chunks);
-      const total = head.readUInt32LE(0) + 4;
-      if (this.buffered < total) return;
-      // A fresh buffer per frame: its start is aligned for every typed array in it.
-      const frame = new Uint8Array(total);
-      let filled = 0;
-      while (filled < total) {
-        const first = this.chunks[0];
-        const take = Math.min(first.byteLength, total - filled);
-        frame.set(first.subarray(0, take), filled);
-        filled += take;
-        if (take === first.byteLength) this.chunks.shift();
-        else this.chunks[0] = first.subarray(take);
+    let at = 0;
+    while (at < chunk.byteLength) {
+      if (!this.frame) {
+        const need = 4 - this.prefix.byteLength;
+        const take = Math.min(need, chunk.byteLength - at);
+        this.prefix = Buffer.concat([this.prefix, chunk.subarray(at, at + take)]);
+        at += take;
+        if (this.prefix.byteLength < 4) return;
+        // Its own buffer, not zero-filled, starting at offset 0: aligned for every typed array in it.
+        this.frame = new Uint8Array(Buffer.allocUnsafeSlow(this.prefix.readUInt32LE(0) + 4).buffer);
+        this.frame.set(this.prefix, 0);
+        this.filled = 4;
+        this.prefix = Buffer.alloc(0);
       }
-      this.buffered -= total;
-      this.onMessage(decodeFrame(frame));
+      const take = Math.min(this.frame.byteLength - this.filled, chunk.byteLength - at);
+      this.frame.set(chunk.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      if (this.filled === this.frame.byteLength) {
+        const frame = this.frame;
+        this.frame = undefined;
+        this.onMessage(decodeFrame(frame));
+      }
     }
   }
 }
