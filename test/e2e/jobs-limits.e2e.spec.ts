@@ -17,8 +17,10 @@ import {
   streamedBody,
   until,
   uploadModel,
+  waitForJob,
 } from '../support/job-helpers';
 import { mlpModel } from '../support/onnx-models';
+import { waitFor } from '../support/wait-for';
 import { testEngines } from '../support/postgres';
 import { listFiles, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
 
@@ -159,7 +161,16 @@ describe('job submission budgets (sqlite)', () => {
       () => postJson(h, JSON.stringify({ model: 'mlp', instances })),
       () => postNdjson(h, 'model=mlp', instances.map((i) => JSON.stringify(i)).join('\n')),
     ];
+    // Jobs earlier tests queued must not run meanwhile: their chunks would wait for the held process too.
+    const active = async () => {
+      for (const status of ['queued', 'running']) {
+        const page = await json<{ total: number }>(await h(`/api/v1/jobs?status=${status}`), 200);
+        if (page.total > 0) return true;
+      }
+      return false;
+    };
     for (const submit of bodies) {
+      await waitFor(async () => ((await active()) ? undefined : true), { what: 'earlier jobs to finish' });
       const worker = holdWorker(t);
       try {
         await until(() => worker.inference.status().inFlight === 1, 'the worker is held');
@@ -178,8 +189,9 @@ describe('job submission budgets (sqlite)', () => {
         await json(await h('/health/live'), 200);
         assert.equal(answered, false);
         await worker.release();
-        const job = await json<{ progress: { total: number } }>(await submitted, 202);
+        const job = await json<{ id: string; progress: { total: number } }>(await submitted, 202);
         assert.equal(job.progress.total, 400);
+        await waitForJob(h, job.id);
       } finally {
         await worker.release();
       }
