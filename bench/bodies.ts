@@ -31,13 +31,13 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   {
-    name: 'POST /api/v1/predictions (JSON, parsed in a worker)',
+    name: 'POST /api/v1/predictions (JSON, parsed in an inference process)',
     method: 'POST',
     path: '/api/v1/predictions',
     contentType: 'application/json',
   },
   {
-    name: 'POST /api/v1/jobs (JSON, parsed in a worker)',
+    name: 'POST /api/v1/jobs (JSON, parsed in an inference process)',
     method: 'POST',
     path: '/api/v1/jobs',
     contentType: 'application/json',

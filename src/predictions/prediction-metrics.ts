@@ -4,7 +4,7 @@ import { METRIC_PREFIX, MetricsService } from '../metrics/metrics.service';
 import type { PredictionOutcome } from './prediction-context';
 
 /** The model label of a prediction that did not resolve to a servable version. */
-export const UNKNOWN_MODEL = 'unknown';
+export const UNKNOWN_MODEL = '_unknown';
 
 /** The cache label of a failed prediction. */
 export const NO_CACHE_OUTCOME = 'none';
