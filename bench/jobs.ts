@@ -12,6 +12,7 @@ import { cnnModel, mlpModel, seededRandom } from '../test/support/onnx-models';
 import { freePort } from '../test/support/service-process';
 import { AUTH_HEADER, startModelForge } from './processes';
 import { Target, fmt, row, verdict } from './targets';
+import { upload } from './workload';
 
 /** A CNN job bigger than this is cut down (its upload alone is ~110 KB of JSON per instance). */
 const CNN_MAX_INSTANCES = Number(process.env.BENCH_JOBS_CNN_MAX ?? 2_000);
@@ -133,22 +134,6 @@ async function runJob(baseUrl: string, model: JobModel, count: number): Promise<
     if (job.status !== 'queued' && job.status !== 'running') throw new Error(`job ${job.status}: ${job.error}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function upload(baseUrl: string, model: JobModel): Promise<void> {
-  await fetch(`${baseUrl}/api/v1/models`, {
-    method: 'POST',
-    headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: model.name }),
-  });
-  const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(model.bytes)]), `${model.name}.onnx`);
-  const res = await fetch(`${baseUrl}/api/v1/models/${model.name}/versions`, {
-    method: 'POST',
-    headers: AUTH_HEADER,
-    body: form,
-  });
-  if (res.status !== 201) throw new Error(`upload of ${model.name} failed: ${res.status} ${await res.text()}`);
 }
 
 /** Adds one table row per model and size, measured on a fresh ModelForge started with `env`. */

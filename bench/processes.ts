@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { histogramQuantile } from '../test/support/metrics-text';
 
 export const ROOT = path.resolve(__dirname, '../..');
 
@@ -148,26 +149,6 @@ function histogramOf(samples: Sample[], name: string): Histogram | undefined {
     else if (s.name === `${name}_count`) count += s.value;
   }
   return seen ? { buckets: new Map([...buckets].sort(([a], [b]) => a - b)), sum, count } : undefined;
-}
-
-/** The q-quantile of cumulative buckets, interpolated within its bucket as Prometheus' histogram_quantile. */
-function histogramQuantile(q: number, buckets: Map<number, number>): number {
-  const entries = [...buckets];
-  const total = entries.at(-1)?.[1] ?? 0;
-  if (total <= 0) return NaN;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const [bound, count] of entries) {
-    if (count >= rank) {
-      if (bound === Infinity) return lowerBound;
-      const inBucket = count - lowerCount;
-      return inBucket === 0 ? bound : lowerBound + ((bound - lowerBound) * (rank - lowerCount)) / inBucket;
-    }
-    lowerBound = bound;
-    lowerCount = count;
-  }
-  return lowerBound;
 }
 
 /** A window over ModelForge's /metrics: `start()` before the load, `stop()` after it. */

@@ -14,6 +14,7 @@ import { mlpModel } from '../test/support/onnx-models';
 import { freePort } from '../test/support/service-process';
 import { LoadResult, percentile, runLoad } from './load';
 import { AUTH_HEADER, startModelForge } from './processes';
+import { upload } from './workload';
 
 const MiB = 2 ** 20;
 const DURATION_MS = Number(process.env.BENCH_SURVIVAL_MS ?? 8000);
@@ -35,22 +36,6 @@ const bombBody = JSON.stringify({ model: 'bomb', inputs: { shape: [BOMB_ELEMENTS
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
-
-async function upload(baseUrl: string, name: string, bytes: Buffer): Promise<void> {
-  await fetch(`${baseUrl}/api/v1/models`, {
-    method: 'POST',
-    headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const form = new FormData();
-  form.append('file', new Blob([new Uint8Array(bytes)]), `${name}.onnx`);
-  const res = await fetch(`${baseUrl}/api/v1/models/${name}/versions`, {
-    method: 'POST',
-    headers: AUTH_HEADER,
-    body: form,
-  });
-  if (res.status !== 201) throw new Error(`upload of ${name} failed: ${res.status} ${await res.text()}`);
-}
 
 /** VmRSS of a process, from /proc (Linux); NaN elsewhere or once it has exited. */
 function residentBytes(pid: number): number {
@@ -158,9 +143,9 @@ export async function benchSurvival(): Promise<string[]> {
   }[] = [];
   let rssAtStart: number;
   try {
-    await upload(mf.baseUrl, MLP.name, MLP.bytes);
-    await upload(mf.baseUrl, 'hang', hangModel());
-    await upload(mf.baseUrl, 'bomb', memoryBombModel());
+    await upload(mf.baseUrl, MLP);
+    await upload(mf.baseUrl, { name: 'hang', bytes: hangModel() });
+    await upload(mf.baseUrl, { name: 'bomb', bytes: memoryBombModel() });
     rssAtStart = residentBytes(pid);
     baseline = await mlpPhase(mf.baseUrl, pid);
     const url = `${mf.baseUrl}/api/v1/predictions`;

@@ -97,7 +97,8 @@ export async function directRun(model: BenchModel, concurrency: number): Promise
   };
 }
 
-export async function upload(baseUrl: string, model: BenchModel): Promise<void> {
+/** Creates the model and uploads its bytes as version 1; throws unless the upload answers 201. */
+export async function upload(baseUrl: string, model: Pick<BenchModel, 'name' | 'bytes'>): Promise<void> {
   await fetch(`${baseUrl}/api/v1/models`, {
     method: 'POST',
     headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },

@@ -3,8 +3,8 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { AppConfig } from '../config/app-config';
 import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
 import { canBatch } from '../jobs/batching';
-import { ProcessPool, RestartReason } from './process-pool';
-import { Batchable, BatchSettings, Scheduler } from './scheduler';
+import { PoolRequest, ProcessPool, RestartReason } from './process-pool';
+import { Batchable, BatchSettings, Scheduler, WorkOptions } from './scheduler';
 import type { LooseInputs } from './tensor-codec';
 import type { TensorData } from './tensor';
 import type { TensorSpec } from '../models/tensor-spec';
@@ -163,17 +163,10 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     outputs: string[] | undefined,
     deadline: number,
   ): Promise<RunOutcome> {
-    const path = await this.store.localPath(model.storageKey);
-    this.touch(model);
-    return this.scheduler.submit<RunOutcome>(
-      model.sha256,
-      { type: 'run', model: { sha256: model.sha256, path }, feeds: inputs, signature: model.inputs, outputs },
-      {
-        deadline,
-        maxQueue: this.config.inferenceMaxQueue,
-        model: model.name,
-        batch: batchableOf(model, inputs, outputs),
-      },
+    return this.submitRun(
+      model,
+      { feeds: inputs, signature: model.inputs, outputs },
+      { deadline, batch: batchableOf(model, inputs, outputs) },
     );
   }
 
@@ -188,12 +181,21 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     rows: number[] | undefined,
     deadline: number,
   ): Promise<RunOutcome> {
+    return this.submitRun(model, { feeds, rows }, { deadline });
+  }
+
+  /** A `run` in the model's lane, bounded by INFERENCE_MAX_QUEUE; marks the model recently used. */
+  private async submitRun(
+    model: ServableModel,
+    run: Omit<Extract<PoolRequest, { type: 'run' }>, 'type' | 'model'>,
+    options: Pick<WorkOptions, 'deadline' | 'batch'>,
+  ): Promise<RunOutcome> {
     const path = await this.store.localPath(model.storageKey);
     this.touch(model);
     return this.scheduler.submit<RunOutcome>(
       model.sha256,
-      { type: 'run', model: { sha256: model.sha256, path }, feeds, rows },
-      { deadline, maxQueue: this.config.inferenceMaxQueue, model: model.name },
+      { type: 'run', model: { sha256: model.sha256, path }, ...run },
+      { ...options, maxQueue: this.config.inferenceMaxQueue, model: model.name },
     );
   }
 
