@@ -1,0 +1,63 @@
+/**
+ * Builds the example models README's walkthrough uses, with the same onnx-proto builders the tests
+ * use, and writes them to a folder (default: examples/). The files are committed, so a fresh
+ * clone can follow the walkthrough; scripts/example-models.spec.ts checks they equal this output.
+ * Usage: npm run examples   (or, after tsc: node dist/scripts/example-models.js [folder])
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { attr, DataType, encodeModel, floatInitializer, graph, node, tensorInfo } from '../test/support/onnx-models';
+
+/** Class indices of the iris example's `label` output. */
+export const IRIS_SPECIES = ['setosa', 'versicolor', 'virginica'] as const;
+
+/**
+ * iris.onnx: x float32 [batch, 4] (sepal length, sepal width, petal length, petal width, in cm)
+ * -> logits = Gemm(x, W, b, transB=1) -> label = ArgMax(logits) int64 [batch] and
+ * probabilities = Softmax(logits) float32 [batch, 3].
+ *
+ * Not trained: hand-set weights after the textbook rule for this data set. Setosa's logit is
+ * 2 * (2.5 - petal length), versicolor's 0, virginica's 4 * (petal width - 1.75), so a petal
+ * shorter than 2.5 cm says setosa, a petal wider than 1.75 cm virginica, anything else versicolor.
+ */
+export function irisModel(): Buffer {
+  // prettier-ignore
+  const weights = [
+    0, 0, -2, 0, // setosa
+    0, 0, 0, 0, // versicolor
+    0, 0, 0, 4, // virginica
+  ];
+  return encodeModel({
+    producerName: 'modelforge-examples',
+    docString: 'Iris species from sepal and petal sizes (cm); hand-set weights, see scripts/example-models.ts',
+    graph: graph({
+      name: 'iris',
+      inputs: [tensorInfo('x', DataType.FLOAT, ['batch', 4])],
+      outputs: [
+        tensorInfo('label', DataType.INT64, ['batch']),
+        tensorInfo('probabilities', DataType.FLOAT, ['batch', 3]),
+      ],
+      initializers: [floatInitializer('W', [3, 4], weights), floatInitializer('b', [3], [5, 0, -7])],
+      nodes: [
+        node('Gemm', ['x', 'W', 'b'], ['logits'], [attr.int('transB', 1)]),
+        node('ArgMax', ['logits'], ['label'], [attr.int('axis', 1), attr.int('keepdims', 0)]),
+        node('Softmax', ['logits'], ['probabilities'], [attr.int('axis', 1)]),
+      ],
+    }),
+  });
+}
+
+/** Every example model by its file name. */
+export function exampleModels(): Record<string, Buffer> {
+  return { 'iris.onnx': irisModel() };
+}
+
+function main(folder: string): void {
+  fs.mkdirSync(folder, { recursive: true });
+  for (const [name, bytes] of Object.entries(exampleModels())) {
+    fs.writeFileSync(path.join(folder, name), bytes);
+    console.log(`${path.join(folder, name)}: ${bytes.length} bytes`);
+  }
+}
+
+if (require.main === module) main(process.argv[2] ?? 'examples');
