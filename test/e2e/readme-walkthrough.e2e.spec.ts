@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { loadEnvironment } from '../../src/config/environment';
+import { ServiceProcess, spawnService } from '../support/service-process';
+
+/**
+ * README's walkthrough, run as a newcomer would: the ```sh blocks marked `<!-- walkthrough: NAME -->`
+ * run in order in one shell (so `$AUTH` and `$JOB` carry over), from the repository root, against
+ * the built service started the way `npm start` starts it. Only `start` and `env` are not run: they
+ * install and start the service, which this spec does itself, so they are checked for what it
+ * relies on instead. SQLite only: the walkthrough is the setup without DATABASE_URL.
+ */
+
+const ROOT = path.resolve(__dirname, '../../..');
+const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const run = promisify(execFile);
+
+interface Block {
+  name: string;
+  code: string;
+  /** 1-based line of the block's opening fence in README.md. */
+  line: number;
+}
+
+/** The ```sh blocks preceded by a `<!-- walkthrough: NAME -->` line, in order. */
+function walkthroughBlocks(markdown: string): Block[] {
+  const blocks: Block[] = [];
+  const pattern = /^<!-- walkthrough: ([a-z-]+) -->\n```sh\n([\s\S]*?)^```$/gm;
+  for (const match of markdown.matchAll(pattern)) {
+    const line = markdown.slice(0, match.index).split('\n').length + 1;
+    blocks.push({ name: match[1], code: match[2], line });
+  }
+  return blocks;
+}
+
+const blocks = walkthroughBlocks(README);
+const block = (name: string): Block => {
+  const found = blocks.find((b) => b.name === name);
+  assert.ok(found, `README.md has no walkthrough block named ${name}`);
+  return found;
+};
+/** Not run here: this spec installs nothing and starts the service itself. */
+const NOT_RUN = new Set(['start', 'env']);
+const MARK = '@@walkthrough-block@@';
+
+// What README's prose promises the reader will see; each must be in README and in the output.
+const PREDICTED_LABELS = '"label":{"dtype":"int64","shape":[2],"data":[0,1]}';
+const FINISHED_PROGRESS = '"progress":{"done":3,"total":3,"percent":100}';
+
+describe('README walkthrough', () => {
+  let service: ServiceProcess | undefined;
+  let key: string;
+  /** Each run block's standard output, by block name. */
+  const outputs = new Map<string, string>();
+
+  before(async () => {
+    // The key the start block makes, as it makes it.
+    const keyLine = block('start')
+      .code.split('\n')
+      .find((line) => line.startsWith('export MODELFORGE_KEY='));
+    assert.ok(keyLine, 'the start block exports MODELFORGE_KEY');
+    key = (await run('bash', ['--norc', '-euc', `${keyLine}\nprintf %s "$MODELFORGE_KEY"`], { env: shellEnv() }))
+      .stdout;
+    service = await spawnService({ NODE_ENV: 'development', ADMIN_API_KEY: key });
+
+    const runBlocks = blocks.filter((b) => !NOT_RUN.has(b.name));
+    const script = runBlocks.map((b) => `printf '\\n${MARK}%s\\n' '${b.name}'\n${b.code}`).join('\n');
+    const env = shellEnv({ MODELFORGE_URL: service.baseUrl, MODELFORGE_KEY: key });
+    let stdout: string;
+    try {
+      // The timeout only turns a hang (a job that never finishes) into a failure.
+      ({ stdout } = await run('bash', ['--norc', '-euc', script], { cwd: ROOT, env, timeout: 90_000 }));
+    } catch (error) {
+      const failed = error as { code?: number; signal?: string; stdout?: string; stderr?: string };
+      const started = [...(failed.stdout ?? '').matchAll(new RegExp(`${MARK}(\\S+)`, 'g'))].map((m) => m[1]);
+      const last = runBlocks.find((b) => b.name === started.at(-1));
+      assert.fail(
+        `walkthrough block "${last?.name}" (README.md line ${last?.line}) failed ` +
+          `(exit ${failed.code ?? failed.signal}):\n${failed.stderr}\nits output:\n${failed.stdout}\n` +
+          `service log:\n${service.stdout().slice(-4000)}${service.stderr().slice(-4000)}`,
+      );
+    }
+    for (const part of stdout.split(`\n${MARK}`).slice(1)) {
+      const newline = part.indexOf('\n');
+      outputs.set(part.slice(0, newline), part.slice(newline + 1).trim());
+    }
+  });
+  after(async () => {
+    await service?.stop();
+  });
+
+  const json = <T>(name: string): T => {
+    const text = outputs.get(name);
+    assert.ok(text !== undefined, `block ${name} did not run`);
+    return JSON.parse(text) as T;
+  };
+
+  it('starts the service as npm start does, with the admin key the start block makes', () => {
+    const start = block('start').code;
+    assert.match(start, /^npm ci$/m);
+    assert.match(start, /^ADMIN_API_KEY=\$MODELFORGE_KEY npm start\b/m);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    // spawnService runs dist/src/main.js, which is what npm start builds and runs.
+    assert.match(pkg.scripts.start, /&& node dist\/src\/main\.js$/);
+    const url = /^export MODELFORGE_URL=http:\/\/localhost:(\d+)$/m.exec(block('env').code);
+    assert.ok(url, 'the env block exports MODELFORGE_URL');
+    assert.equal(Number(url[1]), loadEnvironment({}).PORT, 'MODELFORGE_URL names the default port');
+    assert.match(block('env').code, /^export MODELFORGE_KEY=/m);
+  });
+
+  it('runs every block, in order, each to a zero exit status', () => {
+    const ran = blocks.filter((b) => !NOT_RUN.has(b.name)).map((b) => b.name);
+    assert.deepEqual(ran, ['me', 'create', 'upload', 'predict', 'submit', 'wait', 'results']);
+    assert.deepEqual([...outputs.keys()], ran);
+  });
+
+  it('authenticates with the admin key', () => {
+    const me = json<{ role: string }>('me');
+    assert.equal(me.role, 'admin');
+  });
+
+  it('registers iris and uploads examples/iris.onnx as version 1 with the signature README describes', () => {
+    assert.equal(json<{ name: string }>('create').name, 'iris');
+    const version = json<{
+      version: number;
+      status: string;
+      inputs: { name: string; dtype: string; shape: number[] }[];
+      outputs: { name: string; dtype: string; shape: number[] }[];
+    }>('upload');
+    assert.equal(version.version, 1);
+    assert.equal(version.status, 'ready');
+    const signature = (specs: typeof version.inputs) => specs.map(({ name, dtype, shape }) => ({ name, dtype, shape }));
+    assert.deepEqual(signature(version.inputs), [{ name: 'x', dtype: 'float32', shape: [-1, 4] }]);
+    assert.deepEqual(signature(version.outputs), [
+      { name: 'label', dtype: 'int64', shape: [-1] },
+      { name: 'probabilities', dtype: 'float32', shape: [-1, 3] },
+    ]);
+  });
+
+  it('predicts a setosa and a versicolor, as README says', () => {
+    assert.ok(README.includes(PREDICTED_LABELS), 'README states the predicted labels');
+    assert.ok(outputs.get('predict')?.includes(PREDICTED_LABELS), outputs.get('predict'));
+    const prediction = json<{
+      model: string;
+      version: number;
+      outputs: { probabilities: { shape: number[]; data: number[] } };
+    }>('predict');
+    assert.equal(prediction.model, 'iris');
+    assert.equal(prediction.version, 1);
+    const { shape, data } = prediction.outputs.probabilities;
+    assert.deepEqual(shape, [2, 3]);
+    for (const [row, label] of [0, 1].entries()) {
+      const probabilities = data.slice(row * 3, row * 3 + 3);
+      assert.ok(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${row} sums to 1`);
+      assert.equal(probabilities.indexOf(Math.max(...probabilities)), label, `row ${row}: the label is the likeliest`);
+    }
+  });
+
+  it('runs the job to completed and returns one label per flower, in order', () => {
+    assert.match(outputs.get('submit') ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.ok(README.includes(FINISHED_PROGRESS), 'README states the finished progress');
+    assert.ok(outputs.get('wait')?.includes(FINISHED_PROGRESS), outputs.get('wait'));
+    const job = json<{ id: string; model: string; status: string; error: unknown }>('wait');
+    assert.deepEqual([job.id, job.model, job.status, job.error], [outputs.get('submit'), 'iris', 'completed', null]);
+    const results = json<{ total: number; items: { index: number; outputs: { label: { data: number[] } } }[] }>(
+      'results',
+    );
+    assert.equal(results.total, 3);
+    assert.deepEqual(
+      results.items.map((item) => [item.index, item.outputs.label.data]),
+      [
+        [0, [0]],
+        [1, [1]],
+        [2, [2]],
+      ],
+    );
+  });
+});
+
+/** Only what a newcomer's shell would have: PATH (this Node first) and the given variables. */
+function shellEnv(variables: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...variables };
+}
