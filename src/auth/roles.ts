@@ -1,4 +1,4 @@
-/** The roles of API.md ("Auth"). What each may do is declared per route with `@Access`. */
+/** The roles of docs/api.md ("Access"). What each may do is declared per route with `@Access`. */
 export const ROLES = ['admin', 'maintainer', 'predictor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -84,7 +84,7 @@ function fromMiddleware(error: MiddlewareError): Mapped | undefined {
   }
 }
 
-/** The one place errors become HTTP: the body of API.md plus the request id. */
+/** The one place errors become HTTP: the body of docs/api.md ("Errors") plus the request id. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');

@@ -25,7 +25,7 @@ const P = 'predictor';
 const V = 'viewer';
 
 /**
- * Who may call what (API.md, "Auth", and the brief's role table). Admin may call every private
+ * Who may call what (docs/api.md, "Routes"). Admin may call every private
  * operation, so only the other roles are listed.
  */
 const ROLE_TABLE: Record<string, Rule> = {

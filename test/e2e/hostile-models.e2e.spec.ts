@@ -5,7 +5,7 @@ import { hostileModels, uncalledForeignFunctionModel, unusedDomainModel } from '
 import { testEngines } from '../support/postgres';
 import { authed, listFiles, startTestApp, TestApp } from '../support/test-app';
 
-/** The error body of API.md, exactly. */
+/** The error body of docs/api.md, exactly. */
 const ERROR_KEYS = ['error', 'message', 'requestId', 'statusCode'];
 
 for (const engine of testEngines()) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { authed, startTestApp, TestApp } from '../support/test-app';
 
-/** The error body and X-Request-Id contract of API.md, for every way a request can fail. */
+/** The error body and X-Request-Id contract of docs/api.md, for every way a request can fail. */
 describe('error responses', () => {
   let t: TestApp;
   const http = () => authed(t);

@@ -32,7 +32,7 @@ export const STRICT_INTEGER_PROBES = [
 ];
 
 /**
- * The probes no strict decimal reading accepts (API.md: integer parameters are strict decimal with
+ * The probes no strict decimal reading accepts (docs/api.md: integer parameters are strict decimal with
  * a documented maximum, else 400). Left out: ones a reasonable reader may take ('01', '+1', '-0',
  * an empty value) and ones that depend on the maximum.
  */

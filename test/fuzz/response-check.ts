@@ -1,4 +1,4 @@
-/** What every answer must satisfy, whatever was sent (API.md: status codes and the error body). */
+/** What every answer must satisfy, whatever was sent (docs/api.md: status codes and the error body). */
 import type { FuzzCase } from './fuzz-case';
 import type { WireOutcome, WireResponse } from './wire';
 

@@ -30,7 +30,7 @@ export function rateLimitOf(res: Response): {
   };
 }
 
-/** A 429 of the rate limiter: the API.md error body, Retry-After and the RateLimit fields. */
+/** A 429 of the rate limiter: the docs/api.md error body, Retry-After and the RateLimit fields. */
 export function assertRateLimited(res: Response, limit: number): void {
   assert.equal(res.status, 429, `expected 429, got ${res.status}: ${JSON.stringify(res.body)}`);
   assert.deepEqual(Object.keys(res.body).sort(), ['error', 'message', 'requestId', 'statusCode']);

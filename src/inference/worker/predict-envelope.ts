@@ -5,7 +5,7 @@ import { loosenInputs, MAX_TENSOR_RANK, nestsDeeperThan } from '../tensor-codec'
 import { hashInputs } from '../tensor-hash';
 import type { DecodedRequest } from './protocol';
 
-/** The top level of a prediction request body (API.md, Predictions). */
+/** The top level of a prediction request body (docs/api.md, "Predictions"). */
 export interface PredictEnvelope {
   model: string;
   version?: number;
