@@ -20,7 +20,7 @@ export const STAGE_BUCKETS = [
  * ones: each Server-Timing stage, and `total` (from the request's arrival to its response).
  *
  * `model` is a registry name only once the request resolved to a servable version: a name the
- * client typed (unknown, out of its scope, a version that does not exist) is `unknown`, so no
+ * client typed (unknown, out of its scope, a version that does not exist) is `_unknown`, so no
  * caller can add series.
  */
 @Injectable()
