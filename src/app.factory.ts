@@ -46,7 +46,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   });
   app.disable('x-powered-by');
   // req.ip (login throttling per address, logs) from X-Forwarded-For only through trusted proxies.
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', config.http.trustProxy);
   installProtocolErrorBodies(app.getHttpServer());
   app.use(securityHeaders());
   app.use(requestIdMiddleware);
@@ -55,10 +55,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // CORS (an allowlist; CORS_ORIGINS refuses `*`) before anything that can refuse a request: a
   // preflight carries no credential and is answered here, and a 401/413/415 from the middlewares
   // below still carries Access-Control-Allow-Origin, so a browser script can read it.
-  const origins = config.corsOrigins;
+  const origins = config.http.corsOrigins;
   if (origins) {
     app.enableCors({
-      origin: origins,
+      origin: [...origins],
       credentials: true,
       exposedHeaders: EXPOSED_HEADERS,
       maxAge: PREFLIGHT_MAX_AGE_SECONDS,
@@ -71,14 +71,14 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   app.use(authenticateMiddleware(app.get(CredentialsService), authEnabled));
   const authenticated = requireCredential(authEnabled, app.get(RateLimits));
   // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.
-  const budget = new BodyBudget(config.maxInflightBodyBytes);
-  const registry = { limit: config.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
-  const large = { limit: config.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
+  const budget = new BodyBudget(config.http.maxInflightBodyBytes);
+  const registry = { limit: config.http.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
+  const large = { limit: config.http.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
   const server = app.getHttpAdapter().getInstance() as express.Express;
   // Prediction and job bodies stay raw bytes on the HTTP thread; an inference worker parses them.
   server.post('/api/v1/predictions', authenticated, bodyReader({ ...large, mode: 'raw', sha256: wantsRawCacheKey }));
   const jobBody =
-    config.jobs.maxSubmissionBytes < config.maxJsonBodyBytes
+    config.jobs.maxSubmissionBytes < config.http.maxJsonBodyBytes
       ? { limit: config.jobs.maxSubmissionBytes, limitName: 'JOBS_MAX_SUBMISSION_BYTES' }
       : large;
   server.post('/api/v1/jobs', authenticated, bodyReader({ ...jobBody, budget, mode: 'raw' }));
@@ -96,6 +96,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
     ]);
   app.useGlobalFilters(new AllExceptionsFilter());
   app.useGlobalPipes(createValidationPipe());
-  if (config.docsEnabled) setupOpenApi(app);
+  // A worker serves no API, so no API documentation either.
+  if (config.app.servesApi && config.http.docsEnabled) setupOpenApi(app);
   return app;
 }

@@ -43,8 +43,8 @@ import { UsersService } from './users/users.service';
       provide: AuthEvents,
       inject: [AppConfig],
       useFactory: (config: AppConfig): AuthEvents =>
-        config.redisUrl
-          ? new RedisAuthEvents(config.redisUrl, `${config.jobsQueuePrefix}:auth-events`)
+        config.redis.url
+          ? new RedisAuthEvents(config.redis.url, `${config.redis.keyPrefix}:auth-events`)
           : new LocalAuthEvents(),
     },
     { provide: Clock, useClass: SystemClock },
@@ -55,8 +55,8 @@ import { UsersService } from './users/users.service';
       inject: [AppConfig],
       useFactory: (config: AppConfig): LoginThrottle => {
         const { loginMaxFailures, loginLockoutSeconds } = config.auth;
-        return config.redisUrl
-          ? new RedisLoginThrottle(config.redisUrl, config.jobsQueuePrefix, loginMaxFailures, loginLockoutSeconds)
+        return config.redis.url
+          ? new RedisLoginThrottle(config.redis.url, config.redis.keyPrefix, loginMaxFailures, loginLockoutSeconds)
           : new MemoryLoginThrottle(loginMaxFailures, loginLockoutSeconds);
       },
     },

@@ -12,9 +12,9 @@ import { RedisCacheStore } from './redis-cache-store';
       provide: CacheStore,
       inject: [AppConfig],
       useFactory: (config: AppConfig): CacheStore =>
-        config.redisUrl
-          ? new RedisCacheStore(config.redisUrl, config.cacheTimeoutMs)
-          : new MemoryCacheStore(config.cacheMemoryMaxBytes),
+        config.redis.url
+          ? new RedisCacheStore(config.redis.url, config.cache.timeoutMs)
+          : new MemoryCacheStore(config.cache.memoryMaxBytes),
     },
     PredictionCacheService,
   ],

@@ -2,7 +2,6 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
-import { loadEnvironment } from '../config/environment';
 import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelsModule } from '../models/models.module';
 import { ChunkExecutor } from './chunk-executor';
@@ -33,13 +32,12 @@ export class JobsConfigurationError extends Error {}
  */
 @Module({})
 export class JobsModule {
-  /** `config` as given to AppModule.forRoot; unset, the environment is read (as ConfigModule does). */
-  static forRoot(given?: AppConfig): DynamicModule {
-    const config = given ?? new AppConfig(loadEnvironment());
-    const redisUrl = config.redisUrl;
-    if (!redisUrl && config.appRole !== 'all') {
+  /** `config` as given to AppModule.forRoot (validated once, at start). */
+  static forRoot(config: AppConfig): DynamicModule {
+    const redisUrl = config.redis.url;
+    if (!redisUrl && config.app.role !== 'all') {
       throw new JobsConfigurationError(
-        `APP_ROLE=${config.appRole} needs REDIS_URL: without Redis, jobs run in the process that accepts them (APP_ROLE=all)`,
+        `APP_ROLE=${config.app.role} needs REDIS_URL: without Redis, jobs run in the process that accepts them (APP_ROLE=all)`,
       );
     }
     const providers: Provider[] = [
@@ -54,8 +52,8 @@ export class JobsModule {
     ];
     if (redisUrl) {
       providers.push({ provide: JobQueue, useClass: BullJobQueue });
-      if (config.runsJobs) providers.push(InferenceProcessor);
-      if (config.queueDashboardEnabled && config.servesApi) providers.push(QueueDashboard);
+      if (config.app.runsJobs) providers.push(InferenceProcessor);
+      if (config.jobs.dashboardEnabled && config.app.servesApi) providers.push(QueueDashboard);
     } else {
       providers.push({ provide: JobQueue, useClass: InProcessJobQueue });
     }
@@ -67,12 +65,12 @@ export class JobsModule {
         ModelsModule,
         ...(redisUrl
           ? [
-              BullModule.forRoot({ url: redisUrl, prefix: config.jobsQueuePrefix, settings: bullSettings(config) }),
+              BullModule.forRoot({ url: redisUrl, prefix: config.redis.keyPrefix, settings: bullSettings(config) }),
               BullModule.registerQueue({ name: INFERENCE_QUEUE }),
             ]
           : []),
       ],
-      controllers: config.servesApi ? [JobsController] : [],
+      controllers: config.app.servesApi ? [JobsController] : [],
       providers,
       exports: [JobQueue],
     };
