@@ -48,7 +48,7 @@ export interface DatabaseConfig {
 export interface RedisConfig {
   /** Undefined: in-memory stores, one process only. */
   readonly url?: string;
-  /** Prefix of every key this service writes to Redis (JOBS_QUEUE_PREFIX). */
+  /** JOBS_QUEUE_PREFIX: prefix of the keys of Bull, auth events, rate limits and login throttling. */
   readonly keyPrefix: string;
 }
 

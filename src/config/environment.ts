@@ -298,7 +298,7 @@ export class Environment {
   @BoolVar()
   QUEUE_DASHBOARD_ENABLED = false;
 
-  /** Prefix of every key in Redis (Bull, auth events, rate limits), so deployments or test runs can share one Redis. */
+  /** Prefix of the Redis keys of Bull, auth events, rate limits and login throttling, so deployments can share one Redis. */
   @TextVar(/^[A-Za-z0-9][A-Za-z0-9:_-]{0,63}$/, 'must be 1-64 letters, digits, ":", "_" or "-"')
   JOBS_QUEUE_PREFIX = 'modelforge';
 
