@@ -36,6 +36,8 @@ export const EXPOSED_HEADERS = [
 ];
 /** Seconds a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
+/** The 404 message of a worker (APP_ROLE=worker), so a worker put behind a load balancer by mistake says so. */
+const WORKER_NOT_FOUND = 'This process runs with APP_ROLE=worker: it serves only /health/* and /metrics';
 
 /** Builds the HTTP application: the same wiring for main.ts, the e2e tests and the benchmark. */
 export async function createApp(config: AppConfig, logger: Logger): Promise<NestExpressApplication> {
@@ -69,9 +71,27 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // a request without one before reading it.
   const authEnabled = config.auth.enabled;
   app.use(authenticateMiddleware(app.get(CredentialsService), authEnabled));
-  const authenticated = requireCredential(authEnabled, app.get(RateLimits));
-  // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.
   const budget = new BodyBudget(config.http.maxInflightBodyBytes);
+  if (config.app.servesApi) mountBodyReaders(app, config, requireCredential(authEnabled, app.get(RateLimits)), budget);
+  app
+    .get(MetricsService)
+    .registerGauges(async () => [
+      { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
+    ]);
+  // A worker has only /health/* and /metrics; any other path says why it is not there.
+  app.useGlobalFilters(new AllExceptionsFilter(config.app.servesApi ? {} : { routeNotFound: WORKER_NOT_FOUND }));
+  app.useGlobalPipes(createValidationPipe());
+  if (config.app.servesApi && config.http.docsEnabled) setupOpenApi(app);
+  return app;
+}
+
+/** Each API route family that takes a JSON body gets its own reader and limit; no other route reads one. */
+function mountBodyReaders(
+  app: NestExpressApplication,
+  config: AppConfig,
+  authenticated: express.RequestHandler,
+  budget: BodyBudget,
+): void {
   const registry = { limit: config.http.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
   const large = { limit: config.http.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
   const server = app.getHttpAdapter().getInstance() as express.Express;
@@ -89,14 +109,4 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   server.patch('/api/v1/auth/users/:username', authenticated, bodyReader({ ...registry, mode: 'json' }));
   // Login is public: the body (username and password) is the credential.
   server.post('/api/v1/auth/login', bodyReader({ ...registry, mode: 'json' }));
-  app
-    .get(MetricsService)
-    .registerGauges(async () => [
-      { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
-    ]);
-  app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(createValidationPipe());
-  // A worker serves no API, so no API documentation either.
-  if (config.app.servesApi && config.http.docsEnabled) setupOpenApi(app);
-  return app;
 }

@@ -6,7 +6,6 @@ import { AppConfig, loadConfig } from './config/app-config';
 import { EnvironmentError } from './config/environment';
 import { scrubSecrets, secretsOf } from './config/secrets';
 import { ShutdownState } from './health/shutdown-state';
-import { workerRoutesOnly } from './jobs/worker-routes';
 import { createRootLogger } from './logging/logger';
 
 /** Configuration problems end the process with one `config error:` line each and exit code 2. */
@@ -56,9 +55,8 @@ function installShutdown(app: INestApplication, config: AppConfig, logger: Logge
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createRootLogger(config);
+  // The root module is composed for APP_ROLE: a worker has only its probes and the job consumer.
   const app = await createApp(config, logger);
-  // A worker consumes jobs and answers its probes; every API route is 404 there.
-  if (!config.app.servesApi) app.use(workerRoutesOnly);
   installShutdown(app, config, logger);
   await app.listen(config.http.port, config.http.host);
   logger.info(

@@ -1,11 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CacheStore } from './cache-store';
 import { MemoryCacheStore } from './memory-cache-store';
 import { PredictionCacheService } from './prediction-cache.service';
 import { RedisCacheStore } from './redis-cache-store';
 
-@Global()
 @Module({
   providers: [
     {
