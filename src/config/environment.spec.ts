@@ -35,6 +35,26 @@ describe('loadEnvironment', () => {
     assert.equal(config.models.maxModelBytes, 2048);
   });
 
+  it('is one object grouped by feature, frozen all the way down', () => {
+    const config = loadConfig({ CORS_ORIGINS: 'https://a.example', APP_ROLE: 'api', JOBS_LOCK_MS: '5000' });
+    assert.deepEqual(config.app, { nodeEnv: 'development', role: 'api', servesApi: true, runsJobs: false });
+    assert.equal(config.jobs.lockMs, 5000);
+    assert.ok(config.inference.workers >= 1 && config.inference.intraOpThreads >= 1, '0 resolves to a count');
+    for (const frozen of [
+      config,
+      config.http,
+      config.http.corsOrigins,
+      config.auth.rateLimitPerMinute,
+      config.secrets,
+    ]) {
+      assert.ok(Object.isFrozen(frozen));
+    }
+    assert.throws(() => {
+      (config.jobs as { lockMs: number }).lockMs = 1;
+    }, TypeError);
+    assert.throws(() => (config.http.corsOrigins as string[]).push('https://b.example'), TypeError);
+  });
+
   it('treats an empty string like an unset variable', () => {
     assert.equal(loadConfig({ DATABASE_URL: '', PORT: '' }).http.port, 3000);
   });
