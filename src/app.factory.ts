@@ -36,6 +36,8 @@ export const EXPOSED_HEADERS = [
 ];
 /** Seconds a browser may reuse a preflight answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
+/** The 404 message of a worker (APP_ROLE=worker), so a worker put behind a load balancer by mistake says so. */
+const WORKER_NOT_FOUND = 'This process runs with APP_ROLE=worker: it serves only /health/* and /metrics';
 
 /** Builds the HTTP application: the same wiring for main.ts, the e2e tests and the benchmark. */
 export async function createApp(config: AppConfig, logger: Logger): Promise<NestExpressApplication> {
@@ -46,7 +48,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   });
   app.disable('x-powered-by');
   // req.ip (login throttling per address, logs) from X-Forwarded-For only through trusted proxies.
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', config.http.trustProxy);
   installProtocolErrorBodies(app.getHttpServer());
   app.use(securityHeaders());
   app.use(requestIdMiddleware);
@@ -55,10 +57,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // CORS (an allowlist; CORS_ORIGINS refuses `*`) before anything that can refuse a request: a
   // preflight carries no credential and is answered here, and a 401/413/415 from the middlewares
   // below still carries Access-Control-Allow-Origin, so a browser script can read it.
-  const origins = config.corsOrigins;
+  const origins = config.http.corsOrigins;
   if (origins) {
     app.enableCors({
-      origin: origins,
+      origin: [...origins],
       credentials: true,
       exposedHeaders: EXPOSED_HEADERS,
       maxAge: PREFLIGHT_MAX_AGE_SECONDS,
@@ -69,16 +71,34 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // a request without one before reading it.
   const authEnabled = config.auth.enabled;
   app.use(authenticateMiddleware(app.get(CredentialsService), authEnabled));
-  const authenticated = requireCredential(authEnabled, app.get(RateLimits));
-  // Each route family that takes a JSON body gets its own reader and limit; no other route reads one.
-  const budget = new BodyBudget(config.maxInflightBodyBytes);
-  const registry = { limit: config.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
-  const large = { limit: config.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
+  const budget = new BodyBudget(config.http.maxInflightBodyBytes);
+  if (config.app.servesApi) mountBodyReaders(app, config, requireCredential(authEnabled, app.get(RateLimits)), budget);
+  app
+    .get(MetricsService)
+    .registerGauges(async () => [
+      { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
+    ]);
+  // A worker has only /health/* and /metrics; any other path says why it is not there.
+  app.useGlobalFilters(new AllExceptionsFilter(config.app.servesApi ? {} : { routeNotFound: WORKER_NOT_FOUND }));
+  app.useGlobalPipes(createValidationPipe());
+  if (config.app.servesApi && config.http.docsEnabled) setupOpenApi(app);
+  return app;
+}
+
+/** Each API route family that takes a JSON body gets its own reader and limit; no other route reads one. */
+function mountBodyReaders(
+  app: NestExpressApplication,
+  config: AppConfig,
+  authenticated: express.RequestHandler,
+  budget: BodyBudget,
+): void {
+  const registry = { limit: config.http.maxRegistryBodyBytes, limitName: 'MAX_REGISTRY_BODY_BYTES', budget };
+  const large = { limit: config.http.maxJsonBodyBytes, limitName: 'MAX_JSON_BODY_BYTES', budget };
   const server = app.getHttpAdapter().getInstance() as express.Express;
   // Prediction and job bodies stay raw bytes on the HTTP thread; an inference worker parses them.
   server.post('/api/v1/predictions', authenticated, bodyReader({ ...large, mode: 'raw', sha256: wantsRawCacheKey }));
   const jobBody =
-    config.jobs.maxSubmissionBytes < config.maxJsonBodyBytes
+    config.jobs.maxSubmissionBytes < config.http.maxJsonBodyBytes
       ? { limit: config.jobs.maxSubmissionBytes, limitName: 'JOBS_MAX_SUBMISSION_BYTES' }
       : large;
   server.post('/api/v1/jobs', authenticated, bodyReader({ ...jobBody, budget, mode: 'raw' }));
@@ -89,13 +109,4 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   server.patch('/api/v1/auth/users/:username', authenticated, bodyReader({ ...registry, mode: 'json' }));
   // Login is public: the body (username and password) is the credential.
   server.post('/api/v1/auth/login', bodyReader({ ...registry, mode: 'json' }));
-  app
-    .get(MetricsService)
-    .registerGauges(async () => [
-      { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
-    ]);
-  app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(createValidationPipe());
-  if (config.docsEnabled) setupOpenApi(app);
-  return app;
 }

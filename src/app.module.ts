@@ -1,34 +1,32 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api.module';
 import { AuthModule } from './auth/auth.module';
-import { CacheModule } from './cache/cache.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
-import { InferenceModule } from './inference/inference.module';
-import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { ModelsModule } from './models/models.module';
-import { PredictionsModule } from './predictions/predictions.module';
-import { StorageModule } from './storage/storage.module';
+import { WorkerModule } from './worker.module';
 
+/**
+ * The root module, composed per APP_ROLE. Every process has the configuration, the database,
+ * authentication (the global guard) and its probes, /health/* and /metrics; `api` adds ApiModule,
+ * `worker` adds WorkerModule, `all` both. A worker therefore has no API controller, no prediction
+ * log and no OpenAPI document.
+ */
 @Module({})
 export class AppModule {
-  static forRoot(config?: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule,
         AuthModule,
-        StorageModule,
-        InferenceModule,
-        CacheModule,
+        HealthModule.forRoot(config),
         MetricsModule,
-        HealthModule,
-        ModelsModule,
-        PredictionsModule,
-        JobsModule.forRoot(config),
+        ...(config.app.servesApi ? [ApiModule.forRoot(config)] : []),
+        ...(config.app.runsJobs ? [WorkerModule.forRoot(config)] : []),
       ],
     };
   }

@@ -2,11 +2,10 @@ import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory';
-import { AppConfig } from './config/app-config';
-import { EnvironmentError, loadEnvironment } from './config/environment';
+import { AppConfig, loadConfig } from './config/app-config';
+import { EnvironmentError } from './config/environment';
 import { scrubSecrets, secretsOf } from './config/secrets';
 import { ShutdownState } from './health/shutdown-state';
-import { workerRoutesOnly } from './jobs/worker-routes';
 import { createRootLogger } from './logging/logger';
 
 /** Configuration problems end the process with one `config error:` line each and exit code 2. */
@@ -17,12 +16,10 @@ function exitOnEnvironmentError(error: unknown): void {
   }
 }
 
+/** The one validation of the environment: everything else is handed this configuration. */
 function readConfig(): AppConfig {
   try {
-    const env = loadEnvironment();
-    // A worker serves no API, so no API documentation either (see workerRoutesOnly).
-    if (env.APP_ROLE === 'worker') env.DOCS_ENABLED = false;
-    return new AppConfig(env);
+    return loadConfig();
   } catch (error) {
     exitOnEnvironmentError(error);
     throw error;
@@ -39,13 +36,13 @@ function installShutdown(app: INestApplication, config: AppConfig, logger: Logge
     if (started) return;
     started = true;
     app.get(ShutdownState).begin();
-    logger.info({ signal, drainMs: config.shutdownDrainMs, graceMs: config.shutdownGraceMs }, 'shutdown started');
+    logger.info({ signal, drainMs: config.shutdown.drainMs, graceMs: config.shutdown.graceMs }, 'shutdown started');
     const force = setTimeout(() => {
       logger.error('shutdown grace period elapsed; exiting with requests still open');
       process.exit(1);
-    }, config.shutdownGraceMs + config.shutdownDrainMs);
+    }, config.shutdown.graceMs + config.shutdown.drainMs);
     force.unref();
-    await new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs));
+    await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
     await app.close();
     logger.info('shutdown complete');
     logger.flush();
@@ -58,17 +55,16 @@ function installShutdown(app: INestApplication, config: AppConfig, logger: Logge
 async function main(): Promise<void> {
   const config = readConfig();
   const logger = createRootLogger(config);
+  // The root module is composed for APP_ROLE: a worker has only its probes and the job consumer.
   const app = await createApp(config, logger);
-  // A worker consumes jobs and answers its probes; every API route is 404 there.
-  if (!config.servesApi) app.use(workerRoutesOnly);
   installShutdown(app, config, logger);
-  await app.listen(config.port, config.host);
+  await app.listen(config.http.port, config.http.host);
   logger.info(
     {
-      port: config.port,
-      role: config.appRole,
-      database: config.databaseUrl ? 'postgres' : 'sqlite',
-      dataDir: config.dataDir,
+      port: config.http.port,
+      role: config.app.role,
+      database: config.database.url ? 'postgres' : 'sqlite',
+      dataDir: config.storage.dataDir,
     },
     'ModelForge listening',
   );

@@ -3,10 +3,9 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { MetricsModule } from '../metrics/metrics.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { AccessGuard } from './access.guard';
-import { AuditController } from './audit/audit.controller';
-import { AuditEventsService } from './audit/audit-events.service';
 import { AuditService } from './audit/audit.service';
 import { AuthEvents, LocalAuthEvents, RedisAuthEvents } from './auth-events';
 import { AuthBootstrapService } from './bootstrap.service';
@@ -15,14 +14,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { AuditEventEntity } from './entities/audit-event.entity';
 import { RefreshTokenEntity } from './entities/refresh-token.entity';
 import { UserEntity } from './entities/user.entity';
-import { ApiKeysController } from './keys/api-keys.controller';
 import { ApiKeysService } from './keys/api-keys.service';
-import { MeController } from './me.controller';
-import { LoginThrottle, MemoryLoginThrottle } from './login/login-throttle';
-import { RedisLoginThrottle } from './login/redis-login-throttle';
-import { RefreshTokensService } from './login/refresh-tokens.service';
-import { SessionsController } from './login/sessions.controller';
-import { SessionsService } from './login/sessions.service';
 import { BucketStore } from './rate-limit/bucket-store';
 import { createBucketStore } from './rate-limit/bucket-store.factory';
 import { TokenBucketRateLimits } from './rate-limit/token-bucket-rate-limits';
@@ -31,35 +23,26 @@ import { AccessTokens } from './tokens/access-tokens';
 import { JwtAccessTokens } from './tokens/jwt-access-tokens';
 import { JwtSecret } from './tokens/jwt-secret';
 import { TokenSubjects } from './tokens/token-subjects';
-import { UsersController } from './users/users.controller';
-import { UsersService } from './users/users.service';
 
-/** Keys, users and tokens, the global access guard, rate limits and the audit trail. */
+/**
+ * Who is calling, for every route of every process role: API keys, access tokens, the global
+ * access guard, rate limits and the audit trail's writer. No routes: the keys, users, login and
+ * audit endpoints are AuthApiModule's.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity, UserEntity, RefreshTokenEntity, AuditEventEntity])],
-  controllers: [ApiKeysController, UsersController, SessionsController, MeController, AuditController],
+  imports: [TypeOrmModule.forFeature([ApiKeyEntity, UserEntity, RefreshTokenEntity, AuditEventEntity]), MetricsModule],
   providers: [
     {
       provide: AuthEvents,
       inject: [AppConfig],
       useFactory: (config: AppConfig): AuthEvents =>
-        config.redisUrl
-          ? new RedisAuthEvents(config.redisUrl, `${config.jobsQueuePrefix}:auth-events`)
+        config.redis.url
+          ? new RedisAuthEvents(config.redis.url, `${config.redis.keyPrefix}:auth-events`)
           : new LocalAuthEvents(),
     },
     { provide: Clock, useClass: SystemClock },
     { provide: BucketStore, inject: [AppConfig, MetricsService], useFactory: createBucketStore },
     { provide: RateLimits, useClass: TokenBucketRateLimits },
-    {
-      provide: LoginThrottle,
-      inject: [AppConfig],
-      useFactory: (config: AppConfig): LoginThrottle => {
-        const { loginMaxFailures, loginLockoutSeconds } = config.auth;
-        return config.redisUrl
-          ? new RedisLoginThrottle(config.redisUrl, config.jobsQueuePrefix, loginMaxFailures, loginLockoutSeconds)
-          : new MemoryLoginThrottle(loginMaxFailures, loginLockoutSeconds);
-      },
-    },
     JwtSecret,
     TokenSubjects,
     JwtAccessTokens,
@@ -67,13 +50,9 @@ import { UsersService } from './users/users.service';
     { provide: APP_GUARD, useClass: AccessGuard },
     ApiKeysService,
     AuditService,
-    AuditEventsService,
     CredentialsService,
     AuthBootstrapService,
-    UsersService,
-    RefreshTokensService,
-    SessionsService,
   ],
-  exports: [AuditService, CredentialsService],
+  exports: [AuditService, AuthEvents, ApiKeysService, JwtAccessTokens, CredentialsService, RateLimits],
 })
 export class AuthModule {}

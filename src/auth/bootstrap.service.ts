@@ -39,7 +39,7 @@ export class AuthBootstrapService implements OnApplicationBootstrap {
       );
       return;
     }
-    if (auth.adminApiKey || !this.config.servesApi) return;
+    if (auth.adminApiKey || !this.config.app.servesApi) return;
     if ((await this.keys.any()) || (await this.users.count({ take: 1 })) > 0) return;
     const created = await this.keys.create(
       { name: 'bootstrap-admin', role: 'admin' },

@@ -1,20 +1,19 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { CacheStore } from './cache-store';
 import { MemoryCacheStore } from './memory-cache-store';
 import { PredictionCacheService } from './prediction-cache.service';
 import { RedisCacheStore } from './redis-cache-store';
 
-@Global()
 @Module({
   providers: [
     {
       provide: CacheStore,
       inject: [AppConfig],
       useFactory: (config: AppConfig): CacheStore =>
-        config.redisUrl
-          ? new RedisCacheStore(config.redisUrl, config.cacheTimeoutMs)
-          : new MemoryCacheStore(config.cacheMemoryMaxBytes),
+        config.redis.url
+          ? new RedisCacheStore(config.redis.url, config.cache.timeoutMs)
+          : new MemoryCacheStore(config.cache.memoryMaxBytes),
     },
     PredictionCacheService,
   ],

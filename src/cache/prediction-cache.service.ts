@@ -120,12 +120,12 @@ export class PredictionCacheService implements OnApplicationShutdown {
   /** Stores an entry under its keys until its expiry, unless it is larger than CACHE_MAX_ENTRY_BYTES. */
   async put(keys: string[], entry: CachedPrediction): Promise<void> {
     // The outputs dominate an entry: a response too large to cache is never serialized again.
-    if (entry.o.length > this.config.cacheMaxEntryBytes) {
+    if (entry.o.length > this.config.cache.maxEntryBytes) {
       this.skippedTooLarge++;
       return;
     }
     const value = JSON.stringify(entry);
-    if (Buffer.byteLength(value) > this.config.cacheMaxEntryBytes) {
+    if (Buffer.byteLength(value) > this.config.cache.maxEntryBytes) {
       this.skippedTooLarge++;
       return;
     }

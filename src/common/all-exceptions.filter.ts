@@ -84,10 +84,17 @@ function fromMiddleware(error: MiddlewareError): Mapped | undefined {
   }
 }
 
+export interface ExceptionFilterOptions {
+  /** The message of a 404 for a path no route serves (a worker names its role); Nest's own otherwise. */
+  routeNotFound?: string;
+}
+
 /** The one place errors become HTTP: the body of docs/api.md ("Errors") plus the request id. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
+
+  constructor(private readonly options: ExceptionFilterOptions = {}) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -124,7 +131,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
         retryAfterSeconds: exception.retryAfterSeconds,
       };
     }
-    if (exception instanceof HttpException) return fromHttpException(exception);
+    if (exception instanceof HttpException) {
+      // Services throw domain errors, so a bare 404 HttpException is the router's: no route here.
+      if (exception.getStatus() === 404 && this.options.routeNotFound) {
+        return { status: 404, message: this.options.routeNotFound };
+      }
+      return fromHttpException(exception);
+    }
     if (exception && typeof exception === 'object') {
       const mapped = fromMiddleware(exception as MiddlewareError);
       if (mapped) return mapped;

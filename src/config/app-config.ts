@@ -1,110 +1,238 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Environment, LogLevel } from './environment';
+import { AppRole, Environment, loadEnvironment, LogLevel } from './environment';
 import { secretsOf } from './secrets';
 import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
-export interface AuthConfig {
-  enabled: boolean;
-  adminApiKey?: string;
-  jwtSecret?: string;
-  accessTtlSeconds: number;
-  refreshTtlSeconds: number;
-  issuer: string;
-  audience: string;
-  cookieSecure: boolean;
-  metricsToken?: string;
-  loginMaxFailures: number;
-  loginLockoutSeconds: number;
-  /** Default per role; 0 = unlimited. */
-  rateLimitPerMinute: Record<'admin' | 'maintainer' | 'predictor' | 'viewer', number>;
-  /** How long a Redis rate-limit decision may take before this replica decides alone. */
-  rateLimitTimeoutMs: number;
+/** What this process is and does (APP_ROLE). */
+export interface AppSettings {
+  readonly nodeEnv: Environment['NODE_ENV'];
+  readonly role: AppRole;
+  /** This process serves the HTTP API (and produces jobs). */
+  readonly servesApi: boolean;
+  /** This process consumes jobs. */
+  readonly runsJobs: boolean;
 }
 
-/** Typed, read-only view of the validated environment. Inject this; never read process.env. */
-export class AppConfig {
-  constructor(private readonly env: Environment) {}
-
-  get nodeEnv(): Environment['NODE_ENV'] {
-    return this.env.NODE_ENV;
-  }
-  get port(): number {
-    return this.env.PORT;
-  }
-  get host(): string {
-    return this.env.HOST;
-  }
-  get databaseUrl(): string | undefined {
-    return this.env.DATABASE_URL;
-  }
-  get databasePoolSize(): number {
-    return this.env.DATABASE_POOL_SIZE;
-  }
-  get runMigrations(): boolean {
-    return this.env.DATABASE_MIGRATIONS_RUN;
-  }
-  /** Passwords held in the configuration, which the logger scrubs from every line. */
-  get secrets(): string[] {
-    return secretsOf({
-      DATABASE_URL: this.env.DATABASE_URL,
-      REDIS_URL: this.env.REDIS_URL,
-      ADMIN_API_KEY: this.env.ADMIN_API_KEY,
-      JWT_SECRET: this.env.JWT_SECRET,
-      METRICS_TOKEN: this.env.METRICS_TOKEN,
-    });
-  }
-  get redisUrl(): string | undefined {
-    return this.env.REDIS_URL;
-  }
-  get dataDir(): string {
-    return path.resolve(this.env.DATA_DIR);
-  }
-  get sqlitePath(): string {
-    return path.join(this.dataDir, 'modelforge.sqlite');
-  }
-  get logLevel(): LogLevel {
-    return this.env.LOG_LEVEL;
-  }
-  get logFormat(): 'json' | 'pretty' {
-    return this.env.LOG_FORMAT ?? (this.env.NODE_ENV === 'development' ? 'pretty' : 'json');
-  }
-  get maxModelBytes(): number {
-    return this.env.MAX_MODEL_BYTES;
-  }
-  get maxJsonBodyBytes(): number {
-    return this.env.MAX_JSON_BODY_BYTES;
-  }
-  get maxRegistryBodyBytes(): number {
-    return this.env.MAX_REGISTRY_BODY_BYTES;
-  }
-  get maxInflightBodyBytes(): number {
-    return this.env.MAX_INFLIGHT_BODY_BYTES;
-  }
-  get minFreeDiskBytes(): number {
-    return this.env.MIN_FREE_DISK_BYTES;
-  }
-  get maxConcurrentUploads(): number {
-    return this.env.MAX_CONCURRENT_UPLOADS;
-  }
+export interface HttpConfig {
+  readonly port: number;
+  readonly host: string;
   /** Express's `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For gives req.ip. */
-  get trustProxy(): TrustProxy {
-    return parseTrustProxy(this.env.TRUST_PROXY);
+  readonly trustProxy: TrustProxy;
+  /** The CORS allowlist; undefined when no browser origin is allowed. */
+  readonly corsOrigins?: readonly string[];
+  readonly docsEnabled: boolean;
+  readonly maxJsonBodyBytes: number;
+  readonly maxRegistryBodyBytes: number;
+  readonly maxInflightBodyBytes: number;
+}
+
+export interface ShutdownConfig {
+  readonly drainMs: number;
+  readonly graceMs: number;
+}
+
+export interface LogConfig {
+  readonly level: LogLevel;
+  readonly format: 'json' | 'pretty';
+}
+
+export interface DatabaseConfig {
+  /** PostgreSQL; undefined for the embedded SQLite file at `sqlitePath`. */
+  readonly url?: string;
+  readonly poolSize: number;
+  readonly runMigrations: boolean;
+  readonly sqlitePath: string;
+}
+
+export interface RedisConfig {
+  /** Undefined: in-memory stores, one process only. */
+  readonly url?: string;
+  /** JOBS_QUEUE_PREFIX: prefix of the keys of Bull, auth events, rate limits and login throttling. */
+  readonly keyPrefix: string;
+}
+
+export interface StorageConfig {
+  /** DATA_DIR, resolved to an absolute path. */
+  readonly dataDir: string;
+  readonly minFreeDiskBytes: number;
+}
+
+export interface ModelsConfig {
+  readonly maxModelBytes: number;
+  readonly maxConcurrentUploads: number;
+}
+
+export interface InferenceConfig {
+  /** Inference processes (INFERENCE_WORKERS, 0 resolved to one per core, at most 4). */
+  readonly workers: number;
+  /** Intra-op threads per process (INFERENCE_INTRA_OP_THREADS, 0 resolved to cores / workers). */
+  readonly intraOpThreads: number;
+  readonly spinning: boolean;
+  readonly timeoutMs: number;
+  readonly processMaxRssBytes: number;
+  readonly maxQueue: number;
+  readonly maxLoadedVersions: number;
+  readonly memoryBudgetBytes: number;
+  readonly load: 'eager' | 'lazy';
+  readonly maxTensorElements: number;
+  readonly maxOutputElements: number;
+  readonly warmupMaxElements: number;
+}
+
+export interface CacheConfig {
+  /** For models that do not set their own. */
+  readonly defaults: { readonly enabled: boolean; readonly ttlSeconds: number };
+  readonly maxEntryBytes: number;
+  readonly memoryMaxBytes: number;
+  readonly timeoutMs: number;
+}
+
+export interface PredictionLogConfig {
+  readonly sampleRate: number;
+  readonly retentionDays: number;
+  readonly flushMs: number;
+  readonly batchSize: number;
+  readonly maxBuffer: number;
+}
+
+export interface JobsConfig {
+  readonly maxInstances: number;
+  readonly maxSubmissionBytes: number;
+  readonly maxDecodedBytes: number;
+  readonly maxInstanceElements: number;
+  readonly chunkSize: number;
+  readonly concurrency: number;
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly timeoutMs: number;
+  readonly lockMs: number;
+  readonly dashboardEnabled: boolean;
+}
+
+export interface AuthConfig {
+  readonly enabled: boolean;
+  readonly adminApiKey?: string;
+  readonly jwtSecret?: string;
+  readonly accessTtlSeconds: number;
+  readonly refreshTtlSeconds: number;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly cookieSecure: boolean;
+  readonly metricsToken?: string;
+  readonly loginMaxFailures: number;
+  readonly loginLockoutSeconds: number;
+  /** Default per role; 0 = unlimited. */
+  readonly rateLimitPerMinute: Readonly<Record<'admin' | 'maintainer' | 'predictor' | 'viewer', number>>;
+  /** How long a Redis rate-limit decision may take before this replica decides alone. */
+  readonly rateLimitTimeoutMs: number;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
   }
-  get corsOrigins(): string[] | undefined {
-    const raw = this.env.CORS_ORIGINS.trim();
-    if (raw === '') return undefined;
-    return raw.split(',').map((o) => o.trim());
-  }
-  get shutdownDrainMs(): number {
-    return this.env.SHUTDOWN_DRAIN_MS;
-  }
-  get shutdownGraceMs(): number {
-    return this.env.SHUTDOWN_GRACE_MS;
-  }
-  get auth(): AuthConfig {
-    const env = this.env;
-    return {
+  return value;
+}
+
+/**
+ * The configuration, grouped by feature and frozen: built once from the validated environment
+ * (`loadConfig`) and injected everywhere as this class. Nothing else reads process.env.
+ */
+export class AppConfig {
+  readonly app: AppSettings;
+  readonly http: HttpConfig;
+  readonly shutdown: ShutdownConfig;
+  readonly log: LogConfig;
+  readonly database: DatabaseConfig;
+  readonly redis: RedisConfig;
+  readonly storage: StorageConfig;
+  readonly models: ModelsConfig;
+  readonly inference: InferenceConfig;
+  readonly cache: CacheConfig;
+  readonly predictionLog: PredictionLogConfig;
+  readonly jobs: JobsConfig;
+  readonly auth: AuthConfig;
+  /** Passwords held in the configuration, which the logger scrubs from every line. */
+  readonly secrets: readonly string[];
+
+  constructor(env: Environment) {
+    this.app = {
+      nodeEnv: env.NODE_ENV,
+      role: env.APP_ROLE,
+      servesApi: env.APP_ROLE !== 'worker',
+      runsJobs: env.APP_ROLE !== 'api',
+    };
+    const cors = env.CORS_ORIGINS.trim();
+    this.http = {
+      port: env.PORT,
+      host: env.HOST,
+      trustProxy: parseTrustProxy(env.TRUST_PROXY),
+      corsOrigins: cors === '' ? undefined : cors.split(',').map((origin) => origin.trim()),
+      docsEnabled: env.DOCS_ENABLED,
+      maxJsonBodyBytes: env.MAX_JSON_BODY_BYTES,
+      maxRegistryBodyBytes: env.MAX_REGISTRY_BODY_BYTES,
+      maxInflightBodyBytes: env.MAX_INFLIGHT_BODY_BYTES,
+    };
+    this.shutdown = { drainMs: env.SHUTDOWN_DRAIN_MS, graceMs: env.SHUTDOWN_GRACE_MS };
+    this.log = {
+      level: env.LOG_LEVEL,
+      format: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    };
+    const dataDir = path.resolve(env.DATA_DIR);
+    this.database = {
+      url: env.DATABASE_URL,
+      poolSize: env.DATABASE_POOL_SIZE,
+      runMigrations: env.DATABASE_MIGRATIONS_RUN,
+      sqlitePath: path.join(dataDir, 'modelforge.sqlite'),
+    };
+    this.redis = { url: env.REDIS_URL, keyPrefix: env.JOBS_QUEUE_PREFIX };
+    this.storage = { dataDir, minFreeDiskBytes: env.MIN_FREE_DISK_BYTES };
+    this.models = { maxModelBytes: env.MAX_MODEL_BYTES, maxConcurrentUploads: env.MAX_CONCURRENT_UPLOADS };
+    const cores = os.availableParallelism();
+    const workers = env.INFERENCE_WORKERS || Math.max(1, Math.min(4, cores));
+    this.inference = {
+      workers,
+      intraOpThreads: env.INFERENCE_INTRA_OP_THREADS || Math.max(1, Math.floor(cores / workers)),
+      spinning: env.INFERENCE_SPINNING,
+      timeoutMs: env.INFERENCE_TIMEOUT_MS,
+      processMaxRssBytes: env.INFERENCE_PROCESS_MAX_RSS_BYTES,
+      maxQueue: env.INFERENCE_MAX_QUEUE,
+      maxLoadedVersions: env.INFERENCE_MAX_LOADED_VERSIONS,
+      memoryBudgetBytes: env.INFERENCE_MEMORY_BUDGET_BYTES,
+      load: env.INFERENCE_LOAD,
+      maxTensorElements: env.MAX_TENSOR_ELEMENTS,
+      maxOutputElements: env.MAX_OUTPUT_ELEMENTS,
+      warmupMaxElements: env.WARMUP_MAX_ELEMENTS,
+    };
+    this.cache = {
+      defaults: { enabled: env.CACHE_DEFAULT_ENABLED, ttlSeconds: env.CACHE_DEFAULT_TTL_SECONDS },
+      maxEntryBytes: env.CACHE_MAX_ENTRY_BYTES,
+      memoryMaxBytes: env.CACHE_MEMORY_MAX_BYTES,
+      timeoutMs: env.CACHE_TIMEOUT_MS,
+    };
+    this.predictionLog = {
+      sampleRate: env.PREDICTION_LOG_SAMPLE_RATE,
+      retentionDays: env.PREDICTION_LOG_RETENTION_DAYS,
+      flushMs: env.PREDICTION_LOG_FLUSH_MS,
+      batchSize: env.PREDICTION_LOG_BATCH_SIZE,
+      maxBuffer: env.PREDICTION_LOG_MAX_BUFFER,
+    };
+    this.jobs = {
+      maxInstances: env.JOBS_MAX_INSTANCES,
+      maxSubmissionBytes: env.JOBS_MAX_SUBMISSION_BYTES,
+      maxDecodedBytes: env.JOBS_MAX_DECODED_BYTES,
+      maxInstanceElements: env.JOBS_MAX_INSTANCE_ELEMENTS,
+      chunkSize: env.JOBS_CHUNK_SIZE,
+      concurrency: env.JOBS_CONCURRENCY,
+      attempts: env.JOBS_ATTEMPTS,
+      backoffMs: env.JOBS_BACKOFF_MS,
+      timeoutMs: env.JOBS_TIMEOUT_MS,
+      lockMs: env.JOBS_LOCK_MS,
+      dashboardEnabled: env.QUEUE_DASHBOARD_ENABLED,
+    };
+    this.auth = {
       enabled: env.AUTH_ENABLED,
       adminApiKey: env.ADMIN_API_KEY,
       jwtSecret: env.JWT_SECRET,
@@ -124,115 +252,18 @@ export class AppConfig {
       },
       rateLimitTimeoutMs: env.RATE_LIMIT_TIMEOUT_MS,
     };
+    this.secrets = secretsOf({
+      DATABASE_URL: env.DATABASE_URL,
+      REDIS_URL: env.REDIS_URL,
+      ADMIN_API_KEY: env.ADMIN_API_KEY,
+      JWT_SECRET: env.JWT_SECRET,
+      METRICS_TOKEN: env.METRICS_TOKEN,
+    });
+    deepFreeze(this);
   }
-  get docsEnabled(): boolean {
-    return this.env.DOCS_ENABLED;
-  }
-  get inferenceWorkers(): number {
-    return this.env.INFERENCE_WORKERS || Math.max(1, Math.min(4, os.availableParallelism()));
-  }
-  get intraOpThreads(): number {
-    return (
-      this.env.INFERENCE_INTRA_OP_THREADS || Math.max(1, Math.floor(os.availableParallelism() / this.inferenceWorkers))
-    );
-  }
-  get inferenceSpinning(): boolean {
-    return this.env.INFERENCE_SPINNING;
-  }
-  get inferenceTimeoutMs(): number {
-    return this.env.INFERENCE_TIMEOUT_MS;
-  }
-  get inferenceProcessMaxRssBytes(): number {
-    return this.env.INFERENCE_PROCESS_MAX_RSS_BYTES;
-  }
-  get inferenceMaxQueue(): number {
-    return this.env.INFERENCE_MAX_QUEUE;
-  }
-  get maxLoadedVersions(): number {
-    return this.env.INFERENCE_MAX_LOADED_VERSIONS;
-  }
-  get inferenceMemoryBudgetBytes(): number {
-    return this.env.INFERENCE_MEMORY_BUDGET_BYTES;
-  }
-  get inferenceLoad(): 'eager' | 'lazy' {
-    return this.env.INFERENCE_LOAD;
-  }
-  get maxTensorElements(): number {
-    return this.env.MAX_TENSOR_ELEMENTS;
-  }
-  get maxOutputElements(): number {
-    return this.env.MAX_OUTPUT_ELEMENTS;
-  }
-  get warmupMaxElements(): number {
-    return this.env.WARMUP_MAX_ELEMENTS;
-  }
-  get appRole(): 'all' | 'api' | 'worker' {
-    return this.env.APP_ROLE;
-  }
-  /** This process serves the HTTP API (and produces jobs). */
-  get servesApi(): boolean {
-    return this.env.APP_ROLE !== 'worker';
-  }
-  /** This process consumes jobs. */
-  get runsJobs(): boolean {
-    return this.env.APP_ROLE !== 'api';
-  }
-  get cacheDefaults(): { enabled: boolean; ttlSeconds: number } {
-    return { enabled: this.env.CACHE_DEFAULT_ENABLED, ttlSeconds: this.env.CACHE_DEFAULT_TTL_SECONDS };
-  }
-  get cacheMaxEntryBytes(): number {
-    return this.env.CACHE_MAX_ENTRY_BYTES;
-  }
-  get cacheMemoryMaxBytes(): number {
-    return this.env.CACHE_MEMORY_MAX_BYTES;
-  }
-  get cacheTimeoutMs(): number {
-    return this.env.CACHE_TIMEOUT_MS;
-  }
-  get predictionLog(): {
-    sampleRate: number;
-    retentionDays: number;
-    flushMs: number;
-    batchSize: number;
-    maxBuffer: number;
-  } {
-    return {
-      sampleRate: this.env.PREDICTION_LOG_SAMPLE_RATE,
-      retentionDays: this.env.PREDICTION_LOG_RETENTION_DAYS,
-      flushMs: this.env.PREDICTION_LOG_FLUSH_MS,
-      batchSize: this.env.PREDICTION_LOG_BATCH_SIZE,
-      maxBuffer: this.env.PREDICTION_LOG_MAX_BUFFER,
-    };
-  }
-  get jobs(): {
-    maxInstances: number;
-    maxSubmissionBytes: number;
-    maxDecodedBytes: number;
-    maxInstanceElements: number;
-    chunkSize: number;
-    concurrency: number;
-    attempts: number;
-    backoffMs: number;
-    timeoutMs: number;
-    lockMs: number;
-  } {
-    return {
-      maxInstances: this.env.JOBS_MAX_INSTANCES,
-      maxSubmissionBytes: this.env.JOBS_MAX_SUBMISSION_BYTES,
-      maxDecodedBytes: this.env.JOBS_MAX_DECODED_BYTES,
-      maxInstanceElements: this.env.JOBS_MAX_INSTANCE_ELEMENTS,
-      chunkSize: this.env.JOBS_CHUNK_SIZE,
-      concurrency: this.env.JOBS_CONCURRENCY,
-      attempts: this.env.JOBS_ATTEMPTS,
-      backoffMs: this.env.JOBS_BACKOFF_MS,
-      timeoutMs: this.env.JOBS_TIMEOUT_MS,
-      lockMs: this.env.JOBS_LOCK_MS,
-    };
-  }
-  get queueDashboardEnabled(): boolean {
-    return this.env.QUEUE_DASHBOARD_ENABLED;
-  }
-  get jobsQueuePrefix(): string {
-    return this.env.JOBS_QUEUE_PREFIX;
-  }
+}
+
+/** Validates the environment (one line per bad variable, see EnvironmentError) and builds the configuration. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  return new AppConfig(loadEnvironment(source));
 }

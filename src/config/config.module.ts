@@ -1,15 +1,17 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from './app-config';
-import { loadEnvironment } from './environment';
 
+/**
+ * The one global module: the configuration, validated once before the application is composed
+ * (`loadConfig` in main.ts, or a test's own) and injected as AppConfig everywhere.
+ */
 @Global()
 @Module({})
 export class ConfigModule {
-  /** Provide an explicit config (tests), or validate process.env once. */
-  static forRoot(config?: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: AppConfig, useValue: config ?? new AppConfig(loadEnvironment()) }],
+      providers: [{ provide: AppConfig, useValue: config }],
       exports: [AppConfig],
     };
   }

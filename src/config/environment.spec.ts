@@ -1,44 +1,62 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AppConfig } from './app-config';
+import { loadConfig } from './app-config';
 import { EnvironmentError, loadEnvironment } from './environment';
 
 describe('loadEnvironment', () => {
   it('applies the documented defaults to an empty environment', () => {
-    const config = new AppConfig(loadEnvironment({}));
-    assert.equal(config.port, 3000);
-    assert.equal(config.databaseUrl, undefined);
-    assert.equal(config.redisUrl, undefined);
-    assert.equal(config.logLevel, 'info');
-    assert.equal(config.logFormat, 'pretty', 'development logs are readable');
-    assert.equal(config.maxModelBytes, 512 * 1024 * 1024);
-    assert.equal(config.corsOrigins, undefined);
-    assert.equal(config.runMigrations, true);
-    assert.ok(config.sqlitePath.endsWith('modelforge.sqlite'));
+    const config = loadConfig({});
+    assert.equal(config.http.port, 3000);
+    assert.equal(config.database.url, undefined);
+    assert.equal(config.redis.url, undefined);
+    assert.equal(config.log.level, 'info');
+    assert.equal(config.log.format, 'pretty', 'development logs are readable');
+    assert.equal(config.models.maxModelBytes, 512 * 1024 * 1024);
+    assert.equal(config.http.corsOrigins, undefined);
+    assert.equal(config.database.runMigrations, true);
+    assert.ok(config.database.sqlitePath.endsWith('modelforge.sqlite'));
   });
 
   it('reads typed values', () => {
-    const config = new AppConfig(
-      loadEnvironment({
-        NODE_ENV: 'production',
-        PORT: '8080',
-        DATABASE_URL: 'postgres://u:p@db:5432/mf',
-        REDIS_URL: 'redis://cache:6379',
-        CORS_ORIGINS: 'https://a.example, https://b.example',
-        DATABASE_MIGRATIONS_RUN: 'false',
-        MAX_MODEL_BYTES: '2048',
-      }),
-    );
-    assert.equal(config.port, 8080);
-    assert.equal(config.logFormat, 'json');
-    assert.equal(config.databaseUrl, 'postgres://u:p@db:5432/mf');
-    assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example']);
-    assert.equal(config.runMigrations, false);
-    assert.equal(config.maxModelBytes, 2048);
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/mf',
+      REDIS_URL: 'redis://cache:6379',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      DATABASE_MIGRATIONS_RUN: 'false',
+      MAX_MODEL_BYTES: '2048',
+    });
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.log.format, 'json');
+    assert.equal(config.database.url, 'postgres://u:p@db:5432/mf');
+    assert.deepEqual(config.http.corsOrigins, ['https://a.example', 'https://b.example']);
+    assert.equal(config.database.runMigrations, false);
+    assert.equal(config.models.maxModelBytes, 2048);
+  });
+
+  it('is one object grouped by feature, frozen all the way down', () => {
+    const config = loadConfig({ CORS_ORIGINS: 'https://a.example', APP_ROLE: 'api', JOBS_LOCK_MS: '5000' });
+    assert.deepEqual(config.app, { nodeEnv: 'development', role: 'api', servesApi: true, runsJobs: false });
+    assert.equal(config.jobs.lockMs, 5000);
+    assert.ok(config.inference.workers >= 1 && config.inference.intraOpThreads >= 1, '0 resolves to a count');
+    for (const frozen of [
+      config,
+      config.http,
+      config.http.corsOrigins,
+      config.auth.rateLimitPerMinute,
+      config.secrets,
+    ]) {
+      assert.ok(Object.isFrozen(frozen));
+    }
+    assert.throws(() => {
+      (config.jobs as { lockMs: number }).lockMs = 1;
+    }, TypeError);
+    assert.throws(() => (config.http.corsOrigins as string[]).push('https://b.example'), TypeError);
   });
 
   it('treats an empty string like an unset variable', () => {
-    assert.equal(new AppConfig(loadEnvironment({ DATABASE_URL: '', PORT: '' })).port, 3000);
+    assert.equal(loadConfig({ DATABASE_URL: '', PORT: '' }).http.port, 3000);
   });
 
   it('reports one line per bad variable, naming it and its value', () => {
@@ -82,16 +100,14 @@ describe('loadEnvironment', () => {
   }
 
   it('reads the rate-limit defaults per role and the Redis timeout of the limiter', () => {
-    const defaults = new AppConfig(loadEnvironment({})).auth;
+    const defaults = loadConfig({}).auth;
     assert.deepEqual(defaults.rateLimitPerMinute, { admin: 0, maintainer: 6000, predictor: 6000, viewer: 600 });
     assert.equal(defaults.rateLimitTimeoutMs, 100);
-    const set = new AppConfig(
-      loadEnvironment({
-        RATE_LIMIT_VIEWER_PER_MINUTE: '2',
-        RATE_LIMIT_ADMIN_PER_MINUTE: '10',
-        RATE_LIMIT_TIMEOUT_MS: '50',
-      }),
-    ).auth;
+    const set = loadConfig({
+      RATE_LIMIT_VIEWER_PER_MINUTE: '2',
+      RATE_LIMIT_ADMIN_PER_MINUTE: '10',
+      RATE_LIMIT_TIMEOUT_MS: '50',
+    }).auth;
     assert.equal(set.rateLimitPerMinute.viewer, 2);
     assert.equal(set.rateLimitPerMinute.admin, 10);
     assert.equal(set.rateLimitTimeoutMs, 50);

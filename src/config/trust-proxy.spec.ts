@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import express from 'express';
-import { AppConfig } from './app-config';
+import { loadConfig } from './app-config';
 import { EnvironmentError, loadEnvironment } from './environment';
 import { isTrustProxy, parseTrustProxy } from './trust-proxy';
 
 describe('TRUST_PROXY', () => {
   it('defaults to false: req.ip is the socket peer, X-Forwarded-For is ignored', () => {
-    assert.equal(new AppConfig(loadEnvironment({})).trustProxy, false);
+    assert.equal(loadConfig({}).http.trustProxy, false);
   });
 
   it('reads true, a hop count, and lists of addresses, subnets and named ranges', () => {
     assert.equal(parseTrustProxy('true'), true);
     assert.equal(parseTrustProxy(' 2 '), 2);
     assert.deepEqual(parseTrustProxy('loopback, 10.0.0.0/8,fd00::/8'), ['loopback', '10.0.0.0/8', 'fd00::/8']);
-    assert.deepEqual(new AppConfig(loadEnvironment({ TRUST_PROXY: '10.1.2.3' })).trustProxy, ['10.1.2.3']);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: '10.1.2.3' }).http.trustProxy, ['10.1.2.3']);
   });
 
   it('accepts only what Express accepts, so a bad value is a config error, not a crash at start', () => {

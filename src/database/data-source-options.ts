@@ -10,30 +10,28 @@ export type DatabaseEngine = 'postgres' | 'sqlite';
  * PostgreSQL when DATABASE_URL is set, embedded SQLite under DATA_DIR otherwise. The schema comes
  * only from the migrations; `synchronize` is never on.
  */
-export function buildDataSourceOptions(
-  config: Pick<AppConfig, 'databaseUrl' | 'databasePoolSize' | 'sqlitePath' | 'dataDir' | 'runMigrations'>,
-): DataSourceOptions {
+export function buildDataSourceOptions(config: Pick<AppConfig, 'database' | 'storage'>): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: ALL_MIGRATIONS,
-    migrationsRun: config.runMigrations,
+    migrationsRun: config.database.runMigrations,
     migrationsTransactionMode: 'each' as const,
     synchronize: false,
     logging: false,
   };
-  if (config.databaseUrl) {
+  if (config.database.url) {
     return {
       ...common,
       type: 'postgres',
-      url: config.databaseUrl,
-      extra: { max: config.databasePoolSize, connectionTimeoutMillis: 5_000 },
+      url: config.database.url,
+      extra: { max: config.database.poolSize, connectionTimeoutMillis: 5_000 },
     };
   }
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(config.storage.dataDir, { recursive: true });
   return {
     ...common,
     type: 'better-sqlite3',
-    database: config.sqlitePath,
+    database: config.database.sqlitePath,
     enableWAL: true,
     prepareDatabase: (db: { pragma(sql: string): unknown }) => {
       db.pragma('foreign_keys = ON');

@@ -4,11 +4,10 @@
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../config/app-config';
-import { loadEnvironment } from '../config/environment';
+import { loadConfig } from '../config/app-config';
 import { buildDataSourceOptions } from './data-source-options';
 
 export default new DataSource({
-  ...buildDataSourceOptions(new AppConfig(loadEnvironment())),
+  ...buildDataSourceOptions(loadConfig()),
   migrationsRun: false,
 });

@@ -38,7 +38,10 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnApplication
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.dataSource.options.type !== 'better-sqlite3') return;
-    const settings: CheckpointWorkerSettings = { path: this.config.sqlitePath, intervalMs: CHECKPOINT_INTERVAL_MS };
+    const settings: CheckpointWorkerSettings = {
+      path: this.config.database.sqlitePath,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
+    };
     const worker = new Worker(WORKER_SCRIPT, { workerData: settings });
     try {
       await once(worker, 'message');

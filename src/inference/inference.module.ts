@@ -1,8 +1,10 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { StorageModule } from '../storage/storage.module';
 import { InferenceService } from './inference.service';
 
-@Global()
+/** The engine: InferenceService owns the inference processes; models are read from the ArtifactStore. */
 @Module({
+  imports: [StorageModule],
   providers: [InferenceService],
   exports: [InferenceService],
 })

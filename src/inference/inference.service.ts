@@ -83,13 +83,13 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   /** Starts the inference processes and waits (up to PROCESS_START_WAIT_MS) until they take work. */
   async onModuleInit(): Promise<void> {
     this.pool = new ProcessPool(
-      this.config.inferenceWorkers,
+      this.config.inference.workers,
       {
-        intraOpThreads: this.config.intraOpThreads,
-        spinning: this.config.inferenceSpinning,
-        maxOutputElements: this.config.maxOutputElements,
+        intraOpThreads: this.config.inference.intraOpThreads,
+        spinning: this.config.inference.spinning,
+        maxOutputElements: this.config.inference.maxOutputElements,
       },
-      this.config.inferenceProcessMaxRssBytes,
+      this.config.inference.processMaxRssBytes,
     );
     this.pool.on('restart', (reason) => this.events.emit('restart', { reason }));
     this.pool.on('ready', (index) => void this.reloadInto(index));
@@ -101,8 +101,8 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     if (await this.pool.whenReady(PROCESS_START_WAIT_MS)) {
       this.logger.log({
         msg: 'inference processes started',
-        processes: this.config.inferenceWorkers,
-        intraOpThreads: this.config.intraOpThreads,
+        processes: this.config.inference.workers,
+        intraOpThreads: this.config.inference.intraOpThreads,
         ms: Math.round(performance.now() - started),
       });
     } else {
@@ -111,7 +111,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool?.stop(this.config.shutdownGraceMs);
+    await this.pool?.stop(this.config.shutdown.graceMs);
   }
 
   /** Decodes, checks and loads a staged upload, then runs it once; throws UnprocessableError with the reason. */
@@ -121,7 +121,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       {
         type: 'inspect',
         model: { sha256: staged.sha256, path: staged.tempPath },
-        warmupMaxElements: this.config.warmupMaxElements,
+        warmupMaxElements: this.config.inference.warmupMaxElements,
       },
       { deadline: deadlineIn(INSPECT_TIMEOUT_MS) },
     );
@@ -147,7 +147,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   decode(body: Uint8Array, deadline: number): Promise<DecodedRequest> {
     return this.scheduler.submit<DecodedRequest>(
       'decode',
-      { type: 'decode', body, maxElements: this.config.maxTensorElements },
+      { type: 'decode', body, maxElements: this.config.inference.maxTensorElements },
       { deadline },
     );
   }
@@ -195,7 +195,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     return this.scheduler.submit<RunOutcome>(
       model.sha256,
       { type: 'run', model: { sha256: model.sha256, path }, ...run },
-      { ...options, maxQueue: this.config.inferenceMaxQueue, model: model.name },
+      { ...options, maxQueue: this.config.inference.maxQueue, model: model.name },
     );
   }
 
@@ -204,7 +204,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     return this.scheduler.submit<ParsedJob>(
       'jobs',
       { type: 'parseJob', body },
-      { deadline: deadlineIn(this.config.inferenceTimeoutMs) },
+      { deadline: deadlineIn(this.config.inference.timeoutMs) },
     );
   }
 
@@ -220,7 +220,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     return this.scheduler.submit<EncodedInstances>(
       'jobs',
       { type: 'encodeInstances', source, signature, limits },
-      { deadline: deadlineIn(this.config.inferenceTimeoutMs) },
+      { deadline: deadlineIn(this.config.inference.timeoutMs) },
     );
   }
 
@@ -232,10 +232,10 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     let loadedBytes = 0;
     for (const model of this.loaded.values()) loadedBytes += model.sizeBytes;
     return {
-      workers: this.config.inferenceWorkers,
+      workers: this.config.inference.workers,
       alive: this.pool.alive,
       restarts: this.pool.restartCount,
-      intraOpThreads: this.config.intraOpThreads,
+      intraOpThreads: this.config.inference.intraOpThreads,
       loadedVersions: this.loaded.size,
       loadedBytes,
       inFlight: this.pool.inFlight,
@@ -264,12 +264,12 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
 
   /** Unloads least recently used models that have nothing waiting, until within both limits. */
   private evictBeyondLimits(keep: string): void {
-    const budget = this.config.inferenceMemoryBudgetBytes;
+    const budget = this.config.inference.memoryBudgetBytes;
     const busy = this.scheduler.busyLanes();
     let bytes = 0;
     for (const model of this.loaded.values()) bytes += model.sizeBytes;
     for (const [sha, model] of this.loaded) {
-      const overCount = this.loaded.size > this.config.maxLoadedVersions;
+      const overCount = this.loaded.size > this.config.inference.maxLoadedVersions;
       const overBytes = budget > 0 && bytes > budget;
       if (!overCount && !overBytes) break;
       if (sha === keep || busy.has(sha)) continue;
@@ -282,7 +282,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async reloadInto(index: number): Promise<void> {
-    if (this.config.inferenceLoad !== 'eager') return;
+    if (this.config.inference.load !== 'eager') return;
     for (const model of this.loaded.values()) {
       try {
         const path = await this.store.localPath(model.storageKey);

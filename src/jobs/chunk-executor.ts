@@ -55,13 +55,18 @@ export class ChunkExecutor {
 
   async run(model: ChunkModel, instances: readonly PreparedInstance[], deadline: number): Promise<InstanceOutcome[]> {
     const outcomes: InstanceOutcome[] = [];
-    const lanes = this.config.inferenceWorkers;
+    const lanes = this.config.inference.workers;
     let groups: BatchGroup[] = [];
     let singles: readonly PreparedInstance[] = instances;
     if (canBatch(model.inputs, model.outputs)) {
       // Enough batches to keep every worker busy, each within the tensor size limit.
       const perBatch = Math.max(2, Math.ceil(instances.length / lanes));
-      ({ groups, singles } = groupForBatching(instances, model.inputs, this.config.maxTensorElements, perBatch));
+      ({ groups, singles } = groupForBatching(
+        instances,
+        model.inputs,
+        this.config.inference.maxTensorElements,
+        perBatch,
+      ));
     }
     const work: (BatchGroup | PreparedInstance)[] = [...groups, ...singles];
     await eachLimited(work, lanes, async (item) => {
@@ -115,7 +120,7 @@ export class ChunkExecutor {
   ): Promise<string[] | null> {
     for (;;) {
       try {
-        return (await this.inference.runEncoded(model, feeds, rows, deadlineIn(this.config.inferenceTimeoutMs)))
+        return (await this.inference.runEncoded(model, feeds, rows, deadlineIn(this.config.inference.timeoutMs)))
           .outputs;
       } catch (error) {
         if (!(error instanceof TooManyRequestsError) || Date.now() + BUSY_WAIT_MS > deadline) throw error;

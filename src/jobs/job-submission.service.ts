@@ -58,7 +58,7 @@ export class JobSubmissionService {
   ) {}
 
   private get stagingDir(): string {
-    return path.join(this.config.dataDir, 'jobs-staging');
+    return path.join(this.config.storage.dataDir, 'jobs-staging');
   }
 
   async submit(req: Request, query: SubmitJobQueryDto, caller: Caller): Promise<JobDto> {
@@ -110,7 +110,7 @@ export class JobSubmissionService {
     await this.admit(req, 0);
     return this.accept(target, caller, async (entity, spool) => {
       const batches = readLineBatches(req, {
-        maxLineBytes: this.config.maxJsonBodyBytes,
+        maxLineBytes: this.config.http.maxJsonBodyBytes,
         maxTotalBytes: this.config.jobs.maxSubmissionBytes,
         batchBytes: NDJSON_BATCH_BYTES,
         batchLines: NDJSON_BATCH_LINES,
@@ -149,7 +149,7 @@ export class JobSubmissionService {
     const announced = Number(req.headers['content-length'] ?? 0) || 0;
     if (announced > max || bodyBytes > max) throw submissionTooLarge(max);
     await mkdir(this.stagingDir, { recursive: true });
-    await ensureFreeDisk(this.stagingDir, Math.max(announced, bodyBytes), this.config.minFreeDiskBytes);
+    await ensureFreeDisk(this.stagingDir, Math.max(announced, bodyBytes), this.config.storage.minFreeDiskBytes);
   }
 
   private limits(decodedBytes: number): EncodeLimits {

@@ -2,7 +2,8 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
-import { loadEnvironment } from '../config/environment';
+import { InferenceModule } from '../inference/inference.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelsModule } from '../models/models.module';
 import { ChunkExecutor } from './chunk-executor';
@@ -13,68 +14,59 @@ import { JobMetrics } from './job-metrics';
 import { QueueGauges } from './queue/queue-gauges';
 import { JobRunnerService } from './job-runner.service';
 import { JobStore } from './job-store';
-import { JobSubmissionService } from './job-submission.service';
-import { JobsController } from './jobs.controller';
-import { JobsService } from './jobs.service';
 import { BullJobQueue } from './queue/bull-job-queue';
 import { bullSettings, INFERENCE_QUEUE } from './queue/bull-settings';
 import { InProcessJobQueue } from './queue/in-process-job-queue';
-import { InferenceProcessor } from './queue/inference.processor';
 import { JobQueue } from './queue/job-queue';
-import { QueueDashboard } from './queue/queue-dashboard';
 
 export class JobsConfigurationError extends Error {}
 
+/** Nest tells dynamic modules apart by reference: one per configuration, whoever imports it. */
+const built = new WeakMap<AppConfig, DynamicModule>();
+
 /**
- * Queued batch inference. With REDIS_URL the queue is Bull (`inference`); without it, an
- * in-process runner with the same semantics. APP_ROLE picks the parts: `api` serves the endpoints
- * and only produces, `worker` only consumes (no controller), `all` does both. The module is global
- * so readiness can report the queue.
+ * Queued batch inference, the part every process role shares: the job store, the runner and the
+ * queue. With REDIS_URL the queue is Bull (`inference`); without it, an in-process runner with the
+ * same semantics, which also runs the jobs (APP_ROLE=all only). The endpoints are JobsApiModule's,
+ * the Bull consumer JobsWorkerModule's.
  */
 @Module({})
 export class JobsModule {
-  /** `config` as given to AppModule.forRoot; unset, the environment is read (as ConfigModule does). */
-  static forRoot(given?: AppConfig): DynamicModule {
-    const config = given ?? new AppConfig(loadEnvironment());
-    const redisUrl = config.redisUrl;
-    if (!redisUrl && config.appRole !== 'all') {
+  static forRoot(config: AppConfig): DynamicModule {
+    let module = built.get(config);
+    if (!module) {
+      module = JobsModule.build(config);
+      built.set(config, module);
+    }
+    return module;
+  }
+
+  private static build(config: AppConfig): DynamicModule {
+    const redisUrl = config.redis.url;
+    if (!redisUrl && config.app.role !== 'all') {
       throw new JobsConfigurationError(
-        `APP_ROLE=${config.appRole} needs REDIS_URL: without Redis, jobs run in the process that accepts them (APP_ROLE=all)`,
+        `APP_ROLE=${config.app.role} needs REDIS_URL: without Redis, jobs run in the process that accepts them (APP_ROLE=all)`,
       );
     }
-    const providers: Provider[] = [
-      JobStore,
-      JobMetrics,
-      QueueGauges,
-      ChunkExecutor,
-      JobHooks,
-      JobRunnerService,
-      JobsService,
-      JobSubmissionService,
-    ];
-    if (redisUrl) {
-      providers.push({ provide: JobQueue, useClass: BullJobQueue });
-      if (config.runsJobs) providers.push(InferenceProcessor);
-      if (config.queueDashboardEnabled && config.servesApi) providers.push(QueueDashboard);
-    } else {
-      providers.push({ provide: JobQueue, useClass: InProcessJobQueue });
-    }
+    const providers: Provider[] = [JobStore, JobMetrics, QueueGauges, ChunkExecutor, JobHooks, JobRunnerService];
+    const queue = redisUrl ? BullModule.registerQueue({ name: INFERENCE_QUEUE }) : undefined;
+    providers.push({ provide: JobQueue, useClass: queue ? BullJobQueue : InProcessJobQueue });
     return {
       module: JobsModule,
-      global: true,
       imports: [
         TypeOrmModule.forFeature([JobEntity, JobResultEntity, ModelVersionEntity]),
         ModelsModule,
-        ...(redisUrl
+        InferenceModule,
+        MetricsModule,
+        ...(redisUrl && queue
           ? [
-              BullModule.forRoot({ url: redisUrl, prefix: config.jobsQueuePrefix, settings: bullSettings(config) }),
-              BullModule.registerQueue({ name: INFERENCE_QUEUE }),
+              BullModule.forRoot({ url: redisUrl, prefix: config.redis.keyPrefix, settings: bullSettings(config) }),
+              queue,
             ]
           : []),
       ],
-      controllers: config.servesApi ? [JobsController] : [],
       providers,
-      exports: [JobQueue],
+      exports: [JobQueue, JobStore, JobMetrics, JobRunnerService, ...(queue ? [queue] : [])],
     };
   }
 }

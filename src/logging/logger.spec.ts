@@ -13,7 +13,7 @@ describe('root logger', () => {
       },
     });
     const logger = createRootLogger(
-      { logLevel: 'info', logFormat: 'json', secrets: ['hunter2-secret', 'p@ss word'] },
+      { log: { level: 'info', format: 'json' }, secrets: ['hunter2-secret', 'p@ss word'] },
       sink,
     );
     logger.error({ err: { message: 'connect to postgres://u:hunter2-secret@db failed' } }, 'boom p@ss word');

@@ -17,12 +17,12 @@ const REDACT = [
 ];
 
 export function createRootLogger(
-  config: Pick<AppConfig, 'logLevel' | 'logFormat' | 'secrets'>,
+  config: Pick<AppConfig, 'log' | 'secrets'>,
   destination?: pino.DestinationStream,
 ): Logger {
   const secrets = config.secrets;
   const options: pino.LoggerOptions = {
-    level: config.logLevel,
+    level: config.log.level,
     base: { service: 'modelforge' },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -30,7 +30,7 @@ export function createRootLogger(
     ...(secrets.length > 0 ? { hooks: { streamWrite: (line: string) => scrubSecrets(line, secrets) } } : {}),
   };
   if (destination) return pino(options, destination);
-  if (config.logFormat === 'pretty') {
+  if (config.log.format === 'pretty') {
     return pino({
       ...options,
       transport: {

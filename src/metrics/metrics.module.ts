@@ -1,10 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { InferenceModule } from '../inference/inference.module';
 import { EngineMetrics } from './engine-metrics';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 
-@Global()
+/** /metrics, in every process role, and the registry features declare their metrics on. */
 @Module({
+  imports: [InferenceModule],
   controllers: [MetricsController],
   providers: [MetricsService, EngineMetrics],
   exports: [MetricsService],

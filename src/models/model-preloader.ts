@@ -17,11 +17,11 @@ export class ModelPreloader implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.inferenceLoad !== 'eager') return;
+    if (this.config.inference.load !== 'eager') return;
     const ready = await this.versions.find({
       where: { status: 'ready' },
       order: { createdAt: 'DESC' },
-      take: this.config.maxLoadedVersions,
+      take: this.config.inference.maxLoadedVersions,
     });
     const seen = new Set<string>();
     for (const version of ready.reverse()) {

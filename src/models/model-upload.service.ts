@@ -56,7 +56,7 @@ export class ModelUploadService {
 
   async upload(name: string, request: UploadRequest, caller: Caller): Promise<ModelVersionDto> {
     assertModelInScope(caller, name);
-    if (this.active >= this.config.maxConcurrentUploads) {
+    if (this.active >= this.config.models.maxConcurrentUploads) {
       throw new TooManyRequestsError(
         `${this.active} model uploads are already in progress (MAX_CONCURRENT_UPLOADS); retry shortly`,
         UPLOAD_RETRY_AFTER_SECONDS,
@@ -64,7 +64,7 @@ export class ModelUploadService {
     }
     this.active++;
     try {
-      await ensureFreeDisk(this.config.dataDir, announcedBytes(request), this.config.minFreeDiskBytes);
+      await ensureFreeDisk(this.config.storage.dataDir, announcedBytes(request), this.config.storage.minFreeDiskBytes);
       return await this.receiveAndStore(name, request, caller);
     } finally {
       this.active--;
@@ -73,7 +73,7 @@ export class ModelUploadService {
 
   private async receiveAndStore(name: string, request: UploadRequest, caller: Caller): Promise<ModelVersionDto> {
     const model = await this.models.findEntity(name);
-    const { staged, description } = await receiveModelUpload(request, this.store, this.config.maxModelBytes);
+    const { staged, description } = await receiveModelUpload(request, this.store, this.config.models.maxModelBytes);
     let storageKey: string | undefined;
     try {
       const inspection = await this.inference.inspect(staged);

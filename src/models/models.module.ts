@@ -1,22 +1,32 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module';
+import { CacheModule } from '../cache/cache.module';
+import { InferenceModule } from '../inference/inference.module';
+import { StorageModule } from '../storage/storage.module';
 import { StagingSweeper } from '../storage/staging-sweep';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
 import { ModelPreloader } from './model-preloader';
 import { ModelUploadService } from './model-upload.service';
-import { ModelVersionsController } from './model-versions.controller';
 import { ModelVersionsService } from './model-versions.service';
-import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 import { ServableVersionCache } from './servable-version-cache';
 import { VersionCleanupService } from './version-cleanup.service';
 
-/** The registry. AuthModule gives it the audit trail (AuthModule imports nothing of the registry). */
+/**
+ * The registry's services (its routes are ModelsApiModule's): models and versions, uploads, version
+ * resolution, and the preloading of ready versions at start. AuthModule gives it the audit trail
+ * (AuthModule imports nothing of the registry).
+ */
 @Module({
-  imports: [AuthModule, TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity])],
-  controllers: [ModelsController, ModelVersionsController],
+  imports: [
+    AuthModule,
+    StorageModule,
+    InferenceModule,
+    CacheModule,
+    TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity]),
+  ],
   providers: [
     ModelsService,
     ModelVersionsService,
@@ -26,6 +36,6 @@ import { VersionCleanupService } from './version-cleanup.service';
     ServableVersionCache,
     StagingSweeper,
   ],
-  exports: [ModelsService, ModelVersionsService],
+  exports: [ModelsService, ModelVersionsService, ModelUploadService],
 })
 export class ModelsModule {}

@@ -190,7 +190,7 @@ export class ModelsService {
   }
 
   private toDto(entity: ModelEntity): ModelDto {
-    return toModelDto(entity, this.config.cacheDefaults);
+    return toModelDto(entity, this.config.cache.defaults);
   }
 
   private duplicate(name: string): ConflictError {

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { CacheModule } from '../cache/cache.module';
+import { InferenceModule } from '../inference/inference.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { CacheStatsController } from './cache-stats.controller';
 import { PredictionEntity } from './entities/prediction.entity';
@@ -10,8 +13,9 @@ import { PredictionResponseInterceptor } from './prediction-response.interceptor
 import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
 
+/** POST /api/v1/predictions and the prediction log: an HTTP API feature, absent from a worker. */
 @Module({
-  imports: [ModelsModule, TypeOrmModule.forFeature([PredictionEntity])],
+  imports: [ModelsModule, InferenceModule, CacheModule, MetricsModule, TypeOrmModule.forFeature([PredictionEntity])],
   controllers: [PredictionsController, CacheStatsController],
   providers: [
     PredictionsService,
@@ -20,6 +24,5 @@ import { PredictionsService } from './predictions.service';
     PredictionCacheInterceptor,
     PredictionResponseInterceptor,
   ],
-  exports: [PredictionLogService],
 })
 export class PredictionsModule {}

@@ -58,7 +58,7 @@ export class PredictionsService {
     } catch {
       return undefined; // gone since: the full path answers with the right error
     }
-    const settings = effectiveCache(resolved.model, this.config.cacheDefaults);
+    const settings = effectiveCache(resolved.model, this.config.cache.defaults);
     if (!settings.enabled || resolved.entity.sha256 !== entry.s) return undefined;
     this.cache.countHit();
     context.model = entry.m;
@@ -72,7 +72,7 @@ export class PredictionsService {
 
   async predict(body: Uint8Array, context: PredictionContext, caller: Caller): Promise<PredictionOutcome> {
     const receive = elapsedMs(context.receivedAt);
-    const deadline = deadlineIn(this.config.inferenceTimeoutMs);
+    const deadline = deadlineIn(this.config.inference.timeoutMs);
     let mark = process.hrtime.bigint();
     // The log keeps a copy of a large body's head.
     if (body.byteLength > INLINE_PARSE_MAX_BYTES) context.loggedBody = Buffer.from(body.subarray(0, LOGGED_BODY_BYTES));
@@ -91,7 +91,7 @@ export class PredictionsService {
     const resolve = elapsedMs(mark);
     const { model, entity } = resolved;
     context.version = entity.version;
-    const settings = effectiveCache(model, this.config.cacheDefaults);
+    const settings = effectiveCache(model, this.config.cache.defaults);
     const useCache =
       !context.bypassCache && settings.enabled && epoch !== undefined && declaredMatch(entity.inputs, request.inputs);
 
@@ -185,7 +185,7 @@ export class PredictionsService {
     if (body.byteLength > INLINE_PARSE_MAX_BYTES) {
       return this.inference.decode(body, deadline);
     }
-    return readPredictBody(body, this.config.maxTensorElements);
+    return readPredictBody(body, this.config.inference.maxTensorElements);
   }
 }
 

@@ -43,8 +43,8 @@ export class LocalArtifactStore extends ArtifactStore {
 
   constructor(config: AppConfig) {
     super();
-    this.root = path.join(config.dataDir, 'artifacts');
-    this.staging = artifactStagingDir(config.dataDir);
+    this.root = path.join(config.storage.dataDir, 'artifacts');
+    this.staging = artifactStagingDir(config.storage.dataDir);
     fs.mkdirSync(this.staging, { recursive: true });
   }
 

@@ -49,7 +49,10 @@ export class StagingSweeper implements OnApplicationBootstrap {
   constructor(private readonly config: AppConfig) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    for (const dir of [artifactStagingDir(this.config.dataDir), path.join(this.config.dataDir, 'jobs-staging')]) {
+    for (const dir of [
+      artifactStagingDir(this.config.storage.dataDir),
+      path.join(this.config.storage.dataDir, 'jobs-staging'),
+    ]) {
       try {
         const removed = await sweepStaleEntries(dir, STALE_STAGING_MS);
         if (removed.length > 0) this.logger.log({ msg: 'removed stale staging files', dir, count: removed.length });

@@ -1,8 +1,7 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { ArtifactStore } from './artifact-store';
 import { LocalArtifactStore } from './local-artifact-store';
 
-@Global()
 @Module({
   providers: [{ provide: ArtifactStore, useClass: LocalArtifactStore }],
   exports: [ArtifactStore],

@@ -24,8 +24,8 @@ for (const engine of testEngines()) {
       const env = { REDIS_URL: redisTestUrl(), JOBS_QUEUE_PREFIX: prefix, JWT_SECRET: TEST_JWT_SECRET };
       a = await startTestApp(engine, { env });
       // B opens A's database: the PostgreSQL database, or the SQLite file in A's DATA_DIR.
-      const shared: Record<string, string> = a.config.databaseUrl
-        ? { DATABASE_URL: a.config.databaseUrl }
+      const shared: Record<string, string> = a.config.database.url
+        ? { DATABASE_URL: a.config.database.url }
         : { DATA_DIR: a.dataDir };
       b = await startTestApp('sqlite', { env: { ...env, ...shared } });
     });

@@ -250,7 +250,7 @@ describe('job storage in steps on SQLite', () => {
     const [{ wal_autocheckpoint: pages }] = await t.dataSource.query('PRAGMA wal_autocheckpoint');
     assert.equal(pages, 0, 'the connection on the HTTP thread leaves checkpoints to the thread');
     // The database file only grows when a checkpoint copies pages into it from the log.
-    const size = () => fs.statSync(t.config.sqlitePath).size;
+    const size = () => fs.statSync(t.config.database.sqlitePath).size;
     const before = size();
     const { job } = await submitJob(http, {
       model: 'mlp',

@@ -48,7 +48,7 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
       {
         ...QUEUE_ENV,
         APP_ROLE: 'worker',
-        DATABASE_URL: api.config.databaseUrl as string,
+        DATABASE_URL: api.config.database.url as string,
         DATABASE_MIGRATIONS_RUN: 'false',
         DATA_DIR: api.dataDir,
         INFERENCE_WORKERS: '1',

@@ -498,7 +498,7 @@ async function twoReplicas(env: Record<string, string>): Promise<[TestApp, TestA
       env: {
         ...baseEnv(),
         ...env,
-        DATABASE_URL: a.config.databaseUrl as string,
+        DATABASE_URL: a.config.database.url as string,
         DATABASE_MIGRATIONS_RUN: 'false',
         // replicas share the artifact store as they share the database
         DATA_DIR: a.dataDir,

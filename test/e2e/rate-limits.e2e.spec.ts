@@ -153,7 +153,7 @@ for (const engine of testEngines()) {
       a = await startTestApp(engine, { env });
       // The second replica uses the first one's database (and so its keys) and the same Redis.
       const shared: Record<string, string> =
-        engine === 'postgres' ? { DATABASE_URL: a.config.databaseUrl! } : { DATA_DIR: a.config.dataDir };
+        engine === 'postgres' ? { DATABASE_URL: a.config.database.url! } : { DATA_DIR: a.config.storage.dataDir };
       b = await startTestApp('sqlite', { env: { ...env, ...shared } });
     });
     after(async () => {

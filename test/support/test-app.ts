@@ -71,7 +71,7 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
       ...options.env,
     }),
   );
-  const app = await createApp(config, options.logger ?? pino({ level: config.logLevel }));
+  const app = await createApp(config, options.logger ?? pino({ level: config.log.level }));
   // Providers exist from here on, but nothing has started: no job can run before the gate is in.
   if (options.jobGate) app.get(JobHooks).beforeChunk = gateHook(options.jobGate.dir);
   let baseUrl: string | undefined;

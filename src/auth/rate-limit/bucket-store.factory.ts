@@ -9,8 +9,8 @@ import { RedisBucketStore } from './redis-bucket-store';
  * no requests, so it opens no connection for rate limits.
  */
 export function createBucketStore(config: AppConfig, metrics: MetricsService): BucketStore {
-  if (!config.redisUrl || !config.servesApi) return new MemoryBucketStore();
-  return new RedisBucketStore(config.redisUrl, config.auth.rateLimitTimeoutMs, () =>
+  if (!config.redis.url || !config.app.servesApi) return new MemoryBucketStore();
+  return new RedisBucketStore(config.redis.url, config.auth.rateLimitTimeoutMs, () =>
     metrics.increment(
       'rate_limit_local_decisions_total',
       'Rate-limit decisions made by this replica alone because Redis did not answer in time',

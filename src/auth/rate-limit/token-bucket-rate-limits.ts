@@ -47,7 +47,7 @@ export class TokenBucketRateLimits extends RateLimits {
   ) {
     super();
     this.defaults = config.auth.rateLimitPerMinute;
-    this.keyPrefix = `${config.jobsQueuePrefix}:ratelimit:`;
+    this.keyPrefix = `${config.redis.keyPrefix}:ratelimit:`;
   }
 
   async admit(principal: Principal, res: Response): Promise<void> {

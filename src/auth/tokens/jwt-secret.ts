@@ -32,8 +32,8 @@ export class JwtSecret implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.configured || !this.config.auth.enabled || !this.config.servesApi) return;
-    const production = this.config.nodeEnv === 'production';
+    if (this.configured || !this.config.auth.enabled || !this.config.app.servesApi) return;
+    const production = this.config.app.nodeEnv === 'production';
     if (production && (await this.users.count({ take: 1 })) > 0) throw new EnvironmentError([JWT_SECRET_REQUIRED]);
     this.logger.warn(
       'JWT_SECRET is not set: access tokens are signed with a random key of this process; they stop working at ' +

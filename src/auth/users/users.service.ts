@@ -45,7 +45,7 @@ export class UsersService {
         });
         return saved;
       });
-      if (this.config.nodeEnv === 'production' && !this.config.auth.jwtSecret) {
+      if (this.config.app.nodeEnv === 'production' && !this.config.auth.jwtSecret) {
         this.logger.warn('A user exists but JWT_SECRET is not set: the next start will fail until it is set');
       }
       return toUserDto(user);
