@@ -3,7 +3,6 @@ import { DynamicModule, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { loadEnvironment } from '../config/environment';
-import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelsModule } from '../models/models.module';
 import { ChunkExecutor } from './chunk-executor';
 import { JobResultEntity } from './entities/job-result.entity';
@@ -63,7 +62,7 @@ export class JobsModule {
       module: JobsModule,
       global: true,
       imports: [
-        TypeOrmModule.forFeature([JobEntity, JobResultEntity, ModelVersionEntity]),
+        TypeOrmModule.forFeature([JobEntity, JobResultEntity]),
         ModelsModule,
         ...(redisUrl
           ? [
