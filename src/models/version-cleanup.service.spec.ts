@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { callNames, CallLog, strictFake } from '../../test/support/strict-fake';
+import type { ArtifactStore } from '../storage/artifact-store';
+import type { ModelChangedEvent, ModelEvents } from './model-events';
+import { VersionCleanupService } from './version-cleanup.service';
+
+const artifact = (n: string) => ({ sha256: n.repeat(64), storageKey: `key-${n}` });
+
+/** The cleanup against strict fakes: published events and store calls land in one log. */
+function setup(store: Partial<ArtifactStore>) {
+  const log: CallLog = [];
+  const events: ModelChangedEvent[] = [];
+  const cleanup = new VersionCleanupService(
+    strictFake<ModelEvents>('events', { changed: async (event: ModelChangedEvent) => void events.push(event) }, log),
+    strictFake<ArtifactStore>('store', store, log),
+  );
+  return { cleanup, log, events };
+}
+
+describe('VersionCleanupService', () => {
+  it('announces a committed delete, so the engine unloads first, then removes the released bytes', async () => {
+    const { cleanup, log, events } = setup({
+      remove: async (key: string) => {
+        if (key === 'key-a') throw new Error('disk gone');
+      },
+    });
+    await cleanup.afterDelete('iris', 'version-deleted', [artifact('a'), artifact('b')]);
+    assert.deepEqual(callNames(log), ['events.changed', 'store.remove', 'store.remove']);
+    assert.deepEqual(events, [
+      { model: 'iris', kind: 'version-deleted', servingChanged: true, released: ['a'.repeat(64), 'b'.repeat(64)] },
+    ]);
+    assert.deepEqual(
+      log.slice(1).map((c) => c.args[0]),
+      ['key-a', 'key-b'],
+      'a removal that fails (logged) does not stop the next',
+    );
+  });
+
+  it('announces a delete that released nothing, and touches no file', async () => {
+    const { cleanup, events } = setup({});
+    await cleanup.afterDelete('iris', 'deleted', []);
+    assert.deepEqual(events, [{ model: 'iris', kind: 'deleted', servingChanged: true, released: [] }]);
+  });
+});
