@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { modelRow, versionRow } from '../../test/support/registry-rows';
+import { modelRow, publishedTo, versionRow } from '../../test/support/registry-rows';
 import { callNames, CallLog, strictFake } from '../../test/support/strict-fake';
 import type { Caller } from '../auth/caller';
 import { AUTH_DISABLED_PRINCIPAL } from '../auth/principal';
@@ -10,7 +10,7 @@ import { UnprocessableError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import type { InferenceService, ModelInspection } from '../inference/inference.service';
 import type { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
-import type { ModelChangedEvent, ModelEvents } from './model-events';
+import type { ModelChangedEvent } from './model-events';
 import { ModelUploadService } from './model-upload.service';
 import type { ModelVersionRepository, NewVersion } from './model-version.repository';
 import type { ModelRepository } from './model.repository';
@@ -20,13 +20,14 @@ import type { UploadRequest } from './upload/multipart-upload';
 const caller: Caller = { principal: AUTH_DISABLED_PRINCIPAL, requestId: 'unit' };
 const iris = modelRow('iris', { versionCounter: 4 });
 const staged: StagedArtifact = { sha256: 'f'.repeat(64), sizeBytes: 4, tempPath: '/staging/x' };
+const { irVersion, opsetVersion, producerName, producerVersion, inputs, outputs } = versionRow(iris, 5);
 const inspection: ModelInspection = {
-  irVersion: 8,
-  opsetVersion: 17,
-  producerName: 'unit',
-  producerVersion: '1',
-  inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 4] }],
-  outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 3] }],
+  irVersion,
+  opsetVersion,
+  producerName,
+  producerVersion,
+  inputs,
+  outputs,
   warmupMs: 1,
 };
 
@@ -56,9 +57,9 @@ function setup(inspect: () => Promise<ModelInspection>) {
         for await (const chunk of source) void chunk;
         return staged;
       },
-      commit: async () => 'key-f',
-      discard: async () => undefined,
-      remove: async () => undefined,
+      commit: () => Promise.resolve('key-f'),
+      discard: () => Promise.resolve(),
+      remove: () => Promise.resolve(),
     },
     log,
   );
@@ -69,23 +70,23 @@ function setup(inspect: () => Promise<ModelInspection>) {
       dataDir: os.tmpdir(),
       minFreeDiskBytes: 0,
     }),
-    strictFake<ModelRepository>('models', { getByName: async () => iris }, log),
+    strictFake<ModelRepository>('models', { getByName: () => Promise.resolve(iris) }, log),
     strictFake<ModelVersionRepository>(
       'versions',
       {
-        insert: async (model, fields: NewVersion, audit: (version: number) => AuditRecord) => {
+        insert: (model, fields: NewVersion, audit: (version: number) => AuditRecord) => {
           log.push({ call: 'audit', args: [audit(5)] });
-          return versionRow(model as typeof iris, 5, fields);
+          return Promise.resolve(versionRow(model as typeof iris, 5, fields));
         },
-        isUsed: async () => false,
+        isUsed: () => Promise.resolve(false),
       },
       log,
     ),
-    strictFake<ModelEvents>('events', { changed: async (event: ModelChangedEvent) => void events.push(event) }, log),
+    publishedTo(events, log),
     store,
     strictFake<InferenceService>(
       'inference',
-      { inspect, load: async () => undefined, unload: async () => undefined },
+      { inspect, load: () => Promise.resolve(), unload: () => Promise.resolve() },
       log,
     ),
   );
@@ -94,7 +95,7 @@ function setup(inspect: () => Promise<ModelInspection>) {
 
 describe('ModelUploadService', () => {
   it('inspects, commits the bytes and the row with its audit event, announces the version, then warms it', async () => {
-    const { service, log, events } = setup(async () => inspection);
+    const { service, log, events } = setup(() => Promise.resolve(inspection));
     const dto = await service.upload('iris', uploadRequest(), caller);
     assert.deepEqual(callNames(log), [
       'models.getByName',
@@ -119,9 +120,7 @@ describe('ModelUploadService', () => {
   });
 
   it('leaves nothing behind and announces nothing when the engine refuses the model', async () => {
-    const { service, log, events } = setup(async () => {
-      throw new UnprocessableError('not an ONNX model');
-    });
+    const { service, log, events } = setup(() => Promise.reject(new UnprocessableError('not an ONNX model')));
     await assert.rejects(service.upload('iris', uploadRequest(), caller), UnprocessableError);
     assert.deepEqual(callNames(log), [
       'models.getByName',

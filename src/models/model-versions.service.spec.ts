@@ -22,27 +22,24 @@ const v2 = versionRow(iris, 2);
 function setup(versions: Partial<ModelVersionRepository>, store: Partial<ArtifactStore> = {}) {
   const log: CallLog = [];
   const models: Partial<ModelRepository> = {
-    getByName: async (name) => {
-      if (name !== 'iris') throw new ModelNotFoundError(name);
-      return iris;
-    },
+    getByName: (name) => (name === 'iris' ? Promise.resolve(iris) : Promise.reject(new ModelNotFoundError(name))),
   };
   const service = new ModelVersionsService(
     strictFake<ModelRepository>('models', models, log),
     strictFake<ModelVersionRepository>('versions', versions, log),
-    strictFake<VersionCleanupService>('cleanup', { afterDelete: async () => undefined }, log),
+    strictFake<VersionCleanupService>('cleanup', { afterDelete: () => Promise.resolve() }, log),
     strictFake<ArtifactStore>('store', store, log),
   );
   return { service, log };
 }
 
-const find: Partial<ModelVersionRepository>['find'] = async (_modelId, version) =>
-  [v1, v2].find((v) => v.version === version) ?? null;
+const find: Partial<ModelVersionRepository>['find'] = (_modelId, version) =>
+  Promise.resolve([v1, v2].find((v) => v.version === version) ?? null);
 
 describe('ModelVersionsService', () => {
   it('deletes a version with its audit event, then hands the artifact it released to the cleanup', async () => {
     const released = [{ sha256: v2.sha256, storageKey: v2.storageKey }];
-    const { service, log } = setup({ find, delete: async () => released });
+    const { service, log } = setup({ find, delete: () => Promise.resolve(released) });
     await service.delete('iris', 2, caller);
     assert.deepEqual(callNames(log), ['models.getByName', 'versions.find', 'versions.delete', 'cleanup.afterDelete']);
     const [deleted, audit] = log[2].args as [unknown, AuditRecord];
@@ -65,7 +62,7 @@ describe('ModelVersionsService', () => {
   });
 
   it('lists newest first with the paging handed to the repository, mapped without internal columns', async () => {
-    const { service, log } = setup({ page: async () => [[v2, v1], 2] });
+    const { service, log } = setup({ page: () => Promise.resolve([[v2, v1], 2]) });
     const page = await service.list('iris', { skip: 0, limit: 2 }, caller);
     assert.deepEqual(log[1].args, [iris.id, 0, 2]);
     assert.deepEqual(

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { callNames, CallLog, strictFake } from '../../test/support/strict-fake';
-import { modelRow, versionRow } from '../../test/support/registry-rows';
+import { modelRow, publishedTo, versionRow } from '../../test/support/registry-rows';
 import type { Caller } from '../auth/caller';
 import { AUTH_DISABLED_PRINCIPAL } from '../auth/principal';
 import { ConflictError, ForbiddenError, InvalidInputError, ModelNotFoundError } from '../common/errors';
 import type { AppConfig } from '../config/app-config';
 import type { ModelEntity } from './entities/model.entity';
-import type { ModelChangedEvent, ModelEvents } from './model-events';
+import type { ModelChangedEvent } from './model-events';
 import type { ModelVersionRepository } from './model-version.repository';
 import type { ModelRepository } from './model.repository';
 import { ModelsService } from './models.service';
@@ -30,8 +30,8 @@ function setup(fakes: { models?: Partial<ModelRepository>; versions?: Partial<Mo
   const service = new ModelsService(
     strictFake<ModelRepository>('models', fakes.models ?? {}, log),
     strictFake<ModelVersionRepository>('versions', fakes.versions ?? {}, log),
-    strictFake<ModelEvents>('events', { changed: async (event: ModelChangedEvent) => void events.push(event) }, log),
-    strictFake<VersionCleanupService>('cleanup', { afterDelete: async () => undefined }, log),
+    publishedTo(events, log),
+    strictFake<VersionCleanupService>('cleanup', { afterDelete: () => Promise.resolve() }, log),
     strictFake<AppConfig>('config', { cacheDefaults: { enabled: true, ttlSeconds: 300 } }),
   );
   return { service, log, events };
@@ -47,7 +47,10 @@ function auditOf(log: CallLog, call: string): AuditRecord {
 describe('ModelsService', () => {
   it('creates a model with defaults, audits it, then announces it as created', async () => {
     const { service, log, events } = setup({
-      models: { exists: async () => false, insert: async (fields) => modelRow(fields.name, fields) },
+      models: {
+        exists: () => Promise.resolve(false),
+        insert: (fields) => Promise.resolve(modelRow(fields.name, fields)),
+      },
     });
     const dto = await service.create({ name: 'iris', tags: ['a'] }, caller);
     assert.deepEqual(callNames(log), ['models.exists', 'models.insert', 'events.changed']);
@@ -63,11 +66,11 @@ describe('ModelsService', () => {
   });
 
   it('refuses a taken name before writing, and when a concurrent create won, without an event', async () => {
-    const taken = setup({ models: { exists: async () => true } });
+    const taken = setup({ models: { exists: () => Promise.resolve(true) } });
     await assert.rejects(taken.service.create({ name: 'iris' }, caller), ConflictError);
     assert.deepEqual(callNames(taken.log), ['models.exists']);
 
-    const raced = setup({ models: { exists: async () => false, insert: async () => undefined } });
+    const raced = setup({ models: { exists: () => Promise.resolve(false), insert: () => Promise.resolve(undefined) } });
     await assert.rejects(raced.service.create({ name: 'iris' }, caller), /already exists/);
     assert.deepEqual(raced.events, []);
   });
@@ -83,7 +86,7 @@ describe('ModelsService', () => {
   });
 
   it("lists with the caller's patterns, search and paging handed to the repository", async () => {
-    const { service, log } = setup({ models: { page: async () => [[modelRow('fraud-a')], 7] } });
+    const { service, log } = setup({ models: { page: () => Promise.resolve([[modelRow('fraud-a')], 7]) } });
     const page = await service.list({ skip: 5, limit: 1, q: 'fr', tag: 't' }, scoped('fraud-*'));
     assert.deepEqual(log[0].args, [{ patterns: ['fraud-*'], q: 'fr', tag: 't', skip: 5, limit: 1 }]);
     assert.deepEqual([page.items.map((m) => m.name), page.total, page.skip, page.limit], [['fraud-a'], 7, 5, 1]);
@@ -93,10 +96,10 @@ describe('ModelsService', () => {
     const saved: ModelEntity[] = [];
     const fakes = {
       models: {
-        getByName: async (name: string) => modelRow(name),
-        save: async (model: ModelEntity) => {
+        getByName: (name: string) => Promise.resolve(modelRow(name)),
+        save: (model: ModelEntity) => {
           saved.push({ ...model });
-          return model;
+          return Promise.resolve(model);
         },
       },
     };
@@ -126,8 +129,8 @@ describe('ModelsService', () => {
     const iris = modelRow('iris');
     const fixed = versionRow(iris, 2, { inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4] }] });
     const refused = setup({
-      models: { getByName: async () => iris },
-      versions: { forModel: async () => [versionRow(iris, 1), fixed] },
+      models: { getByName: () => Promise.resolve(iris) },
+      versions: { forModel: () => Promise.resolve([versionRow(iris, 1), fixed]) },
     });
     await assert.rejects(
       refused.service.update('iris', { description: 'kept back', batching: { enabled: true } }, caller),
@@ -136,8 +139,8 @@ describe('ModelsService', () => {
     assert.deepEqual(callNames(refused.log), ['models.getByName', 'versions.forModel']);
 
     const accepted = setup({
-      models: { getByName: async () => modelRow('iris'), save: async (model) => model },
-      versions: { forModel: async () => [versionRow(iris, 1)] },
+      models: { getByName: () => Promise.resolve(modelRow('iris')), save: (model) => Promise.resolve(model) },
+      versions: { forModel: () => Promise.resolve([versionRow(iris, 1)]) },
     });
     const dto = await accepted.service.update('iris', { batching: { enabled: true, maxQueueDelayMs: 3 } }, caller);
     assert.deepEqual(dto.batching, { enabled: true, maxBatchSize: 8, maxQueueDelayMs: 3, preferredBatchSizes: [] });
@@ -149,8 +152,8 @@ describe('ModelsService', () => {
     const versions = [versionRow(iris, 1), versionRow(iris, 3)];
     const released = [{ sha256: versions[1].sha256, storageKey: versions[1].storageKey }];
     const { service, log } = setup({
-      models: { getByName: async () => iris, delete: async () => released },
-      versions: { forModel: async () => versions },
+      models: { getByName: () => Promise.resolve(iris), delete: () => Promise.resolve(released) },
+      versions: { forModel: () => Promise.resolve(versions) },
     });
     await service.delete('iris', caller);
     assert.deepEqual(callNames(log), ['models.getByName', 'versions.forModel', 'models.delete', 'cleanup.afterDelete']);
@@ -161,7 +164,7 @@ describe('ModelsService', () => {
 
   it('clears the cache by an event once its audit event committed, and not at all when that fails', async () => {
     const { service, log, events } = setup({
-      models: { getByName: async (name) => modelRow(name), record: async () => undefined },
+      models: { getByName: (name) => Promise.resolve(modelRow(name)), record: () => Promise.resolve() },
     });
     await service.flushCache('iris', caller);
     assert.deepEqual(callNames(log), ['models.getByName', 'models.record', 'events.changed']);
@@ -170,10 +173,8 @@ describe('ModelsService', () => {
 
     const failing = setup({
       models: {
-        getByName: async (name) => modelRow(name),
-        record: async () => {
-          throw new Error('database gone');
-        },
+        getByName: (name) => Promise.resolve(modelRow(name)),
+        record: () => Promise.reject(new Error('database gone')),
       },
     });
     await assert.rejects(failing.service.flushCache('iris', caller), /database gone/);
@@ -181,9 +182,7 @@ describe('ModelsService', () => {
   });
 
   it('passes on ModelNotFoundError for an unknown model, with no write and no event', async () => {
-    const missing = async (name: string): Promise<ModelEntity> => {
-      throw new ModelNotFoundError(name);
-    };
+    const missing = (name: string): Promise<ModelEntity> => Promise.reject(new ModelNotFoundError(name));
     const { service, log, events } = setup({ models: { getByName: missing } });
     await assert.rejects(service.get('nope', caller), ModelNotFoundError);
     await assert.rejects(service.update('nope', { tags: [] }, caller), ModelNotFoundError);

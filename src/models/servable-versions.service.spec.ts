@@ -18,10 +18,9 @@ function setup(models: ModelEntity[], versions: ModelVersionEntity[]) {
     strictFake<ModelRepository>(
       'models',
       {
-        getByName: async (name) => {
+        getByName: (name) => {
           const model = models.find((m) => m.name === name);
-          if (!model) throw new ModelNotFoundError(name);
-          return model;
+          return model ? Promise.resolve(model) : Promise.reject(new ModelNotFoundError(name));
         },
       },
       log,
@@ -29,11 +28,12 @@ function setup(models: ModelEntity[], versions: ModelVersionEntity[]) {
     strictFake<ModelVersionRepository>(
       'versions',
       {
-        find: async (modelId, version) => versions.find((v) => v.modelId === modelId && v.version === version) ?? null,
-        findWithModel: async (id) => {
+        find: (modelId, version) =>
+          Promise.resolve(versions.find((v) => v.modelId === modelId && v.version === version) ?? null),
+        findWithModel: (id) => {
           const version = versions.find((v) => v.id === id);
           const model = models.find((m) => m.id === version?.modelId);
-          return version && model ? { model, version } : null;
+          return Promise.resolve(version && model ? { model, version } : null);
         },
       },
       log,

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { callNames, CallLog, strictFake } from '../../test/support/strict-fake';
 import type { ArtifactStore } from '../storage/artifact-store';
-import type { ModelChangedEvent, ModelEvents } from './model-events';
+import { publishedTo } from '../../test/support/registry-rows';
+import type { ModelChangedEvent } from './model-events';
 import { VersionCleanupService } from './version-cleanup.service';
 
 const artifact = (n: string) => ({ sha256: n.repeat(64), storageKey: `key-${n}` });
@@ -11,19 +12,14 @@ const artifact = (n: string) => ({ sha256: n.repeat(64), storageKey: `key-${n}` 
 function setup(store: Partial<ArtifactStore>) {
   const log: CallLog = [];
   const events: ModelChangedEvent[] = [];
-  const cleanup = new VersionCleanupService(
-    strictFake<ModelEvents>('events', { changed: async (event: ModelChangedEvent) => void events.push(event) }, log),
-    strictFake<ArtifactStore>('store', store, log),
-  );
+  const cleanup = new VersionCleanupService(publishedTo(events, log), strictFake<ArtifactStore>('store', store, log));
   return { cleanup, log, events };
 }
 
 describe('VersionCleanupService', () => {
   it('announces a committed delete, so the engine unloads first, then removes the released bytes', async () => {
     const { cleanup, log, events } = setup({
-      remove: async (key: string) => {
-        if (key === 'key-a') throw new Error('disk gone');
-      },
+      remove: (key: string) => (key === 'key-a' ? Promise.reject(new Error('disk gone')) : Promise.resolve()),
     });
     await cleanup.afterDelete('iris', 'version-deleted', [artifact('a'), artifact('b')]);
     assert.deepEqual(callNames(log), ['events.changed', 'store.remove', 'store.remove']);

@@ -1,5 +1,7 @@
 import type { ModelVersionEntity } from '../../src/models/entities/model-version.entity';
 import type { ModelEntity } from '../../src/models/entities/model.entity';
+import type { ModelChangedEvent, ModelEvents } from '../../src/models/model-events';
+import { CallLog, strictFake } from './strict-fake';
 
 const AT = new Date('2026-01-02T03:04:05.000Z');
 
@@ -48,4 +50,18 @@ export function versionRow(model: ModelEntity, version: number, fields: Partial<
     ...fields,
   };
   return row;
+}
+
+/** A strict ModelEvents fake that keeps every `model.changed` published, in order, in `events`. */
+export function publishedTo(events: ModelChangedEvent[], log: CallLog): ModelEvents {
+  return strictFake<ModelEvents>(
+    'events',
+    {
+      changed: (event: ModelChangedEvent) => {
+        events.push(event);
+        return Promise.resolve();
+      },
+    },
+    log,
+  );
 }
