@@ -1,8 +1,51 @@
 // @ts-check
+import { readdirSync } from 'node:fs';
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Module seams. A feature is a top-level folder of src/; no feature imports another feature's
+ * entities (its tables belong to it: ask its services) or the code of its worker/ folder (what
+ * runs in another process: use the feature's public files). Relative imports only, so the
+ * source's leading ../ steps reach src/ and the next folder names the feature.
+ */
+const FEATURES = readdirSync(new URL('./src', import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
+
+const INTERNALS = '(entities|worker)(/|$)';
+
+/** @param {string} regex @param {string} owner */
+function internalsOfOthers(regex, owner) {
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex,
+            message:
+              `${owner} may not import another feature's entities or worker internals: use the services, ` +
+              'read models and public files that feature exports (DEVELOPERS.md, Module seams).',
+          },
+        ],
+      },
+    ],
+  };
+}
+
+const featureSeams = [
+  {
+    files: ['src/*.ts'],
+    rules: internalsOfOthers(`^\\./[\\w-]+/${INTERNALS}`, 'The application root'),
+  },
+  ...FEATURES.map((feature) => ({
+    files: [`src/${feature}/**/*.ts`],
+    rules: internalsOfOthers(`^(\\.\\./)+(?!${feature}/)[\\w-]+/${INTERNALS}`, `src/${feature}`),
+  })),
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'test/.generated/**'] },
@@ -22,4 +65,5 @@ export default tseslint.config(
     files: ['scripts/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
+  ...featureSeams,
 );

@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config';
+import { MODEL_CHANGED, ModelChangedEvent } from '../models/model-events';
 import { CacheStore } from './cache-store';
 
 /** One cached prediction. Short field names: entries are stored many times over. */
@@ -84,6 +86,16 @@ export class PredictionCacheService implements OnApplicationShutdown {
   /** The generation of a model that exists, created on its first prediction. */
   ensureEpoch(model: string): Promise<string | undefined> {
     return this.store.ensureEpoch(model);
+  }
+
+  /**
+   * A registry write: a deleted model's generation is dropped, a change of what a prediction may
+   * answer starts a new one. Awaited by the write, so its response follows the change.
+   */
+  @OnEvent(MODEL_CHANGED)
+  async onModelChanged(event: ModelChangedEvent): Promise<void> {
+    if (event.kind === 'deleted') await this.forget(event.model);
+    else if (event.servingChanged) await this.invalidate(event.model);
   }
 
   /** Makes every cached prediction of the model unreachable, here and on every replica. */

@@ -1,17 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config';
 import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
 import { canBatch } from '../jobs/batching';
+import { MODEL_CHANGED, ModelChangedEvent } from '../models/model-events';
 import { PoolRequest, ProcessPool, RestartReason } from './process-pool';
 import { Batchable, BatchSettings, Scheduler, WorkOptions } from './scheduler';
 import type { LooseInputs } from './tensor-codec';
 import type { TensorData } from './tensor';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from './tensor-spec';
 import type { EncodedInstances, EncodeLimits } from '../jobs/instance-encoder';
 import type { DecodedRequest, ModelInspection, NdjsonBatch, ParsedJob, RunOutcome } from './worker/protocol';
 
 export type { RestartReason } from './process-pool';
+/** What the engine's methods answer; the rest of the protocol stays inside the engine. */
+export type { DecodedRequest, ModelInspection, RunOutcome } from './worker/protocol';
 
 /** What the engine needs to know of a stored version. */
 export interface ServableModel {
@@ -138,6 +142,18 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   async unload(sha256: string): Promise<void> {
     this.loaded.delete(sha256);
     await this.broadcast((index) => this.pool.send(index, { type: 'unload', sha256 }));
+  }
+
+  /** A registry write left artifacts that no version uses: their sessions go. */
+  @OnEvent(MODEL_CHANGED)
+  async onModelChanged(event: ModelChangedEvent): Promise<void> {
+    for (const sha256 of event.released) {
+      try {
+        await this.unload(sha256);
+      } catch (error) {
+        this.logger.warn({ msg: 'could not unload a released model', sha256, err: (error as Error).message });
+      }
+    }
   }
 
   /**

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../common/errors';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from './tensor-spec';
 import { decodeInputs, MAX_TENSOR_RANK, nestsDeeperThan } from './tensor-codec';
-import { parsePredictBody } from './worker/predict-envelope';
+import { parsePredictBody } from './predict-envelope';
 
 /** Error messages stay small and cheap whatever the client sends (issue 8, finding 12). */
 const MAX_MESSAGE_BYTES = 2048;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorDetail, InvalidInputError, STATUS_BY_KIND } from '../common/errors';
-import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
+import type { TensorDtype, TensorSpec } from './tensor-spec';
 import { decodeInputs } from './tensor-codec';
 import { encodeTensor } from './tensor-encode';
 import type { TensorData } from './tensor';

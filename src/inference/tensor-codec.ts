@@ -1,6 +1,6 @@
 import { boundedList, boundedName, boundedShape, boundedValue, MAX_SIMILAR_PROBLEMS } from '../common/bounded-text';
 import { ErrorDetail, InvalidInputError, PayloadTooLargeError } from '../common/errors';
-import type { TensorDtype, TensorSpec } from '../models/tensor-spec';
+import type { TensorDtype, TensorSpec } from './tensor-spec';
 import { allocateTensorData, elementCount, NumericArray, TensorData } from './tensor';
 
 /** Thrown while decoding one input; collected into a single 400 naming every problem. */

@@ -1,5 +1,5 @@
 import { boundedName, boundedShape } from '../common/bounded-text';
-import type { TensorDtype } from '../models/tensor-spec';
+import type { TensorDtype } from './tensor-spec';
 import { OutputTooLargeError } from './engine-errors';
 import { elementCount, TensorData } from './tensor';
 

@@ -1,4 +1,4 @@
-import type { TensorDtype } from '../models/tensor-spec';
+import type { TensorDtype } from './tensor-spec';
 
 export type NumericArray =
   | Float32Array

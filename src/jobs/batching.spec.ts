@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TensorData } from '../inference/tensor';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import { batchingObstacle, canBatch, groupForBatching, PreparedInstance, split, stack } from './batching';
 
 const spec = (name: string, shape: number[], dimNames?: (string | null)[]): TensorSpec => ({

@@ -1,5 +1,5 @@
 import { elementCount, NumericArray, TensorData } from '../inference/tensor';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 
 /** One instance of a job, decoded and ready to run. */
 export interface PreparedInstance {

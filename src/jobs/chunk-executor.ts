@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { OutputTooLargeError } from '../inference/engine-errors';
 import { deadlineIn, InferenceService, ServableModel } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import { BatchGroup, canBatch, groupForBatching, PreparedInstance, stack } from './batching';
 
 /**

@@ -1,5 +1,5 @@
 import type { NumericArray, TensorData } from '../inference/tensor';
-import type { TensorDtype } from '../models/tensor-spec';
+import type { TensorDtype } from '../inference/tensor-spec';
 
 /**
  * How a validated instance is stored between submission and run: a small JSON header naming each

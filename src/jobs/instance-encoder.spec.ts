@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError, PayloadTooLargeError } from '../common/errors';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import { decodeInstance } from './instance-codec';
 import { EncodeLimits, encodeInstances, storedInstances } from './instance-encoder';
 import { fromArray, fromNdjsonBatch } from './submission-source';

@@ -1,7 +1,7 @@
 import { InvalidInputError, PayloadTooLargeError } from '../common/errors';
 import { decodeInputs } from '../inference/tensor-codec';
 import type { TensorData } from '../inference/tensor';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import { encodeInstanceParts, StoredInstance } from './instance-codec';
 import { RawInstance, tooManyInstances } from './submission-source';
 

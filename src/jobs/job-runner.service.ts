@@ -1,11 +1,9 @@
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { DomainError, TimeoutError } from '../common/errors';
 import { internalDetail, SafeError, toSafeError } from '../common/safe-error';
 import { AppConfig } from '../config/app-config';
-import { ModelVersionEntity } from '../models/entities/model-version.entity';
+import { ServableVersionsService } from '../models/servable-versions.service';
 import type { PreparedInstance } from './batching';
 import { ChunkExecutor, InstanceOutcome } from './chunk-executor';
 import { decodeInstance } from './instance-codec';
@@ -55,7 +53,7 @@ export class JobRunnerService {
     private readonly executor: ChunkExecutor,
     private readonly metrics: JobMetrics,
     private readonly hooks: JobHooks,
-    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    private readonly versions: ServableVersionsService,
   ) {}
 
   /** Attempts running in this process. */
@@ -108,7 +106,7 @@ export class JobRunnerService {
   private async runChunks(jobId: string, lease: string): Promise<AttemptOutcome> {
     const job = await this.store.find(jobId);
     if (!job) return { kind: 'skipped' };
-    const version = job.modelVersionId ? await this.versions.findOneBy({ id: job.modelVersionId }) : null;
+    const version = job.modelVersionId ? await this.versions.byId(job.modelVersionId) : null;
     if (!version) {
       throw new PermanentJobError(`Version ${job.version} of '${job.modelName}' was deleted before the job finished`);
     }

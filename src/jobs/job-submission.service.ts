@@ -7,8 +7,8 @@ import { assertModelInScope } from '../auth/model-scope';
 import { DomainError, InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { InferenceService } from '../inference/inference.service';
-import type { ModelVersionEntity } from '../models/entities/model-version.entity';
-import { ModelVersionsService } from '../models/model-versions.service';
+import type { ServableVersion } from '../models/servable-version';
+import { ServableVersionsService } from '../models/servable-versions.service';
 import { ensureFreeDisk } from '../storage/free-disk';
 import type { JobDto, SubmitJobQueryDto } from './dto/job.dto';
 import { EncodedInstances, EncodeLimits, storedInstances } from './instance-encoder';
@@ -50,7 +50,7 @@ export class JobSubmissionService {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly versions: ModelVersionsService,
+    private readonly versions: ServableVersionsService,
     private readonly inference: InferenceService,
     private readonly store: JobStore,
     private readonly queue: JobQueue,
@@ -96,8 +96,8 @@ export class JobSubmissionService {
     const job = await this.inference.parseJob(body);
     assertModelInScope(caller, job.model);
     if (job.count > this.config.jobs.maxInstances) throw tooManyInstances(this.config.jobs.maxInstances);
-    return this.accept(job, caller, async (entity, spool) => {
-      await this.spoolBatch(spool, await this.inference.encodeInstances({ body }, entity.inputs, this.limits(0)));
+    return this.accept(job, caller, async (version, spool) => {
+      await this.spoolBatch(spool, await this.inference.encodeInstances({ body }, version.inputs, this.limits(0)));
     });
   }
 
@@ -108,7 +108,7 @@ export class JobSubmissionService {
    */
   private async acceptNdjson(req: Request, target: JobTarget, caller: Caller): Promise<JobDto> {
     await this.admit(req, 0);
-    return this.accept(target, caller, async (entity, spool) => {
+    return this.accept(target, caller, async (version, spool) => {
       const batches = readLineBatches(req, {
         maxLineBytes: this.config.http.maxJsonBodyBytes,
         maxTotalBytes: this.config.jobs.maxSubmissionBytes,
@@ -129,7 +129,7 @@ export class JobSubmissionService {
         await settle();
         inFlight = this.inference.encodeInstances(
           { lines: bytes, firstLine: nextLine, firstIndex: spool.count },
-          entity.inputs,
+          version.inputs,
           this.limits(decodedBytes),
         );
         // Awaited by the next settle; should reading fail first, its outcome no longer matters.
@@ -165,20 +165,20 @@ export class JobSubmissionService {
   private async accept(
     target: JobTarget,
     caller: Caller,
-    fill: (entity: ModelVersionEntity, spool: InstanceSpool) => Promise<void>,
+    fill: (version: ServableVersion, spool: InstanceSpool) => Promise<void>,
   ): Promise<JobDto> {
-    const { model, entity } = await this.versions.resolveServable(target.model, target.version);
+    const version = await this.versions.resolve(target.model, target.version);
     const spool = new InstanceSpool(this.stagingDir);
     try {
-      await fill(entity, spool);
+      await fill(version, spool);
       if (spool.count === 0)
         throw new InvalidInputError('The upload holds no instance; send one {"inputs": {...}} per line');
       const job = await this.store.create(
         {
-          modelId: model.id,
-          modelVersionId: entity.id,
-          modelName: model.name,
-          version: entity.version,
+          modelId: version.modelId,
+          modelVersionId: version.versionId,
+          modelName: version.name,
+          version: version.version,
           total: spool.count,
           actor: caller.principal.actor,
         },
@@ -194,8 +194,8 @@ export class JobSubmissionService {
       this.logger.log({
         msg: 'job queued',
         jobId: job.id,
-        model: model.name,
-        version: entity.version,
+        model: version.name,
+        version: version.version,
         total: job.total,
       });
       return toJobDto(job);

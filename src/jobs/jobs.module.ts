@@ -4,7 +4,6 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { InferenceModule } from '../inference/inference.module';
 import { MetricsModule } from '../metrics/metrics.module';
-import { ModelVersionEntity } from '../models/entities/model-version.entity';
 import { ModelsModule } from '../models/models.module';
 import { ChunkExecutor } from './chunk-executor';
 import { JobResultEntity } from './entities/job-result.entity';
@@ -54,7 +53,7 @@ export class JobsModule {
     return {
       module: JobsModule,
       imports: [
-        TypeOrmModule.forFeature([JobEntity, JobResultEntity, ModelVersionEntity]),
+        TypeOrmModule.forFeature([JobEntity, JobResultEntity]),
         ModelsModule,
         InferenceModule,
         MetricsModule,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../common/errors';
 import { assertVersionsBatch, BATCHING_DEFAULTS, BatchingSettings, mergeBatching } from './batching-settings';
-import type { TensorSpec } from './tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 
 const current: BatchingSettings = { enabled: false, maxBatchSize: 16, maxQueueDelayMs: 5, preferredBatchSizes: [4, 8] };
 const f32 = (name: string, shape: number[]): TensorSpec => ({ name, dtype: 'float32', shape });

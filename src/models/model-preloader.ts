@@ -1,9 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { InferenceService } from '../inference/inference.service';
-import { ModelVersionEntity } from './entities/model-version.entity';
+import { ModelVersionRepository } from './model-version.repository';
 
 /** With INFERENCE_LOAD=eager, loads the most recent ready versions (up to the LRU limit) at start. */
 @Injectable()
@@ -13,24 +11,20 @@ export class ModelPreloader implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly inference: InferenceService,
-    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    private readonly versions: ModelVersionRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.inference.load !== 'eager') return;
-    const ready = await this.versions.find({
-      where: { status: 'ready' },
-      order: { createdAt: 'DESC' },
-      take: this.config.inference.maxLoadedVersions,
-    });
+    const ready = await this.versions.recentReady(this.config.inference.maxLoadedVersions);
     const seen = new Set<string>();
-    for (const version of ready.reverse()) {
-      if (seen.has(version.sha256)) continue;
-      seen.add(version.sha256);
+    for (const { id, sha256, storageKey, sizeBytes } of ready.reverse()) {
+      if (seen.has(sha256)) continue;
+      seen.add(sha256);
       try {
-        await this.inference.load(version);
+        await this.inference.load({ sha256, storageKey, sizeBytes });
       } catch (error) {
-        this.logger.warn({ msg: 'could not preload a version', version: version.id, err: (error as Error).message });
+        this.logger.warn({ msg: 'could not preload a version', version: id, err: (error as Error).message });
       }
     }
     if (seen.size > 0) this.logger.log({ msg: 'preloaded model versions', count: seen.size });

@@ -3,15 +3,14 @@ import type { ModelDto } from './dto/model.dto';
 import type { ModelVersionDto, TensorSpecDto } from './dto/model-version.dto';
 import type { ModelVersionEntity } from './entities/model-version.entity';
 import type { ModelEntity } from './entities/model.entity';
-import type { TensorSpec } from './tensor-spec';
-
-export interface CacheDefaults {
-  enabled: boolean;
-  ttlSeconds: number;
-}
+import type { TensorSpec } from '../inference/tensor-spec';
+import type { CacheSettings, ServableVersion } from './servable-version';
 
 /** The cache settings that apply to a model: its own, else the configured defaults. */
-export function effectiveCache(entity: ModelEntity, defaults: CacheDefaults): CacheDefaults {
+export function effectiveCache(
+  entity: Pick<ModelEntity, 'cacheEnabled' | 'cacheTtlSeconds'>,
+  defaults: CacheSettings,
+): CacheSettings {
   return {
     enabled: entity.cacheEnabled ?? defaults.enabled,
     ttlSeconds: entity.cacheTtlSeconds ?? defaults.ttlSeconds,
@@ -22,7 +21,12 @@ export function effectiveCache(entity: ModelEntity, defaults: CacheDefaults): Ca
  * The dynamic batching that applies to a model: its own, else BATCHING_DEFAULTS (off). The engine
  * batches a version only when this is enabled and the version's signature allows it (canBatch).
  */
-export function effectiveBatching(entity: ModelEntity): BatchingSettings {
+export function effectiveBatching(
+  entity: Pick<
+    ModelEntity,
+    'batchingEnabled' | 'batchingMaxBatchSize' | 'batchingMaxQueueDelayMs' | 'batchingPreferredBatchSizes'
+  >,
+): BatchingSettings {
   return {
     enabled: entity.batchingEnabled,
     maxBatchSize: entity.batchingMaxBatchSize ?? BATCHING_DEFAULTS.maxBatchSize,
@@ -32,7 +36,7 @@ export function effectiveBatching(entity: ModelEntity): BatchingSettings {
 }
 
 /** The only place registry entities become response bodies; internal columns stay behind. */
-export function toModelDto(entity: ModelEntity, defaults: CacheDefaults): ModelDto {
+export function toModelDto(entity: ModelEntity, defaults: CacheSettings): ModelDto {
   return {
     id: entity.id,
     name: entity.name,
@@ -72,5 +76,27 @@ export function toVersionDto(modelName: string, entity: ModelVersionEntity): Mod
     inputs: entity.inputs.map(toTensorSpecDto),
     outputs: entity.outputs.map(toTensorSpecDto),
     createdAt: entity.createdAt.toISOString(),
+  };
+}
+
+/** The only place registry entities become the read model other features consume. */
+export function toServableVersion(
+  model: ModelEntity,
+  version: ModelVersionEntity,
+  defaults: CacheSettings,
+): ServableVersion {
+  return {
+    modelId: model.id,
+    versionId: version.id,
+    name: model.name,
+    version: version.version,
+    sha256: version.sha256,
+    storageKey: version.storageKey,
+    sizeBytes: version.sizeBytes,
+    inputs: version.inputs,
+    outputs: version.outputs,
+    cache: effectiveCache(model, defaults),
+    batching: effectiveBatching(model),
+    logPayloads: model.logPayloads,
   };
 }

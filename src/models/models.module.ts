@@ -1,41 +1,45 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from '../auth/auth.module';
-import { CacheModule } from '../cache/cache.module';
 import { InferenceModule } from '../inference/inference.module';
 import { StorageModule } from '../storage/storage.module';
+import { Clock, SystemClock } from '../common/clock';
 import { StagingSweeper } from '../storage/staging-sweep';
-import { ModelVersionEntity } from './entities/model-version.entity';
-import { ModelEntity } from './entities/model.entity';
+import { ModelEvents } from './model-events';
 import { ModelPreloader } from './model-preloader';
 import { ModelUploadService } from './model-upload.service';
+import { ModelVersionRepository } from './model-version.repository';
 import { ModelVersionsService } from './model-versions.service';
+import { ModelRepository } from './model.repository';
 import { ModelsService } from './models.service';
 import { ServableVersionCache } from './servable-version-cache';
+import { ServableVersionsService } from './servable-versions.service';
 import { VersionCleanupService } from './version-cleanup.service';
 
 /**
- * The registry's services (its routes are ModelsApiModule's): models and versions, uploads, version
- * resolution, and the preloading of ready versions at start. AuthModule gives it the audit trail
- * (AuthModule imports nothing of the registry).
+ * The registry's services (its routes are ModelsApiModule's), the only code that touches its tables:
+ * models and versions, uploads, version resolution, and the preloading of ready versions at start.
+ * Other features get ServableVersionsService (the read model ServableVersion) and react to
+ * `model.changed`, which the registry publishes after each write through the event emitter it
+ * brings (its listeners anywhere in the application are found by discovery). AuthModule gives it
+ * the audit trail (AuthModule imports nothing of the registry).
  */
 @Module({
-  imports: [
-    AuthModule,
-    StorageModule,
-    InferenceModule,
-    CacheModule,
-    TypeOrmModule.forFeature([ModelEntity, ModelVersionEntity]),
-  ],
+  imports: [AuthModule, StorageModule, InferenceModule, EventEmitterModule.forRoot({ global: false })],
   providers: [
+    ModelRepository,
+    ModelVersionRepository,
+    ModelEvents,
     ModelsService,
     ModelVersionsService,
     ModelUploadService,
+    ServableVersionsService,
     VersionCleanupService,
     ModelPreloader,
     ServableVersionCache,
+    { provide: Clock, useClass: SystemClock },
     StagingSweeper,
   ],
-  exports: [ModelsService, ModelVersionsService, ModelUploadService],
+  exports: [ModelsService, ModelVersionsService, ModelUploadService, ServableVersionsService],
 })
 export class ModelsModule {}

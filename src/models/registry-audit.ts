@@ -1,3 +1,5 @@
+import type { AuditEntry } from '../auth/audit/audit.service';
+import type { Caller } from '../auth/caller';
 import type { BatchingSettings } from './batching-settings';
 import type { CreateModelDto, UpdateModelDto } from './dto/model.dto';
 
@@ -51,4 +53,10 @@ export function modelUpdateDetails(dto: UpdateModelDto, batching?: BatchingSetti
     ...(dto.logPayloads !== undefined ? { logPayloads: dto.logPayloads } : {}),
     ...(batching ? { batching } : {}),
   };
+}
+
+/** The audit event a registry write commits with, in the same transaction. */
+export interface AuditRecord {
+  caller: Caller;
+  entry: AuditEntry;
 }

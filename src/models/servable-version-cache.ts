@@ -1,40 +1,58 @@
 import { Injectable } from '@nestjs/common';
-import type { ModelVersionEntity } from './entities/model-version.entity';
-import type { ModelEntity } from './entities/model.entity';
-
-export interface ServableVersion {
-  model: ModelEntity;
-  entity: ModelVersionEntity;
-}
+import { OnEvent } from '@nestjs/event-emitter';
+import { LRUCache } from 'lru-cache';
+import { Clock } from '../common/clock';
+import { MODEL_CHANGED, ModelChangedEvent } from './model-events';
+import type { ServableVersion } from './servable-version';
 
 /** An upper bound only: entries are keyed by the model's cache generation, which writes replace. */
 export const RESOLVE_CACHE_MS = 5_000;
 
+/** Entries kept at most; the least recently used one goes first. */
+export const RESOLVE_CACHE_MAX_ENTRIES = 10_000;
+
 /**
  * Short-lived memory of which version a prediction for (model, version or latest) runs on, so the
- * hot path does not query the database on every request. Writes in this process invalidate it.
+ * hot path does not query the database on every request. A change of the model in this process
+ * (`model.changed`) forgets its entries; elsewhere, its new cache generation makes them unreachable.
  */
 @Injectable()
 export class ServableVersionCache {
-  private readonly entries = new Map<string, { value: ServableVersion; expires: number }>();
+  private readonly entries: LRUCache<string, ServableVersion>;
+
+  constructor(clock: Clock) {
+    // ttlResolution 0: the clock is read at each lookup (no timer, and a test's clock is obeyed).
+    this.entries = new LRUCache({
+      max: RESOLVE_CACHE_MAX_ENTRIES,
+      ttl: RESOLVE_CACHE_MS,
+      ttlResolution: 0,
+      perf: clock,
+    });
+  }
 
   get(name: string, version: number | undefined, epoch: string): ServableVersion | undefined {
-    const key = `${name}@${version ?? 'latest'}#${epoch}`;
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expires < Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    return this.entries.get(key(name, version, epoch));
   }
 
   set(name: string, version: number | undefined, epoch: string, value: ServableVersion): void {
-    if (this.entries.size > 10_000) this.entries.clear();
-    this.entries.set(`${name}@${version ?? 'latest'}#${epoch}`, { value, expires: Date.now() + RESOLVE_CACHE_MS });
+    this.entries.set(key(name, version, epoch), value);
   }
 
   invalidate(name: string): void {
-    for (const key of this.entries.keys()) if (key.startsWith(`${name}@`)) this.entries.delete(key);
+    const prefix = `${name}@`;
+    for (const entry of [...this.entries.keys()]) if (entry.startsWith(prefix)) this.entries.delete(entry);
   }
+
+  @OnEvent(MODEL_CHANGED)
+  onModelChanged(event: ModelChangedEvent): void {
+    if (event.servingChanged) this.invalidate(event.model);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+function key(name: string, version: number | undefined, epoch: string): string {
+  return `${name}@${version ?? 'latest'}#${epoch}`;
 }

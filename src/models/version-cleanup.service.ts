@@ -1,33 +1,31 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
-import { InferenceService } from '../inference/inference.service';
 import { ArtifactStore } from '../storage/artifact-store';
-import { ModelVersionEntity } from './entities/model-version.entity';
+import { ModelEvents } from './model-events';
+import type { StoredArtifact } from './model-version.repository';
 
 /**
- * What happens after version rows are gone: bytes no other version uses are removed from the store
- * and their sessions unloaded from the inference workers.
+ * What follows a committed delete of versions (one, or a model's): `model.changed`, on which the
+ * caches forget them and the engine unloads the released artifacts, and then the removal of those
+ * artifacts' bytes from the store.
  */
 @Injectable()
 export class VersionCleanupService {
   private readonly logger = new Logger(VersionCleanupService.name);
 
   constructor(
-    @InjectRepository(ModelVersionEntity) private readonly versions: Repository<ModelVersionEntity>,
+    private readonly events: ModelEvents,
     private readonly store: ArtifactStore,
-    private readonly inference: InferenceService,
   ) {}
 
-  async afterDelete(removed: ModelVersionEntity[]): Promise<void> {
-    const keys = [...new Set(removed.map((v) => v.storageKey))];
-    if (keys.length === 0) return;
-    const stillUsed = await this.versions.find({ select: { storageKey: true }, where: { storageKey: In(keys) } });
-    const used = new Set(stillUsed.map((v) => v.storageKey));
-    const shaByKey = new Map(removed.map((v) => [v.storageKey, v.sha256]));
-    for (const key of keys.filter((k) => !used.has(k))) {
+  /** `released`: the artifacts no version uses any more. */
+  async afterDelete(
+    model: string,
+    kind: 'version-deleted' | 'deleted',
+    released: readonly StoredArtifact[],
+  ): Promise<void> {
+    await this.events.changed({ model, kind, servingChanged: true, released: released.map((a) => a.sha256) });
+    for (const { storageKey: key } of released) {
       try {
-        await this.inference.unload(shaByKey.get(key) as string);
         await this.store.remove(key);
       } catch (error) {
         this.logger.warn({ key, err: (error as Error).message }, 'Could not remove an unreferenced artifact');

@@ -6,14 +6,12 @@ import { CachedPrediction, PredictionCacheService } from '../cache/prediction-ca
 import { boundedList, boundedName, MAX_ITEMS_LISTED } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { deadlineIn, InferenceService, PredictableModel } from '../inference/inference.service';
-import { readPredictBody } from '../inference/worker/predict-envelope';
+import { DecodedRequest, deadlineIn, InferenceService, RunOutcome } from '../inference/inference.service';
+import { readPredictBody } from '../inference/predict-envelope';
 import type { LooseInputs } from '../inference/tensor-codec';
-import type { TensorSpec } from '../models/tensor-spec';
-import type { DecodedRequest, RunOutcome } from '../inference/worker/protocol';
-import type { ModelVersionEntity } from '../models/entities/model-version.entity';
-import { effectiveBatching, effectiveCache } from '../models/model.mapper';
-import { ModelVersionsService } from '../models/model-versions.service';
+import type { TensorSpec } from '../inference/tensor-spec';
+import type { ServableVersion } from '../models/servable-version';
+import { ServableVersionsService } from '../models/servable-versions.service';
 import { elapsedMs, LOGGED_BODY_BYTES, PredictionContext, PredictionOutcome } from './prediction-context';
 
 /** Bodies up to this size are parsed on the HTTP thread: a process hop costs more. */
@@ -35,7 +33,7 @@ const INLINE_PARSE_MAX_BYTES = 16 * 1024;
 export class PredictionsService {
   constructor(
     private readonly config: AppConfig,
-    private readonly versions: ModelVersionsService,
+    private readonly versions: ServableVersionsService,
     private readonly inference: InferenceService,
     private readonly cache: PredictionCacheService,
   ) {}
@@ -52,19 +50,18 @@ export class PredictionsService {
     if (!entry || !mayTouchModel(caller.principal.models, entry.m)) return undefined;
     const epoch = await this.cache.epoch(entry.m);
     if (!epoch || epoch !== entry.e) return undefined;
-    let resolved;
+    let servable: ServableVersion;
     try {
-      resolved = await this.versions.resolveServable(entry.m, entry.r ?? undefined, epoch);
+      servable = await this.versions.resolve(entry.m, entry.r ?? undefined, epoch);
     } catch {
       return undefined; // gone since: the full path answers with the right error
     }
-    const settings = effectiveCache(resolved.model, this.config.cache.defaults);
-    if (!settings.enabled || resolved.entity.sha256 !== entry.s) return undefined;
+    if (!servable.cache.enabled || servable.sha256 !== entry.s) return undefined;
     this.cache.countHit();
     context.model = entry.m;
-    context.servedModel = resolved.model.name;
+    context.servedModel = servable.name;
     context.version = entry.v;
-    return this.hit(entry, resolved.model.logPayloads, {
+    return this.hit(entry, servable.logPayloads, {
       receive: Number(started - context.receivedAt) / 1e6,
       cache: elapsedMs(started),
     });
@@ -83,25 +80,32 @@ export class PredictionsService {
     mark = process.hrtime.bigint();
     assertModelInScope(caller, request.model);
     let epoch = await this.cache.epoch(request.model);
-    const resolved = await this.versions.resolveServable(request.model, request.version, epoch ?? undefined);
-    context.servedModel = resolved.model.name;
-    checkOutputs(resolved.entity, request.outputs);
+    const servable = await this.versions.resolve(request.model, request.version, epoch ?? undefined);
+    context.servedModel = servable.name;
+    checkOutputs(servable, request.outputs);
     // The first prediction of a model creates its generation: an unknown name never gets one.
     if (epoch === null) epoch = await this.cache.ensureEpoch(request.model);
     const resolve = elapsedMs(mark);
-    const { model, entity } = resolved;
-    context.version = entity.version;
-    const settings = effectiveCache(model, this.config.cache.defaults);
+    context.version = servable.version;
     const useCache =
-      !context.bypassCache && settings.enabled && epoch !== undefined && declaredMatch(entity.inputs, request.inputs);
+      !context.bypassCache &&
+      servable.cache.enabled &&
+      epoch !== undefined &&
+      declaredMatch(servable.inputs, request.inputs);
 
     let key: string | undefined;
     if (useCache) {
-      key = this.cache.canonicalKey(model.name, epoch as string, entity.sha256, request.outputs, request.inputHash);
+      key = this.cache.canonicalKey(
+        servable.name,
+        epoch as string,
+        servable.sha256,
+        request.outputs,
+        request.inputHash,
+      );
       const found = await this.cache.getCanonical(key);
-      if (found && found.s === entity.sha256) {
+      if (found && found.s === servable.sha256) {
         this.cache.countHit();
-        const outcome = this.hit(found, model.logPayloads, { receive, parse: request.parseMs, resolve });
+        const outcome = this.hit(found, servable.logPayloads, { receive, parse: request.parseMs, resolve });
         // The raw alias lives only as long as the entry it points to.
         if (context.rawHash) outcome.write = { keys: [`raw:${context.rawHash}`], entry: found };
         return outcome;
@@ -110,40 +114,31 @@ export class PredictionsService {
     } else if (context.bypassCache) this.cache.countBypass();
 
     mark = process.hrtime.bigint();
-    const predictable: PredictableModel = {
-      name: model.name,
-      sha256: entity.sha256,
-      storageKey: entity.storageKey,
-      sizeBytes: entity.sizeBytes,
-      inputs: entity.inputs,
-      outputs: entity.outputs,
-      batching: effectiveBatching(model),
-    };
-    const result: RunOutcome = await this.inference.predict(predictable, request.inputs, request.outputs, deadline);
+    const result: RunOutcome = await this.inference.predict(servable, request.inputs, request.outputs, deadline);
     const runTrip = elapsedMs(mark);
     const outputsJson = (result.outputs as string[])[0];
     let write: PredictionOutcome['write'];
     if (key) {
       const entry: CachedPrediction = {
-        m: model.name,
+        m: servable.name,
         r: request.version ?? null,
         e: epoch as string,
-        s: entity.sha256,
-        v: entity.version,
+        s: servable.sha256,
+        v: servable.version,
         o: outputsJson,
         h: request.inputHash,
-        x: Date.now() + settings.ttlSeconds * 1000,
+        x: Date.now() + servable.cache.ttlSeconds * 1000,
       };
       write = { keys: context.rawHash ? [key, `raw:${context.rawHash}`] : [key], entry };
     }
     return {
-      model: model.name,
-      version: entity.version,
+      model: servable.name,
+      version: servable.version,
       cache: context.bypassCache ? 'BYPASS' : 'MISS',
       outputsJson,
       inputHash: request.inputHash,
       inferenceMs: result.inferenceMs,
-      logPayloads: model.logPayloads,
+      logPayloads: servable.logPayloads,
       write,
       stages: {
         receive,
@@ -202,9 +197,9 @@ function declaredMatch(specs: readonly TensorSpec[], inputs: LooseInputs): boole
   return true;
 }
 
-function checkOutputs(entity: ModelVersionEntity, requested: string[] | undefined): void {
+function checkOutputs(servable: ServableVersion, requested: string[] | undefined): void {
   if (!requested) return;
-  const known = new Set(entity.outputs.map((o) => o.name));
+  const known = new Set(servable.outputs.map((o) => o.name));
   const unknown = requested.filter((o) => !known.has(o));
   if (unknown.length > 0) {
     throw new InvalidInputError(

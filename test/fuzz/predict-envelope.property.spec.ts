@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { parsePredictBody } from '../../src/inference/worker/predict-envelope';
+import { parsePredictBody } from '../../src/inference/predict-envelope';
 import { MODEL_NAME_PATTERN } from '../../src/models/model-name';
 import { utf8 } from './fuzz-case';
 import { hostileValue } from './hostile-values';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeInputs } from '../../src/inference/tensor-codec';
 import { elementCount, TensorData } from '../../src/inference/tensor';
-import type { TensorDtype, TensorSpec } from '../../src/models/tensor-spec';
+import type { TensorDtype, TensorSpec } from '../../src/inference/tensor-spec';
 import { hostileValue } from './hostile-values';
 import { mutatedJson } from './json-bodies';
 import { asParsedJson, described, preview, resultOrClientError, runs } from './property-support';

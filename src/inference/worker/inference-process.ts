@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { TensorDtype } from '../../models/tensor-spec';
+import { TensorDtype } from '../tensor-spec';
 import type { TensorData } from '../tensor';
 import { InvalidInputError, PayloadTooLargeError } from '../../common/errors';
 import { split } from '../../jobs/batching';
@@ -21,7 +21,7 @@ import { checkOutputSize, encodeOutputs } from '../tensor-encode';
 import { inspectProto, ModelRejection } from './model-inspection';
 import { QUIET_RUN, specsOf, warmUp } from './signature';
 import { UnprocessableModel, WorkerUnavailable } from './worker-errors';
-import { readPredictBody } from './predict-envelope';
+import { readPredictBody } from '../predict-envelope';
 import { encodeFrame, FrameReader } from './frames';
 import {
   SETTINGS_ENV,

@@ -1,5 +1,5 @@
 import type { EncodedInstances, EncodeLimits } from '../../jobs/instance-encoder';
-import type { TensorSpec } from '../../models/tensor-spec';
+import type { TensorSpec } from '../tensor-spec';
 import type { LooseInputs } from '../tensor-codec';
 import type { TensorData } from '../tensor';
 

@@ -1,6 +1,6 @@
 /** A loaded model's signature as ONNX Runtime reports it, and the warm-up run built from it. */
 import * as ort from 'onnxruntime-node';
-import { TENSOR_DTYPES, TensorDtype, TensorSpec } from '../../models/tensor-spec';
+import { TENSOR_DTYPES, TensorDtype, TensorSpec } from '../tensor-spec';
 import { allocateTensorData } from '../tensor';
 import { UnprocessableModel } from './worker-errors';
 

@@ -1,7 +1,7 @@
 import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { VERSION_STATUSES, VersionStatus } from '../entities/model-version.entity';
-import { TENSOR_DTYPES, TensorDtype } from '../tensor-spec';
+import { TENSOR_DTYPES, TensorDtype } from '../../inference/tensor-spec';
 
 export class TensorSpecDto {
   @ApiProperty({ example: 'x' })

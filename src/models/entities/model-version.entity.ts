@@ -8,7 +8,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { bigintToNumber } from '../../database/columns';
-import type { TensorSpec } from '../tensor-spec';
+import type { TensorSpec } from '../../inference/tensor-spec';
 import { ModelEntity } from './model.entity';
 
 export const VERSION_STATUSES = ['ready', 'failed', 'archived'] as const;

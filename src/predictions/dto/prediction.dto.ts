@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
-import { TENSOR_DTYPES, TensorDtype } from '../../models/tensor-spec';
+import { TENSOR_DTYPES, TensorDtype } from '../../inference/tensor-spec';
 
 export class TensorInputDto {
   @ApiProperty({ type: [Number], example: [1, 4], description: 'Dimensions of the tensor' })
@@ -38,8 +38,9 @@ export const TENSOR_INPUTS_SCHEMA: ApiPropertyOptions = {
 
 /**
  * The prediction body, for the OpenAPI document. It is checked by parsePredictBody
- * (inference/worker/predict-envelope.ts) in an inference worker, not by the validation pipe: the
- * body reaches the handler as raw bytes so that a large one is never parsed on the HTTP thread.
+ * (inference/predict-envelope.ts: on the HTTP thread for small bodies, in an inference process
+ * for large ones), not by the validation pipe: the body reaches the handler as raw bytes so that
+ * a large one is never parsed on the HTTP thread.
  */
 export class PredictRequestDto {
   @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source, description: `model ${MODEL_NAME_RULE}` })

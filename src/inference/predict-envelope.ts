@@ -1,9 +1,9 @@
-import { boundedName, MAX_SIMILAR_PROBLEMS } from '../../common/bounded-text';
-import { ErrorDetail, InvalidInputError } from '../../common/errors';
-import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
-import { loosenInputs, MAX_TENSOR_RANK, nestsDeeperThan } from '../tensor-codec';
-import { hashInputs } from '../tensor-hash';
-import type { DecodedRequest } from './protocol';
+import { boundedName, MAX_SIMILAR_PROBLEMS } from '../common/bounded-text';
+import { ErrorDetail, InvalidInputError } from '../common/errors';
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../models/model-name';
+import { loosenInputs, MAX_TENSOR_RANK, nestsDeeperThan } from './tensor-codec';
+import { hashInputs } from './tensor-hash';
+import type { DecodedRequest } from './worker/protocol';
 
 /** The top level of a prediction request body (docs/api.md, "Predictions"). */
 export interface PredictEnvelope {
@@ -23,8 +23,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Parses and checks a prediction body. Runs in an inference worker, so a large JSON body never
- * costs the HTTP thread its parse; every problem is reported at once, like the DTO validation.
+ * Parses and checks a prediction body: on the HTTP thread for small bodies, in an inference
+ * process for large ones (so a large JSON body never costs the HTTP thread its parse). Every
+ * problem is reported at once, like the DTO validation.
  */
 export function parsePredictBody(body: Uint8Array): PredictEnvelope {
   let value: unknown;

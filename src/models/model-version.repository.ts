@@ -1,0 +1,119 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import { AuditService } from '../auth/audit/audit.service';
+import { ModelNotFoundError } from '../common/errors';
+import { ModelVersionEntity } from './entities/model-version.entity';
+import { ModelEntity } from './entities/model.entity';
+import type { AuditRecord } from './registry-audit';
+
+/** The bytes a version points at. Versions with the same bytes share one artifact. */
+export type StoredArtifact = Pick<ModelVersionEntity, 'sha256' | 'storageKey'>;
+
+/** A version's own fields; the repository numbers it. */
+export type NewVersion = Omit<ModelVersionEntity, 'id' | 'modelId' | 'model' | 'version' | 'createdAt' | 'updatedAt'>;
+
+/**
+ * Of `removed` (versions just deleted in the transaction `manager` runs), the artifacts that no
+ * version uses any more, one per storage key.
+ */
+export async function unreferencedArtifacts(
+  manager: EntityManager,
+  removed: readonly StoredArtifact[],
+): Promise<StoredArtifact[]> {
+  const byKey = new Map(removed.map(({ sha256, storageKey }) => [storageKey, { sha256, storageKey }]));
+  if (byKey.size === 0) return [];
+  const stillUsed = await manager.find(ModelVersionEntity, {
+    select: { storageKey: true },
+    where: { storageKey: In([...byKey.keys()]) },
+  });
+  for (const { storageKey } of stillUsed) byKey.delete(storageKey);
+  return [...byKey.values()];
+}
+
+/**
+ * Every read and write of the `model_versions` table, and of the model columns that follow from
+ * its rows (`version_counter`, `latest_version`). Each write commits with its audit event.
+ */
+@Injectable()
+export class ModelVersionRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+  ) {}
+
+  private get versions() {
+    return this.dataSource.getRepository(ModelVersionEntity);
+  }
+
+  find(modelId: string, version: number): Promise<ModelVersionEntity | null> {
+    return this.versions.findOneBy({ modelId, version });
+  }
+
+  /** A version by its row id, with its model; null once it was deleted. */
+  async findWithModel(id: string): Promise<{ model: ModelEntity; version: ModelVersionEntity } | null> {
+    const version = await this.versions.findOne({ where: { id }, relations: { model: true } });
+    return version?.model ? { model: version.model, version } : null;
+  }
+
+  /** Newest first, with the total before paging. */
+  page(modelId: string, skip: number, take: number): Promise<[ModelVersionEntity[], number]> {
+    return this.versions.findAndCount({ where: { modelId }, order: { version: 'DESC' }, skip, take });
+  }
+
+  /** Every version of the model. */
+  forModel(modelId: string): Promise<ModelVersionEntity[]> {
+    return this.versions.findBy({ modelId });
+  }
+
+  /** The `limit` ready versions created last, newest first. */
+  recentReady(limit: number): Promise<ModelVersionEntity[]> {
+    return this.versions.find({ where: { status: 'ready' }, order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  /** Whether any version points at these bytes. */
+  isUsed(sha256: string): Promise<boolean> {
+    return this.versions.existsBy({ sha256 });
+  }
+
+  /**
+   * Adds the model's next version (numbers are never reused) and makes it the latest; `audit`
+   * gets the number. ModelNotFoundError when the model was deleted meanwhile.
+   */
+  insert(
+    model: Pick<ModelEntity, 'id' | 'name'>,
+    fields: NewVersion,
+    audit: (version: number) => AuditRecord,
+  ): Promise<ModelVersionEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      // The increment locks the model row, so concurrent uploads get distinct numbers.
+      const updated = await manager.increment(ModelEntity, { id: model.id }, 'versionCounter', 1);
+      if (!updated.affected) throw new ModelNotFoundError(model.name);
+      const { versionCounter: version } = await manager.findOneByOrFail(ModelEntity, { id: model.id });
+      const entity = await manager.save(manager.create(ModelVersionEntity, { ...fields, modelId: model.id, version }));
+      await manager.update(ModelEntity, { id: model.id }, { latestVersion: version });
+      const { caller, entry } = audit(version);
+      await this.audit.record(manager, caller, entry);
+      return entity;
+    });
+  }
+
+  /**
+   * Deletes the version and points the model's latest at its highest ready version left.
+   * Returns the version's artifact when no other version uses it.
+   */
+  delete(version: ModelVersionEntity, audit: AuditRecord): Promise<StoredArtifact[]> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.delete(ModelVersionEntity, { id: version.id });
+      await this.audit.record(manager, audit.caller, audit.entry);
+      const row = await manager
+        .createQueryBuilder(ModelVersionEntity, 'v')
+        .select('MAX(v.version)', 'latest')
+        .where('v.modelId = :modelId AND v.status = :status', { modelId: version.modelId, status: 'ready' })
+        .getRawOne<{ latest: number | string | null }>();
+      const latest = row?.latest == null ? null : Number(row.latest);
+      await manager.update(ModelEntity, { id: version.modelId }, { latestVersion: latest });
+      return unreferencedArtifacts(manager, [version]);
+    });
+  }
+}
