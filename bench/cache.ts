@@ -13,6 +13,8 @@
  *    sides so drift of the shared machine hits all of them alike; each cell is the median round.
  * 2. Over HTTP: ModelForge from dist/ with the memory store and with REDIS_URL, the same MLP body
  *    repeated (every request a HIT), at concurrency 1 and 16; the server's own Server-Timing.
+ *    BENCH_CACHE_BASELINE=/path/to/other/dist/src/main.js adds the Redis cells of another build
+ *    (an earlier commit built in its own folder), run between this build's, in the same run.
  *
  * Environment: REDIS_TEST_URL (redis://127.0.0.1:6379), BENCH_CACHE_OPS (sequential hits per side
  * and round, 3000), BENCH_CACHE_ROUNDS (3), BENCH_DURATION_MS (per HTTP cell, 4000),
@@ -205,7 +207,7 @@ async function storeLines(redisUrl: string): Promise<string[]> {
     await storeSide('memory: MemoryCacheStore (lru-cache)', new MemoryCacheStore(64 * 2 ** 20), rawKey),
   ];
   const redisStore = new RedisCacheStore(redisUrl, TIMEOUT_MS);
-  await redisStore.probe(); // connects
+  await redisStore.onModuleInit(); // connected
   sides.push(await storeSide('Redis: RedisCacheStore as built today', redisStore, `${rawKey}:${process.pid}`));
   const previous = loadPreviousStack();
   if (previous) sides.push(await previousStackSide(previous, redisUrl, rawKey));
@@ -262,11 +264,20 @@ async function httpLines(redisUrl: string): Promise<string[]> {
   const rows: string[] = [];
   const body = fixedBody(MLP);
   try {
-    for (const [store, port, env] of [
-      ['in-memory LRU', 39150, {}],
-      ['Redis', 39152, { REDIS_URL: redisUrl, JOBS_QUEUE_PREFIX: `bench-cache-${process.pid}` }],
-    ] as const) {
-      const mf = await startModelForge(path.join(work, `data-${port}`), port, env);
+    const redisEnv = { REDIS_URL: redisUrl, JOBS_QUEUE_PREFIX: `bench-cache-${process.pid}` };
+    const servers: { store: string; port: number; env: Record<string, string>; main?: string }[] = [
+      { store: 'in-memory LRU', port: 39150, env: {} },
+      { store: 'Redis', port: 39152, env: redisEnv },
+    ];
+    const baseline = process.env.BENCH_CACHE_BASELINE;
+    if (baseline) {
+      servers.push(
+        { store: 'Redis, baseline build', port: 39154, env: redisEnv, main: baseline },
+        { store: 'Redis, this build again', port: 39156, env: redisEnv },
+      );
+    }
+    for (const { store, port, env, main } of servers) {
+      const mf = await startModelForge(path.join(work, `data-${port}`), port, env, [], main);
       try {
         await upload(mf.baseUrl, MLP);
         const url = `${mf.baseUrl}/api/v1/predictions`;

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { manualClock } from '../../test/support/clock';
 import { MemoryCacheStore } from './memory-cache-store';
-
-/** A clock that moves only when the test says so: expiry without sleeping. */
-function manualClock() {
-  let now = 1_000_000;
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
 
 /** The store's accounting: key and value as UTF-16 code units, 2 bytes each. */
 const cost = (key: string, value: string) => (key.length + value.length) * 2;
