@@ -49,21 +49,21 @@ export class PredictionsService {
     if (!context.rawHash) return undefined;
     const started = process.hrtime.bigint();
     const entry = await this.cache.getRaw(context.rawHash);
-    if (!entry || !mayTouchModel(caller.principal.models, entry.m)) return undefined;
-    const epoch = await this.cache.epoch(entry.m);
-    if (!epoch || epoch !== entry.e) return undefined;
+    if (!entry || !mayTouchModel(caller.principal.models, entry.model)) return undefined;
+    const epoch = await this.cache.epoch(entry.model);
+    if (!epoch || epoch !== entry.epoch) return undefined;
     let resolved;
     try {
-      resolved = await this.versions.resolveServable(entry.m, entry.r ?? undefined, epoch);
+      resolved = await this.versions.resolveServable(entry.model, entry.requestedVersion ?? undefined, epoch);
     } catch {
       return undefined; // gone since: the full path answers with the right error
     }
     const settings = effectiveCache(resolved.model, this.config.cacheDefaults);
-    if (!settings.enabled || resolved.entity.sha256 !== entry.s) return undefined;
+    if (!settings.enabled || resolved.entity.sha256 !== entry.sha256) return undefined;
     this.cache.countHit();
-    context.model = entry.m;
+    context.model = entry.model;
     context.servedModel = resolved.model.name;
-    context.version = entry.v;
+    context.version = entry.version;
     return this.hit(entry, resolved.model.logPayloads, {
       receive: Number(started - context.receivedAt) / 1e6,
       cache: elapsedMs(started),
@@ -99,7 +99,7 @@ export class PredictionsService {
     if (useCache) {
       key = this.cache.canonicalKey(model.name, epoch as string, entity.sha256, request.outputs, request.inputHash);
       const found = await this.cache.getCanonical(key);
-      if (found && found.s === entity.sha256) {
+      if (found && found.sha256 === entity.sha256) {
         this.cache.countHit();
         const outcome = this.hit(found, model.logPayloads, { receive, parse: request.parseMs, resolve });
         // The raw alias lives only as long as the entry it points to.
@@ -125,14 +125,14 @@ export class PredictionsService {
     let write: PredictionOutcome['write'];
     if (key) {
       const entry: CachedPrediction = {
-        m: model.name,
-        r: request.version ?? null,
-        e: epoch as string,
-        s: entity.sha256,
-        v: entity.version,
-        o: outputsJson,
-        h: request.inputHash,
-        x: Date.now() + settings.ttlSeconds * 1000,
+        model: model.name,
+        requestedVersion: request.version ?? null,
+        epoch: epoch as string,
+        sha256: entity.sha256,
+        version: entity.version,
+        outputs: outputsJson,
+        inputHash: request.inputHash,
+        expiresAt: Date.now() + settings.ttlSeconds * 1000,
       };
       write = { keys: context.rawHash ? [key, `raw:${context.rawHash}`] : [key], entry };
     }
@@ -169,11 +169,11 @@ export class PredictionsService {
 
   private hit(entry: CachedPrediction, logPayloads: boolean, stages: PredictionOutcome['stages']): PredictionOutcome {
     return {
-      model: entry.m,
-      version: entry.v,
+      model: entry.model,
+      version: entry.version,
       cache: 'HIT',
-      outputsJson: entry.o,
-      inputHash: entry.h,
+      outputsJson: entry.outputs,
+      inputHash: entry.inputHash,
       inferenceMs: 0,
       logPayloads,
       stages,
