@@ -41,7 +41,10 @@ export function httpLogger(root: Logger) {
     customAttributeKeys: { reqId: 'requestId' },
     quietReqLogger: true,
     quietResLogger: true,
+    // pino-http binds the request to a child logger on every request even when it is quiet: with
+    // these serializers the binding is empty (the default would serialize the headers each time).
     wrapSerializers: false,
+    serializers: { req: () => undefined, res: () => undefined },
     customLogLevel: levelOf,
     customSuccessObject: requestLine,
     customSuccessMessage: message,
