@@ -13,8 +13,8 @@
  *    sides so drift of the shared machine hits all of them alike; each cell is the median round.
  * 2. Over HTTP: ModelForge from dist/ with the memory store and with REDIS_URL, the same MLP body
  *    repeated (every request a HIT), at concurrency 1 and 16; the server's own Server-Timing.
- *    BENCH_CACHE_BASELINE=/path/to/other/dist/src/main.js adds the Redis cells of another build
- *    (an earlier commit built in its own folder), run between this build's, in the same run.
+ *    BENCH_CACHE_BASELINE=/path/to/other/dist/src/main.js adds the cells of another build (an
+ *    earlier commit built in its own folder), run between two runs of this build's.
  *
  * Environment: REDIS_TEST_URL (redis://127.0.0.1:6379), BENCH_CACHE_OPS (sequential hits per side
  * and round, 3000), BENCH_CACHE_ROUNDS (3), BENCH_DURATION_MS (per HTTP cell, 4000),
@@ -89,12 +89,12 @@ async function storeSide(name: string, store: CacheStore, rawKey: string): Promi
 }
 
 async function ioredisSide(url: string, rawKey: string): Promise<Side> {
-  const client = new Redis(url, { enableOfflineQueue: true, maxRetriesPerRequest: 0, enableAutoPipelining: true });
+  const client = new Redis(url, { maxRetriesPerRequest: 0, enableAutoPipelining: true });
   const prefix = `bench:cache:${process.pid}:`;
   await client.set(`${prefix}epoch`, 'e1');
   await client.set(`${prefix}${rawKey}`, entryJson('e1'), 'PX', TTL_MS);
   return {
-    name: 'Redis: two GETs on one ioredis 5.11.1 client (no store around them)',
+    name: 'Redis: two GETs on one auto-pipelined ioredis 5.11.1 client, nothing around them',
     hit: async () => (await client.get(`${prefix}${rawKey}`)) !== null && (await client.get(`${prefix}epoch`)) === 'e1',
     async close() {
       await client.del(`${prefix}epoch`, `${prefix}${rawKey}`);
@@ -208,7 +208,13 @@ async function storeLines(redisUrl: string): Promise<string[]> {
   ];
   const redisStore = new RedisCacheStore(redisUrl, TIMEOUT_MS);
   await redisStore.onModuleInit(); // connected
-  sides.push(await storeSide('Redis: RedisCacheStore as built today', redisStore, `${rawKey}:${process.pid}`));
+  sides.push(
+    await storeSide(
+      'Redis: RedisCacheStore (one ioredis client, timeouts, breaker)',
+      redisStore,
+      `${rawKey}:${process.pid}`,
+    ),
+  );
   const previous = loadPreviousStack();
   if (previous) sides.push(await previousStackSide(previous, redisUrl, rawKey));
   sides.push(await ioredisSide(redisUrl, rawKey));
@@ -265,17 +271,17 @@ async function httpLines(redisUrl: string): Promise<string[]> {
   const body = fixedBody(MLP);
   try {
     const redisEnv = { REDIS_URL: redisUrl, JOBS_QUEUE_PREFIX: `bench-cache-${process.pid}` };
-    const servers: { store: string; port: number; env: Record<string, string>; main?: string }[] = [
-      { store: 'in-memory LRU', port: 39150, env: {} },
-      { store: 'Redis', port: 39152, env: redisEnv },
+    const stores = [
+      { store: 'in-memory LRU', env: {} },
+      { store: 'Redis', env: redisEnv },
     ];
+    const builds: { build: string; main?: string }[] = [{ build: 'this build' }];
     const baseline = process.env.BENCH_CACHE_BASELINE;
-    if (baseline) {
-      servers.push(
-        { store: 'Redis, baseline build', port: 39154, env: redisEnv, main: baseline },
-        { store: 'Redis, this build again', port: 39156, env: redisEnv },
-      );
-    }
+    // The baseline between two runs of this build, so drift of the machine shows.
+    if (baseline) builds.push({ build: 'baseline build', main: baseline }, { build: 'this build again' });
+    const servers = builds.flatMap(({ build, main }, b) =>
+      stores.map(({ store, env }, i) => ({ store: `${store}, ${build}`, port: 39150 + 2 * (2 * b + i), env, main })),
+    );
     for (const { store, port, env, main } of servers) {
       const mf = await startModelForge(path.join(work, `data-${port}`), port, env, [], main);
       try {
@@ -304,6 +310,7 @@ async function httpLines(redisUrl: string): Promise<string[]> {
               concurrency,
               fmt(r.rps, 0),
               `${fmt(r.p50Ms, 2)} / ${fmt(r.p99Ms, 2)}`,
+              fmt(r.stages.receive ?? NaN, 3),
               fmt(r.stages.cache ?? NaN, 3),
               fmt(sum, 3),
               seen,
@@ -321,11 +328,21 @@ async function httpLines(redisUrl: string): Promise<string[]> {
   return [
     '## Prediction cache hits over HTTP (MLP, the same body every time)',
     '',
-    `Each cell: ${DURATION_MS} ms of closed-loop load. "cache ms" is the Server-Timing stage of the lookup; ` +
-      '"server ms" the sum of all stages.',
+    `Each cell: ${DURATION_MS} ms of closed-loop load. Server-Timing means: "receive" from the request's ` +
+      'arrival to the lookup (body read and hashed), "cache" the lookup itself, "server" the sum of all stages.',
     '',
-    row(['store', 'conc.', 'rps', 'client p50 / p99 ms', 'cache ms', 'server ms', 'X-Cache seen', 'errors']),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---', '---:']),
+    row([
+      'store',
+      'conc.',
+      'rps',
+      'client p50 / p99 ms',
+      'receive ms',
+      'cache ms',
+      'server ms',
+      'X-Cache seen',
+      'errors',
+    ]),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---', '---:']),
     ...rows,
   ];
 }

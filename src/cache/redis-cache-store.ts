@@ -50,7 +50,8 @@ export class RedisCacheStore extends CacheStore implements OnModuleInit {
       maxRetriesPerRequest: 0,
       connectTimeout: 1_000,
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2_000),
-      // Lookups of concurrent requests leave in one write (bench:cache: more hits per second at 16).
+      // Commands issued in the same tick leave in one write, as node-redis (under the previous
+      // store) does by default: more hits per second with 16 concurrent lookups in bench:cache.
       enableAutoPipelining: true,
       ...options,
     });
