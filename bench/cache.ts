@@ -28,6 +28,7 @@ import { CacheStore } from '../src/cache/cache-store';
 import { MemoryCacheStore } from '../src/cache/memory-cache-store';
 import { RedisCacheStore } from '../src/cache/redis-cache-store';
 import { withTimeout } from '../src/common/timeout';
+import { freePort } from '../test/support/service-process';
 import { percentile, runLoad } from './load';
 import { AUTH_HEADER, startModelForge } from './processes';
 import { fmt, row } from './targets';
@@ -279,11 +280,12 @@ async function httpLines(redisUrl: string): Promise<string[]> {
     const baseline = process.env.BENCH_CACHE_BASELINE;
     // The baseline between two runs of this build, so drift of the machine shows.
     if (baseline) builds.push({ build: 'baseline build', main: baseline }, { build: 'this build again' });
-    const servers = builds.flatMap(({ build, main }, b) =>
-      stores.map(({ store, env }, i) => ({ store: `${store}, ${build}`, port: 39150 + 2 * (2 * b + i), env, main })),
+    const servers = builds.flatMap(({ build, main }) =>
+      stores.map(({ store, env }) => ({ store: `${store}, ${build}`, env, main })),
     );
-    for (const { store, port, env, main } of servers) {
-      const mf = await startModelForge(path.join(work, `data-${port}`), port, env, [], main);
+    for (const [i, { store, env, main }] of servers.entries()) {
+      // A free port now (fixed ones can be taken by another process's outgoing connection).
+      const mf = await startModelForge(path.join(work, `data-${i}`), await freePort(), env, [], main);
       try {
         await upload(mf.baseUrl, MLP);
         const url = `${mf.baseUrl}/api/v1/predictions`;
