@@ -54,16 +54,17 @@ export function spawnNode(
 
 /**
  * ModelForge as users run it: the built dist/src/main.js in production mode, with BENCH_ADMIN_KEY.
- * `nodeArgs` go before the script (`--expose-gc`, `-r preload.js`).
+ * `nodeArgs` go before the script (`--expose-gc`, `-r preload.js`); `main` may be another build's.
  */
 export async function startModelForge(
   dataDir: string,
   port: number,
   env: Record<string, string> = {},
   nodeArgs: string[] = [],
+  main = path.join(ROOT, 'dist/src/main.js'),
 ): Promise<Spawned> {
   const service = spawnNode(
-    path.join(ROOT, 'dist/src/main.js'),
+    main,
     [],
     {
       NODE_ENV: 'production',

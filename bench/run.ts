@@ -6,13 +6,14 @@
  * Environment: BENCH_DURATION_MS (per cell, default 4000), BENCH_RSS_REQUESTS (default 50,000),
  * BENCH_BATCHING=off skips the batching rows (on by default: a refused PATCH fails the run),
  * BENCH_ONLY=throughput stops after the throughput, cache and memory tables; plus each part's own
- * (BENCH_IPC_*, BENCH_JOBS_*, BENCH_BODIES_*, BENCH_AUTH_*).
+ * (BENCH_IPC_*, BENCH_JOBS_*, BENCH_BODIES_*, BENCH_AUTH_*, BENCH_CACHE_*).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchAuth } from './auth';
 import { benchBodies } from './bodies';
+import { benchCacheStores } from './cache';
 import { benchIpc } from './ipc';
 import { benchJobs, jobTargets } from './jobs';
 import { benchRateLimits } from './rate-limits';
@@ -179,6 +180,7 @@ async function main(): Promise<void> {
     console.log(`${(await benchIpc()).join('\n')}\n`);
     console.log(`${(await benchBodies()).join('\n')}\n`);
     console.log(`${(await benchRateLimits()).join('\n')}\n`);
+    console.log(`${(await benchCacheStores()).join('\n')}\n`);
     console.log(`${await benchAuth()}\n`);
   }
   console.log(targetLines(targets).join('\n'));

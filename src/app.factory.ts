@@ -10,11 +10,11 @@ import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import { BodyBudget, bodyReader } from './common/body-reader';
 import { installProtocolErrorBodies, requireHost } from './common/protocol-errors';
 import { contentTypeMiddleware } from './common/content-type.middleware';
-import { REQUEST_ID_HEADER, requestIdMiddleware } from './common/request-id';
+import { REQUEST_ID_HEADER } from './common/request-id';
 import { securityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
-import { httpLogMiddleware } from './logging/http-log.middleware';
+import { httpLogger } from './logging/http-logger';
 import { PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
 import { setupOpenApi } from './openapi';
@@ -51,9 +51,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   app.set('trust proxy', config.http.trustProxy);
   installProtocolErrorBodies(app.getHttpServer());
   app.use(securityHeaders());
-  app.use(requestIdMiddleware);
+  app.use(httpLogger(logger));
   app.use(requireHost);
-  app.use(httpLogMiddleware(logger));
   // CORS (an allowlist; CORS_ORIGINS refuses `*`) before anything that can refuse a request: a
   // preflight carries no credential and is answered here, and a 401/413/415 from the middlewares
   // below still carries Access-Control-Allow-Origin, so a browser script can read it.

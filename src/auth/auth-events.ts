@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import Redis from 'ioredis';
+import { withTimeout } from '../common/timeout';
 
 /** Credential changes every replica must apply at once (drop cached keys, users, sessions). */
 export type AuthEvent =
@@ -94,12 +95,11 @@ export class RedisAuthEvents extends AuthEvents implements OnModuleInit, OnModul
     this.deliver(event);
     const message = JSON.stringify({ origin: this.origin, event });
     try {
-      await Promise.race([
+      await withTimeout(
         this.publisher.publish(this.channel, message),
-        new Promise((_resolve, reject) =>
-          setTimeout(() => reject(new Error('publish timed out')), REDIS_WAIT_MS).unref(),
-        ),
-      ]);
+        REDIS_WAIT_MS,
+        () => new Error('publish timed out'),
+      );
     } catch (error) {
       this.outage('Could not announce an auth change; other replicas apply it within 60 s', error as Error);
     }

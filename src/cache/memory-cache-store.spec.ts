@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { manualClock } from '../../test/support/clock';
 import { MemoryCacheStore } from './memory-cache-store';
-
-/** A clock that moves only when the test says so: expiry without sleeping. */
-function manualClock() {
-  let now = 1_000_000;
-  return {
-    now: () => now,
-    advance(ms: number) {
-      now += ms;
-    },
-  };
-}
 
 /** The store's accounting: key and value as UTF-16 code units, 2 bytes each. */
 const cost = (key: string, value: string) => (key.length + value.length) * 2;
@@ -123,10 +113,12 @@ describe('MemoryCacheStore', () => {
     const store = new MemoryCacheStore(10_000, clock.now);
     await store.set('short', 'lived', 40);
     await store.set('long', 'lived', MINUTE);
-    clock.advance(39);
-    assert.equal(await store.get('short'), 'lived');
+    // lru-cache: an entry is stale once its age exceeds the TTL (PredictionCacheService checks
+    // each entry's own expiry to the millisecond on top of this).
+    clock.advance(40);
+    assert.equal(await store.get('short'), 'lived', 'alive for its whole TTL');
     clock.advance(1);
-    assert.equal(await store.get('short'), undefined, 'expired at exactly its TTL');
+    assert.equal(await store.get('short'), undefined, 'gone once the TTL has passed');
     assert.equal(await store.get('long'), 'lived');
     assert.deepEqual(store.stats(), { entries: 1, bytes: cost('long', 'lived') });
   });
@@ -137,7 +129,7 @@ describe('MemoryCacheStore', () => {
     await store.set('k', 'v', 100);
     clock.advance(60);
     assert.equal(await store.get('k'), 'v');
-    clock.advance(40);
+    clock.advance(41); // 101 ms after the set, 41 after the get
     assert.equal(await store.get('k'), undefined);
   });
 
@@ -147,9 +139,9 @@ describe('MemoryCacheStore', () => {
     await store.set('k', 'v', 80);
     clock.advance(50);
     await store.set('k', 'w', 80);
-    clock.advance(50);
+    clock.advance(50); // 100 ms after the first set: only the second one keeps it
     assert.equal(await store.get('k'), 'w');
-    clock.advance(30);
+    clock.advance(31);
     assert.equal(await store.get('k'), undefined);
   });
 

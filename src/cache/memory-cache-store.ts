@@ -1,53 +1,42 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { CacheStore, CacheStoreStats } from './cache-store';
 
-interface Entry {
-  value: string;
-  expires: number;
-  bytes: number;
-}
+/** What an entry weighs: key and value as UTF-16 code units, 2 bytes each (at least 2 bytes). */
+const weight = (value: string, key: string): number => (key.length + value.length) * 2;
 
 /**
- * Bounded in-memory LRU (by bytes) for the embedded default. Epochs are kept apart from the LRU
- * so an eviction can never bring back an old generation's entries.
+ * The embedded default: lru-cache bounded by bytes (`maxSize` with `sizeCalculation`), each entry
+ * with its own TTL. Epochs are kept apart from the LRU so an eviction can never bring back an old
+ * generation's entries.
  */
 export class MemoryCacheStore extends CacheStore {
   readonly kind = 'memory' as const;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LRUCache<string, string>;
   private readonly epochs = new Map<string, string>();
-  private bytes = 0;
 
   constructor(
-    private readonly maxBytes: number,
-    /** The clock entries expire by (tests pass their own). */
-    private readonly now: () => number = () => Date.now(),
+    maxBytes: number,
+    /** The clock entries expire by: Date.now (which e2e tests shift), or a unit spec's own. */
+    now: () => number = () => Date.now(),
   ) {
     super();
+    this.entries = new LRUCache<string, string>({
+      // lru-cache needs a positive size; every entry weighs at least 2 bytes, so 1 byte holds nothing.
+      maxSize: Math.max(1, maxBytes),
+      sizeCalculation: weight,
+      perf: { now },
+      // Read the clock at every check instead of caching it for 1 ms with a timer.
+      ttlResolution: 0,
+    });
   }
 
   async get(key: string): Promise<string | undefined> {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expires <= this.now()) {
-      this.remove(key, entry);
-      return undefined;
-    }
-    this.entries.delete(key); // most recently used last
-    this.entries.set(key, entry);
-    return entry.value;
+    return this.entries.get(key);
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
-    const bytes = (key.length + value.length) * 2;
-    if (bytes > this.maxBytes) return;
-    const previous = this.entries.get(key);
-    if (previous) this.remove(key, previous);
-    this.entries.set(key, { value, expires: this.now() + ttlMs, bytes });
-    this.bytes += bytes;
-    for (const [oldest, entry] of this.entries) {
-      if (this.bytes <= this.maxBytes) break;
-      this.remove(oldest, entry);
-    }
+    this.entries.set(key, value, { ttl: ttlMs });
   }
 
   async getEpoch(model: string): Promise<string | null> {
@@ -72,7 +61,7 @@ export class MemoryCacheStore extends CacheStore {
   }
 
   stats(): CacheStoreStats {
-    return { entries: this.entries.size, bytes: this.bytes };
+    return { entries: this.entries.size, bytes: this.entries.calculatedSize };
   }
 
   async probe(): Promise<boolean> {
@@ -89,11 +78,5 @@ export class MemoryCacheStore extends CacheStore {
 
   async close(): Promise<void> {
     this.entries.clear();
-    this.bytes = 0;
-  }
-
-  private remove(key: string, entry: Entry): void {
-    this.entries.delete(key);
-    this.bytes -= entry.bytes;
   }
 }

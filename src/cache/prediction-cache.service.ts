@@ -4,24 +4,27 @@ import { AppConfig } from '../config/app-config';
 import { MODEL_CHANGED, ModelChangedEvent } from '../models/model-events';
 import { CacheStore } from './cache-store';
 
-/** One cached prediction. Short field names: entries are stored many times over. */
+/**
+ * One cached prediction, stored as this JSON under each of its keys. The field names cost about
+ * 56 bytes per entry over one-letter ones (an MLP entry with 3 outputs: 409 bytes against 353);
+ * the outputs dominate any larger entry.
+ */
 export interface CachedPrediction {
-  /** model name */
-  m: string;
-  /** version as requested (null = latest) */
-  r: number | null;
-  /** cache generation of the model when stored */
-  e: string;
-  /** sha256 of the version that ran */
-  s: string;
-  /** version number that ran */
-  v: number;
-  /** the outputs object, serialized */
-  o: string;
-  /** canonical hash of the inputs */
-  h: string;
-  /** expiry, epoch milliseconds: a key added later (the raw alias of a hit) lives no longer */
-  x: number;
+  model: string;
+  /** The version as requested (null = latest). */
+  requestedVersion: number | null;
+  /** The model's cache generation when stored. */
+  epoch: string;
+  /** sha256 of the version that ran. */
+  sha256: string;
+  /** The version number that ran. */
+  version: number;
+  /** The outputs object, serialized. */
+  outputs: string;
+  /** Canonical hash of the inputs. */
+  inputHash: string;
+  /** Expiry, epoch milliseconds: a key added later (the raw alias of a hit) lives no longer. */
+  expiresAt: number;
 }
 
 export interface CacheSettings {
@@ -132,7 +135,7 @@ export class PredictionCacheService implements OnApplicationShutdown {
   /** Stores an entry under its keys until its expiry, unless it is larger than CACHE_MAX_ENTRY_BYTES. */
   async put(keys: string[], entry: CachedPrediction): Promise<void> {
     // The outputs dominate an entry: a response too large to cache is never serialized again.
-    if (entry.o.length > this.config.cache.maxEntryBytes) {
+    if (entry.outputs.length > this.config.cache.maxEntryBytes) {
       this.skippedTooLarge++;
       return;
     }
@@ -141,7 +144,7 @@ export class PredictionCacheService implements OnApplicationShutdown {
       this.skippedTooLarge++;
       return;
     }
-    const ttlMs = entry.x - Date.now();
+    const ttlMs = entry.expiresAt - Date.now();
     if (ttlMs <= 0) return;
     await Promise.all(keys.map((key) => this.store.set(key, value, ttlMs)));
   }
@@ -178,7 +181,7 @@ export class PredictionCacheService implements OnApplicationShutdown {
     if (value === undefined) return undefined;
     try {
       const entry = JSON.parse(value) as CachedPrediction;
-      return entry.x > Date.now() ? entry : undefined;
+      return entry.expiresAt > Date.now() ? entry : undefined;
     } catch {
       return undefined;
     }

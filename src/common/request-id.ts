@@ -1,23 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Request } from 'express';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 const ACCEPTABLE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface RequestWithId extends Request {
   id: string;
+  /** process.hrtime.bigint() when the request reached the application. */
   startedAt: bigint;
 }
 
-/** Echoes a well-formed client X-Request-Id or generates one; sets it on every response. */
-export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const incoming = req.header(REQUEST_ID_HEADER);
-  const id = incoming && ACCEPTABLE.test(incoming) ? incoming : randomUUID();
-  const request = req as RequestWithId;
-  request.id = id;
-  request.startedAt = process.hrtime.bigint();
+/**
+ * The request id: a well-formed client X-Request-Id, else a new UUID, set on every response.
+ * pino-http calls it once, as the request arrives (src/logging/http-logger.ts), which also makes
+ * it the moment the request's timings start from.
+ */
+export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers[REQUEST_ID_HEADER.toLowerCase()];
+  const id = typeof incoming === 'string' && ACCEPTABLE.test(incoming) ? incoming : randomUUID();
+  (req as RequestWithId).startedAt = process.hrtime.bigint();
   res.setHeader(REQUEST_ID_HEADER, id);
-  next();
+  return id;
 }
 
 export function requestIdOf(req: Request): string {

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { withTimeout } from '../common/timeout';
 import { EventLoopDelay } from './event-loop-delay';
 
 type Labels = Record<string, string>;
@@ -99,18 +100,10 @@ export class MetricsService implements OnModuleDestroy {
   }
 
   private async sample(source: GaugeSource): Promise<GaugeSample[]> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        source(),
-        new Promise<GaugeSample[]>((resolve) => {
-          timer = setTimeout(() => resolve([]), SOURCE_TIMEOUT_MS);
-        }),
-      ]);
+      return await withTimeout(source(), SOURCE_TIMEOUT_MS, () => new Error('gauge source timed out'));
     } catch {
       return [];
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -47,20 +47,20 @@ export class PredictionsService {
     if (!context.rawHash) return undefined;
     const started = process.hrtime.bigint();
     const entry = await this.cache.getRaw(context.rawHash);
-    if (!entry || !mayTouchModel(caller.principal.models, entry.m)) return undefined;
-    const epoch = await this.cache.epoch(entry.m);
-    if (!epoch || epoch !== entry.e) return undefined;
+    if (!entry || !mayTouchModel(caller.principal.models, entry.model)) return undefined;
+    const epoch = await this.cache.epoch(entry.model);
+    if (!epoch || epoch !== entry.epoch) return undefined;
     let servable: ServableVersion;
     try {
-      servable = await this.versions.resolve(entry.m, entry.r ?? undefined, epoch);
+      servable = await this.versions.resolve(entry.model, entry.requestedVersion ?? undefined, epoch);
     } catch {
       return undefined; // gone since: the full path answers with the right error
     }
-    if (!servable.cache.enabled || servable.sha256 !== entry.s) return undefined;
+    if (!servable.cache.enabled || servable.sha256 !== entry.sha256) return undefined;
     this.cache.countHit();
-    context.model = entry.m;
+    context.model = entry.model;
     context.servedModel = servable.name;
-    context.version = entry.v;
+    context.version = entry.version;
     return this.hit(entry, servable.logPayloads, {
       receive: Number(started - context.receivedAt) / 1e6,
       cache: elapsedMs(started),
@@ -103,7 +103,7 @@ export class PredictionsService {
         request.inputHash,
       );
       const found = await this.cache.getCanonical(key);
-      if (found && found.s === servable.sha256) {
+      if (found && found.sha256 === servable.sha256) {
         this.cache.countHit();
         const outcome = this.hit(found, servable.logPayloads, { receive, parse: request.parseMs, resolve });
         // The raw alias lives only as long as the entry it points to.
@@ -120,14 +120,14 @@ export class PredictionsService {
     let write: PredictionOutcome['write'];
     if (key) {
       const entry: CachedPrediction = {
-        m: servable.name,
-        r: request.version ?? null,
-        e: epoch as string,
-        s: servable.sha256,
-        v: servable.version,
-        o: outputsJson,
-        h: request.inputHash,
-        x: Date.now() + servable.cache.ttlSeconds * 1000,
+        model: servable.name,
+        requestedVersion: request.version ?? null,
+        epoch: epoch as string,
+        sha256: servable.sha256,
+        version: servable.version,
+        outputs: outputsJson,
+        inputHash: request.inputHash,
+        expiresAt: Date.now() + servable.cache.ttlSeconds * 1000,
       };
       write = { keys: context.rawHash ? [key, `raw:${context.rawHash}`] : [key], entry };
     }
@@ -164,11 +164,11 @@ export class PredictionsService {
 
   private hit(entry: CachedPrediction, logPayloads: boolean, stages: PredictionOutcome['stages']): PredictionOutcome {
     return {
-      model: entry.m,
-      version: entry.v,
+      model: entry.model,
+      version: entry.version,
       cache: 'HIT',
-      outputsJson: entry.o,
-      inputHash: entry.h,
+      outputsJson: entry.outputs,
+      inputHash: entry.inputHash,
       inferenceMs: 0,
       logPayloads,
       stages,

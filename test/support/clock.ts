@@ -23,3 +23,14 @@ export function shiftClock(t: TestContext): ShiftedClock {
     },
   };
 }
+
+/** A clock of its own for unit specs (`now` to inject), which moves only when the test says so. */
+export function manualClock(start = 1_000_000): { now: () => number; advance(ms: number): void } {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}

@@ -38,6 +38,10 @@ export interface PrivateRedis {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and waits until it answers PING. */
   restart(): Promise<void>;
+  /** Stops the process (SIGSTOP): connections stay open, nothing is answered until resume(). */
+  pause(): void;
+  /** Continues a paused process (SIGCONT): it answers what it was sent meanwhile. */
+  resume(): void;
 }
 
 async function launch(port: number): Promise<ChildProcess> {
@@ -83,6 +87,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     async restart() {
       if (child) throw new Error('redis-server is still running');
       child = await launch(port);
+    },
+    pause() {
+      if (!child?.kill('SIGSTOP')) throw new Error('redis-server is not running');
+    },
+    resume() {
+      if (!child?.kill('SIGCONT')) throw new Error('redis-server is not running');
     },
   };
 }

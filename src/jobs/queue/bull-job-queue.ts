@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Queue } from 'bull';
 import { UnavailableError } from '../../common/errors';
+import { withTimeout } from '../../common/timeout';
 import { JobMetrics } from '../job-metrics';
 import { JobRunnerService } from '../job-runner.service';
 import { JobStore } from '../job-store';
@@ -11,15 +12,9 @@ import { JobQueue, QueueStats } from './job-queue';
 /** Longest a request waits on Redis before answering 503. */
 const REDIS_TIMEOUT_MS = 5_000;
 
-function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new UnavailableError(`${what} timed out: Redis did not answer`, 5)),
-      REDIS_TIMEOUT_MS,
-    );
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+/** Work on Redis, or 503 once it has not answered within REDIS_TIMEOUT_MS. */
+function answered<T>(work: Promise<T>, what: string): Promise<T> {
+  return withTimeout(work, REDIS_TIMEOUT_MS, () => new UnavailableError(`${what} timed out: Redis did not answer`, 5));
 }
 
 /**
@@ -51,8 +46,8 @@ export class BullJobQueue extends JobQueue implements OnApplicationBootstrap {
     try {
       let restored = 0;
       for (const jobId of await this.store.unfinished()) {
-        if (await withTimeout(this.queue.getJob(jobId), 'Reading the job')) continue;
-        await withTimeout(this.queue.add({ jobId }, jobOptions(jobId)), 'Queueing the job');
+        if (await answered(this.queue.getJob(jobId), 'Reading the job')) continue;
+        await answered(this.queue.add({ jobId }, jobOptions(jobId)), 'Queueing the job');
         restored++;
       }
       if (restored > 0) this.logger.log({ msg: 'jobs missing from Redis queued again', restored });
@@ -64,7 +59,7 @@ export class BullJobQueue extends JobQueue implements OnApplicationBootstrap {
   async enqueue(jobId: string): Promise<void> {
     this.failFastWhenDisconnected();
     try {
-      await withTimeout(this.queue.add({ jobId }, jobOptions(jobId)), 'Queueing the job');
+      await answered(this.queue.add({ jobId }, jobOptions(jobId)), 'Queueing the job');
     } catch (error) {
       if (error instanceof UnavailableError) throw error;
       throw new UnavailableError(`The job queue is unavailable: ${(error as Error).message}`, 5);
@@ -73,7 +68,7 @@ export class BullJobQueue extends JobQueue implements OnApplicationBootstrap {
 
   async remove(jobId: string): Promise<void> {
     try {
-      const job = await withTimeout(this.queue.getJob(jobId), 'Reading the job');
+      const job = await answered(this.queue.getJob(jobId), 'Reading the job');
       // A job a worker holds is locked and stays; that worker sees the cancel or delete itself.
       await job?.remove();
     } catch {
@@ -83,7 +78,7 @@ export class BullJobQueue extends JobQueue implements OnApplicationBootstrap {
 
   async stats(): Promise<QueueStats> {
     this.failFastWhenDisconnected();
-    const counts = await withTimeout(this.queue.getJobCounts(), 'Reading queue counts');
+    const counts = await answered(this.queue.getJobCounts(), 'Reading queue counts');
     return {
       runner: 'bull',
       waiting: counts.waiting + ((counts as { paused?: number }).paused ?? 0),

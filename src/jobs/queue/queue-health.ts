@@ -1,4 +1,5 @@
 import type { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { withTimeout } from '../../common/timeout';
 import type { JobQueue } from './job-queue';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -10,18 +11,14 @@ const CHECK_TIMEOUT_MS = 2_000;
  */
 export async function queueHealth(queue: JobQueue, indicators: HealthIndicatorService): Promise<HealthIndicatorResult> {
   const check = indicators.check('queue');
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const stats = await Promise.race([
+    const stats = await withTimeout(
       queue.stats(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+      CHECK_TIMEOUT_MS,
+      () => new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`),
+    );
     return check.up({ ...stats });
   } catch (error) {
     return check.degraded({ message: `The job queue is unreachable: ${(error as Error).message}` });
-  } finally {
-    clearTimeout(timer);
   }
 }
