@@ -91,7 +91,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   server.post('/api/v1/auth/login', bodyReader({ ...registry, mode: 'json' }));
   app
     .get(MetricsService)
-    .registerGauges(async () => [
+    .registerGauges(() => [
       { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
     ]);
   app.useGlobalFilters(new AllExceptionsFilter());

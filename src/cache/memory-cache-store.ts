@@ -25,21 +25,21 @@ export class MemoryCacheStore extends CacheStore {
     super();
   }
 
-  async get(key: string): Promise<string | undefined> {
+  get(key: string): Promise<string | undefined> {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    if (!entry) return Promise.resolve(undefined);
     if (entry.expires <= this.now()) {
       this.remove(key, entry);
-      return undefined;
+      return Promise.resolve(undefined);
     }
     this.entries.delete(key); // most recently used last
     this.entries.set(key, entry);
-    return entry.value;
+    return Promise.resolve(entry.value);
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
+  set(key: string, value: string, ttlMs: number): Promise<void> {
     const bytes = (key.length + value.length) * 2;
-    if (bytes > this.maxBytes) return;
+    if (bytes > this.maxBytes) return Promise.resolve();
     const previous = this.entries.get(key);
     if (previous) this.remove(key, previous);
     this.entries.set(key, { value, expires: this.now() + ttlMs, bytes });
@@ -48,35 +48,38 @@ export class MemoryCacheStore extends CacheStore {
       if (this.bytes <= this.maxBytes) break;
       this.remove(oldest, entry);
     }
+    return Promise.resolve();
   }
 
-  async getEpoch(model: string): Promise<string | null> {
-    return this.epochs.get(model) ?? null;
+  getEpoch(model: string): Promise<string | null> {
+    return Promise.resolve(this.epochs.get(model) ?? null);
   }
 
-  async ensureEpoch(model: string): Promise<string> {
+  ensureEpoch(model: string): Promise<string> {
     let epoch = this.epochs.get(model);
     if (!epoch) {
       epoch = randomUUID();
       this.epochs.set(model, epoch);
     }
-    return epoch;
+    return Promise.resolve(epoch);
   }
 
-  async bumpEpoch(model: string): Promise<void> {
+  bumpEpoch(model: string): Promise<void> {
     this.epochs.set(model, randomUUID());
+    return Promise.resolve();
   }
 
-  async dropEpoch(model: string): Promise<void> {
+  dropEpoch(model: string): Promise<void> {
     this.epochs.delete(model);
+    return Promise.resolve();
   }
 
   stats(): CacheStoreStats {
     return { entries: this.entries.size, bytes: this.bytes };
   }
 
-  async probe(): Promise<boolean> {
-    return true;
+  probe(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   get errors(): number {
@@ -87,9 +90,10 @@ export class MemoryCacheStore extends CacheStore {
     return true;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.entries.clear();
     this.bytes = 0;
+    return Promise.resolve();
   }
 
   private remove(key: string, entry: Entry): void {

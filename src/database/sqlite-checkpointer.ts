@@ -52,7 +52,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnApplication
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.logger.warn({ msg: 'SQLite checkpoint thread ended; the connection checkpoints after commits again' });
-      void this.autoCheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES);
+      void this.autoCheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES); // an exit handler has no caller; it logs its failure
     });
     this.worker = worker;
     await this.autoCheckpoint(0);

@@ -92,7 +92,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       this.config.inferenceProcessMaxRssBytes,
     );
     this.pool.on('restart', (reason) => this.events.emit('restart', { reason }));
-    this.pool.on('ready', (index) => void this.reloadInto(index));
+    this.pool.on('ready', (index) => void this.reloadInto(index)); // logs each failed load, never rejects
     this.scheduler = new Scheduler(this.pool, {
       onRun: (model, size) => this.events.emit('batch', { model, size }),
     });

@@ -124,6 +124,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
 
   start(): void {
     for (let i = 0; i < this.size; i++) this.spawn(i);
+    // A timer has no caller; pollMemory never rejects (an unreadable /proc entry is skipped).
     this.poller = setInterval(() => void this.pollMemory(), RSS_POLL_MS).unref();
   }
 
@@ -243,7 +244,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
           process: index,
           err: (error as Error).message,
         });
-        void this.kill(index, 'crash');
+        void this.kill(index, 'crash'); // never rejects; the exit handler fails what was pending
       }
     });
     channel.on('error', () => undefined); // the exit handler fails what was pending
@@ -299,7 +300,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
             rssBytes: rss,
             maxRssBytes: this.maxRssBytes,
           });
-          void this.kill(managed.index, 'memory');
+          void this.kill(managed.index, 'memory'); // never rejects; the exit handler fails its requests
         }
       }),
     );

@@ -53,7 +53,7 @@ describe('ModelsService and ModelVersionsService', () => {
     const config = new AppConfig(loadEnvironment({ DATA_DIR: dataDir, INFERENCE_WORKERS: '1' }));
     const store = new LocalArtifactStore(config);
     inference = new InferenceService(config, store);
-    inference.onModuleInit();
+    await inference.onModuleInit();
     const versionRepo = ds.getRepository(ModelVersionEntity);
     const cleanup = new VersionCleanupService(versionRepo, store, inference);
     const servable = new ServableVersionCache();
