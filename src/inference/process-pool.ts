@@ -227,8 +227,14 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
   private spawn(index: number): void {
     // Not the service's flags (a test's preloads, an inspector port) and not its environment: an
     // inference process needs no database or Redis credentials. fd 3 carries the frames.
+    // NODE_V8_COVERAGE (npm run coverage) passes through, so the processes report their coverage.
+    const coverage = process.env.NODE_V8_COVERAGE;
     const child = spawn(process.execPath, [PROCESS_SCRIPT], {
-      env: { PATH: process.env.PATH ?? '', [SETTINGS_ENV]: JSON.stringify(this.settings) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        [SETTINGS_ENV]: JSON.stringify(this.settings),
+        ...(coverage ? { NODE_V8_COVERAGE: coverage } : {}),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     });
     const channel = child.stdio[3] as Socket;
