@@ -44,6 +44,34 @@ export interface InferencePort {
   onReady(listener: (index: number) => void): void;
 }
 
+/**
+ * The pool as InferenceService drives it: the port, plus starting, stopping, restarts and what
+ * status() reports. ProcessPool in the service; a fake in unit specs (inference.service.spec.ts).
+ */
+export abstract class InferencePool
+  extends EventEmitter<{ ready: [number]; restart: [RestartReason] }>
+  implements InferencePort
+{
+  abstract readonly size: number;
+  abstract isReady(index: number): boolean;
+  abstract send<T>(index: number, request: PoolRequest): Promise<T>;
+  abstract kill(index: number, reason: RestartReason): Promise<void>;
+  abstract onReady(listener: (index: number) => void): void;
+  /** Starts every process. */
+  abstract start(): void;
+  /** Resolves true once every process is ready, or false after `timeoutMs`. */
+  abstract whenReady(timeoutMs: number): Promise<boolean>;
+  /** Ends one process after its current request; it is replaced. */
+  abstract recycle(index: number): Promise<void>;
+  /** Lets running requests finish (up to `graceMs`), then ends every process. */
+  abstract stop(graceMs?: number): Promise<void>;
+  abstract get alive(): number;
+  abstract get restartCount(): number;
+  /** Requests sent to a process and not answered yet. */
+  abstract get inFlight(): number;
+  abstract describe(): { index: number; pid?: number; rssBytes?: number }[];
+}
+
 export function toError(failure: EngineFailure): Error {
   if (failure.kind === 'unprocessable') return new UnprocessableError(failure.message);
   if (failure.kind === 'invalid') return new InvalidInputError(failure.message, failure.details);
@@ -105,7 +133,7 @@ class ManagedProcess {
  * Messages go as binary frames over a pipe on fd 3 (worker/frames.ts): bench/ipc.ts measured
  * them against Node's IPC channel (JSON and `advanced` serialization) and they were the fastest.
  */
-export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [RestartReason] }> implements InferencePort {
+export class ProcessPool extends InferencePool {
   private readonly logger = new Logger('InferenceProcesses');
   private readonly processes: (ManagedProcess | undefined)[] = [];
   private nextId = 1;
