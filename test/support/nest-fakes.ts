@@ -21,5 +21,7 @@ export function provideFake<T extends object>(
   members: Partial<T>,
   log?: CallLog,
 ): Provider {
-  return { provide: token, useValue: strictFake<T>(token.name, { ...NEST_PROBES, ...members } as Partial<T>, log) };
+  // Descriptors, not a spread: a getter among the members stays a getter.
+  const target = Object.defineProperties({ ...NEST_PROBES }, Object.getOwnPropertyDescriptors(members));
+  return { provide: token, useValue: strictFake<T>(token.name, target as unknown as Partial<T>, log) };
 }
