@@ -64,6 +64,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnApplication
     if (!worker) return;
     this.worker = undefined;
     const exited = once(worker, 'exit');
+    worker.ref(); // the stop is awaited: the thread keeps the process up until it has exited
     worker.postMessage('stop');
     await exited;
     await this.autoCheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES);
