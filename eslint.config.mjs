@@ -48,7 +48,7 @@ const featureSeams = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'test/.generated/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'test/.generated/**', '.tmp/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -59,6 +59,30 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'error',
       eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+  {
+    // Type-aware rules: a promise nobody awaits loses its rejection (an unhandled rejection ends
+    // the process) and its ordering. A deliberate fire-and-forget is written `void x; // why`.
+    files: ['**/*.ts', '**/*.mjs'],
+    languageOptions: {
+      parserOptions: {
+        // The .mjs files (this one, scripts/*.mjs) are in no tsconfig: typed by TypeScript's defaults.
+        projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // node:test collects top-level describe/it/test itself and reports their failures.
+          allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test'] }],
+        },
+      ],
+      '@typescript-eslint/no-misused-promises': 'error',
+      'require-await': 'off',
+      '@typescript-eslint/require-await': 'error',
     },
   },
   {

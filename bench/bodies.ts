@@ -104,7 +104,8 @@ interface Probe {
 /** GET /health/live back to back (10 ms apart) and resident memory every 50 ms, until `until` settles. */
 async function probe(baseUrl: string, pid: number, until: Promise<unknown>): Promise<Probe> {
   let done = false;
-  void until.then(() => (done = true));
+  const stop = () => (done = true);
+  until.then(stop, stop);
   const result: Probe = { latencies: [], peakRss: rssBytes(pid) };
   const rss = setInterval(() => (result.peakRss = Math.max(result.peakRss, rssBytes(pid))), 50);
   while (!done) {

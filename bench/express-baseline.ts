@@ -46,4 +46,7 @@ async function main(): Promise<void> {
   app.listen(Number(port), '127.0.0.1', () => process.stdout.write('listening\n'));
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -15,7 +15,11 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -225,7 +229,7 @@ export async function startModelForgeWithGc(
       sequence++;
       let rss = NaN;
       await waitFor(
-        async () => {
+        () => {
           const [seen, bytes] = fs.readFileSync(rssFile, 'utf8').trim().split(' ').map(Number);
           rss = bytes;
           return seen >= sequence;

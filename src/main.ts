@@ -48,8 +48,16 @@ function installShutdown(app: INestApplication, config: AppConfig, logger: Logge
     logger.flush();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A signal handler has no caller: a failure while closing is logged and still ends the process.
+  const onSignal = (signal: string): void => {
+    shutdown(signal).catch((error: unknown) => {
+      logger.error({ err: scrubSecrets(String(error), secretsOf(process.env)) }, 'shutdown failed');
+      logger.flush();
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 }
 
 async function main(): Promise<void> {

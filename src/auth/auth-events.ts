@@ -31,8 +31,9 @@ export abstract class AuthEvents {
 }
 
 export class LocalAuthEvents extends AuthEvents {
-  async publish(event: AuthEvent): Promise<void> {
+  publish(event: AuthEvent): Promise<void> {
     this.deliver(event);
+    return Promise.resolve();
   }
 }
 
@@ -113,7 +114,7 @@ export class RedisAuthEvents extends AuthEvents implements OnModuleInit, OnModul
     this.logger.warn({ msg, err: error.message });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  onModuleDestroy(): void {
     this.subscriber.disconnect();
     this.publisher.disconnect();
   }

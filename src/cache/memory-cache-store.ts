@@ -31,41 +31,44 @@ export class MemoryCacheStore extends CacheStore {
     });
   }
 
-  async get(key: string): Promise<string | undefined> {
-    return this.entries.get(key);
+  get(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.entries.get(key));
   }
 
-  async set(key: string, value: string, ttlMs: number): Promise<void> {
+  set(key: string, value: string, ttlMs: number): Promise<void> {
     this.entries.set(key, value, { ttl: ttlMs });
+    return Promise.resolve();
   }
 
-  async getEpoch(model: string): Promise<string | null> {
-    return this.epochs.get(model) ?? null;
+  getEpoch(model: string): Promise<string | null> {
+    return Promise.resolve(this.epochs.get(model) ?? null);
   }
 
-  async ensureEpoch(model: string): Promise<string> {
+  ensureEpoch(model: string): Promise<string> {
     let epoch = this.epochs.get(model);
     if (!epoch) {
       epoch = randomUUID();
       this.epochs.set(model, epoch);
     }
-    return epoch;
+    return Promise.resolve(epoch);
   }
 
-  async bumpEpoch(model: string): Promise<void> {
+  bumpEpoch(model: string): Promise<void> {
     this.epochs.set(model, randomUUID());
+    return Promise.resolve();
   }
 
-  async dropEpoch(model: string): Promise<void> {
+  dropEpoch(model: string): Promise<void> {
     this.epochs.delete(model);
+    return Promise.resolve();
   }
 
   stats(): CacheStoreStats {
     return { entries: this.entries.size, bytes: this.entries.calculatedSize };
   }
 
-  async probe(): Promise<boolean> {
-    return true;
+  probe(): Promise<boolean> {
+    return Promise.resolve(true);
   }
 
   get errors(): number {
@@ -76,7 +79,8 @@ export class MemoryCacheStore extends CacheStore {
     return true;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.entries.clear();
+    return Promise.resolve();
   }
 }

@@ -55,7 +55,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnApplication
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.logger.warn({ msg: 'SQLite checkpoint thread ended; the connection checkpoints after commits again' });
-      void this.autoCheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES);
+      void this.autoCheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES); // an exit handler has no caller; it logs its failure
     });
     this.worker = worker;
     await this.autoCheckpoint(0);
@@ -67,6 +67,7 @@ export class SqliteCheckpointer implements OnApplicationBootstrap, OnApplication
     if (!worker) return;
     this.worker = undefined;
     const exited = once(worker, 'exit');
+    worker.ref(); // the stop is awaited: the thread keeps the process up until it has exited
     worker.postMessage('stop');
     await exited;
     await this.autoCheckpoint(DEFAULT_AUTOCHECKPOINT_PAGES);

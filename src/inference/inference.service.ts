@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { AppConfig } from '../config/app-config';
 import { ArtifactStore, StagedArtifact } from '../storage/artifact-store';
 import { canBatch } from '../jobs/batching';
 import { MODEL_CHANGED, ModelChangedEvent } from '../models/model-events';
-import { PoolRequest, ProcessPool, RestartReason } from './process-pool';
+import { InferencePool, PoolRequest, ProcessPool, RestartReason } from './process-pool';
 import { Batchable, BatchSettings, Scheduler, WorkOptions } from './scheduler';
 import type { LooseInputs } from './tensor-codec';
 import type { TensorData } from './tensor';
@@ -74,7 +74,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(InferenceService.name);
   /** Batches and process restarts, for the metrics module. */
   readonly events = new EventEmitter<EngineEvents>();
-  private pool!: ProcessPool;
+  private readonly pool: InferencePool;
   private scheduler!: Scheduler;
   /** Loaded models by sha256, least recently used first (Map keeps insertion order). */
   private readonly loaded = new Map<string, ServableModel>();
@@ -82,21 +82,26 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly store: ArtifactStore,
-  ) {}
+    /** The inference processes: a ProcessPool unless a unit spec binds a fake at this token. */
+    @Optional() pool?: InferencePool,
+  ) {
+    this.pool =
+      pool ??
+      new ProcessPool(
+        config.inference.workers,
+        {
+          intraOpThreads: config.inference.intraOpThreads,
+          spinning: config.inference.spinning,
+          maxOutputElements: config.inference.maxOutputElements,
+        },
+        config.inference.processMaxRssBytes,
+      );
+  }
 
   /** Starts the inference processes and waits (up to PROCESS_START_WAIT_MS) until they take work. */
   async onModuleInit(): Promise<void> {
-    this.pool = new ProcessPool(
-      this.config.inference.workers,
-      {
-        intraOpThreads: this.config.inference.intraOpThreads,
-        spinning: this.config.inference.spinning,
-        maxOutputElements: this.config.inference.maxOutputElements,
-      },
-      this.config.inference.processMaxRssBytes,
-    );
     this.pool.on('restart', (reason) => this.events.emit('restart', { reason }));
-    this.pool.on('ready', (index) => void this.reloadInto(index));
+    this.pool.on('ready', (index) => void this.reloadInto(index)); // logs each failed load, never rejects
     this.scheduler = new Scheduler(this.pool, {
       onRun: (model, size) => this.events.emit('batch', { model, size }),
     });
@@ -114,8 +119,10 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Work still waiting ends with 503; running work finishes (up to SHUTDOWN_GRACE_MS), then the processes end. */
   async onApplicationShutdown(): Promise<void> {
-    await this.pool?.stop(this.config.shutdown.graceMs);
+    this.scheduler?.close();
+    await this.pool.stop(this.config.shutdown.graceMs);
   }
 
   /** Decodes, checks and loads a staged upload, then runs it once; throws UnprocessableError with the reason. */

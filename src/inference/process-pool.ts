@@ -44,6 +44,34 @@ export interface InferencePort {
   onReady(listener: (index: number) => void): void;
 }
 
+/**
+ * The pool as InferenceService drives it: the port, plus starting, stopping, restarts and what
+ * status() reports. ProcessPool in the service; a fake in unit specs (inference.service.spec.ts).
+ */
+export abstract class InferencePool
+  extends EventEmitter<{ ready: [number]; restart: [RestartReason] }>
+  implements InferencePort
+{
+  abstract readonly size: number;
+  abstract isReady(index: number): boolean;
+  abstract send<T>(index: number, request: PoolRequest): Promise<T>;
+  abstract kill(index: number, reason: RestartReason): Promise<void>;
+  abstract onReady(listener: (index: number) => void): void;
+  /** Starts every process. */
+  abstract start(): void;
+  /** Resolves true once every process is ready, or false after `timeoutMs`. */
+  abstract whenReady(timeoutMs: number): Promise<boolean>;
+  /** Ends one process after its current request; it is replaced. */
+  abstract recycle(index: number): Promise<void>;
+  /** Lets running requests finish (up to `graceMs`), then ends every process. */
+  abstract stop(graceMs?: number): Promise<void>;
+  abstract get alive(): number;
+  abstract get restartCount(): number;
+  /** Requests sent to a process and not answered yet. */
+  abstract get inFlight(): number;
+  abstract describe(): { index: number; pid?: number; rssBytes?: number }[];
+}
+
 export function toError(failure: EngineFailure): Error {
   if (failure.kind === 'unprocessable') return new UnprocessableError(failure.message);
   if (failure.kind === 'invalid') return new InvalidInputError(failure.message, failure.details);
@@ -105,7 +133,7 @@ class ManagedProcess {
  * Messages go as binary frames over a pipe on fd 3 (worker/frames.ts): bench/ipc.ts measured
  * them against Node's IPC channel (JSON and `advanced` serialization) and they were the fastest.
  */
-export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [RestartReason] }> implements InferencePort {
+export class ProcessPool extends InferencePool {
   private readonly logger = new Logger('InferenceProcesses');
   private readonly processes: (ManagedProcess | undefined)[] = [];
   private nextId = 1;
@@ -124,6 +152,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
 
   start(): void {
     for (let i = 0; i < this.size; i++) this.spawn(i);
+    // A timer has no caller; pollMemory never rejects (an unreadable /proc entry is skipped).
     this.poller = setInterval(() => void this.pollMemory(), RSS_POLL_MS).unref();
   }
 
@@ -226,8 +255,14 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
   private spawn(index: number): void {
     // Not the service's flags (a test's preloads, an inspector port) and not its environment: an
     // inference process needs no database or Redis credentials. fd 3 carries the frames.
+    // NODE_V8_COVERAGE (npm run coverage) passes through, so the processes report their coverage.
+    const coverage = process.env.NODE_V8_COVERAGE;
     const child = spawn(process.execPath, [PROCESS_SCRIPT], {
-      env: { PATH: process.env.PATH ?? '', [SETTINGS_ENV]: JSON.stringify(this.settings) },
+      env: {
+        PATH: process.env.PATH ?? '',
+        [SETTINGS_ENV]: JSON.stringify(this.settings),
+        ...(coverage ? { NODE_V8_COVERAGE: coverage } : {}),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     });
     const channel = child.stdio[3] as Socket;
@@ -243,7 +278,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
           process: index,
           err: (error as Error).message,
         });
-        void this.kill(index, 'crash');
+        void this.kill(index, 'crash'); // never rejects; the exit handler fails what was pending
       }
     });
     channel.on('error', () => undefined); // the exit handler fails what was pending
@@ -299,7 +334,7 @@ export class ProcessPool extends EventEmitter<{ ready: [number]; restart: [Resta
             rssBytes: rss,
             maxRssBytes: this.maxRssBytes,
           });
-          void this.kill(managed.index, 'memory');
+          void this.kill(managed.index, 'memory'); // never rejects; the exit handler fails its requests
         }
       }),
     );

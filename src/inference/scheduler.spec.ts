@@ -138,6 +138,7 @@ class Harness {
     assert.deepEqual(this.scheduler.depthByModel(), {});
     assert.deepEqual([...this.scheduler.busyLanes()], []);
     assert.equal(this.scheduler.waiting, 0);
+    assert.equal(this.clock.timers, 0, 'timers left behind');
   }
 }
 
@@ -826,6 +827,59 @@ async function randomRun(t: TestContext, seed: number, failSendOn: 'kill' | 'exi
   }
   h.assertIdle();
 }
+
+describe('Scheduler: close (shutdown)', () => {
+  it('ends waiting work with 503 at once, lets running work finish, and refuses new work', async (t) => {
+    const h = new Harness(t, 1);
+    const a1 = h.submit('A');
+    const a2 = h.submit('A');
+    const b1 = h.submit('B');
+    await flush();
+    assert.deepEqual(h.sentIds(), [[a1.id]]);
+    h.scheduler.close();
+    await flush();
+    assertRejected(a2, UnavailableError, /shutting down/);
+    assertRejected(b1, UnavailableError, /shutting down/);
+    assertPending(a1);
+    assert.deepEqual(h.depth(), { A: 1 }, 'the running work still counts');
+
+    const late = h.submit('A');
+    await flush();
+    assertRejected(late, UnavailableError, /shutting down/);
+
+    await h.answer(0);
+    assertResolved(a1);
+    assert.deepEqual(h.sentIds(), [[a1.id]], 'nothing was sent after the close');
+    h.assertIdle();
+  });
+
+  it('ends the members of a batch that failed on data during the close, instead of queueing them again', async (t) => {
+    const h = new Harness(t, 1);
+    const batch = { key: 'k', settings: { maxBatchSize: 2, maxQueueDelayMs: 10, preferredBatchSizes: [] } };
+    const m = [h.submit('M', { batch }), h.submit('M', { batch })];
+    await flush();
+    assert.deepEqual(h.sentIds(), [[m[0].id, m[1].id]]);
+    h.scheduler.close();
+    h.port.fail(0, new InvalidInputError('one member is bad'));
+    await flush();
+    for (const item of m) assertRejected(item, UnavailableError, /shutting down/);
+    assert.equal(h.port.sent.length, 1);
+    h.assertIdle();
+  });
+
+  it('clears a batch’s wake-up: no timer outlives the close', async (t) => {
+    const h = new Harness(t, 1);
+    const batch = { key: 'k', settings: { maxBatchSize: 4, maxQueueDelayMs: 50, preferredBatchSizes: [] } };
+    const m1 = h.submit('M', { batch });
+    await flush();
+    assert.equal(h.port.sent.length, 0, 'waits for more members');
+    assert.ok(h.clock.timers > 0);
+    h.scheduler.close();
+    await flush();
+    assertRejected(m1, UnavailableError);
+    h.assertIdle();
+  });
+});
 
 describe('Scheduler: random submissions, answers, crashes, kills and deadlines', () => {
   for (const failSendOn of ['exit', 'kill'] as const) {

@@ -69,6 +69,10 @@ export interface SchedulerHooks {
   onRun?(model: string, size: number): void;
 }
 
+function shuttingDown(): UnavailableError {
+  return new UnavailableError('The service is shutting down; retry the request', 1);
+}
+
 /** Failures that belong to one member's data: a failed batch is then re-run member by member. */
 function isMemberFailure(error: unknown): boolean {
   return (
@@ -95,6 +99,7 @@ export class Scheduler {
   private lastServed?: string;
   private wakeAt = Infinity;
   private wakeTimer?: NodeJS.Timeout;
+  private closed = false;
 
   constructor(
     private readonly port: InferencePort,
@@ -105,6 +110,7 @@ export class Scheduler {
   }
 
   submit<T>(lane: string, request: PoolRequest, options: WorkOptions): Promise<T> {
+    if (this.closed) return Promise.reject(shuttingDown());
     const count = this.held.get(lane) ?? 0;
     if (options.maxQueue !== undefined && count >= options.maxQueue) {
       return Promise.reject(
@@ -132,6 +138,17 @@ export class Scheduler {
       this.queueOf(lane).push(work);
       this.pump();
     });
+  }
+
+  /**
+   * At shutdown: work waiting ends now with 503 instead of at its deadline, and new work is
+   * refused. Work already running ends as usual, when its process answers or exits.
+   */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.wakeTimer);
+    this.wakeAt = Infinity;
+    this.dropWaiting();
   }
 
   /** Work waiting or running (or held by a process being killed), by model name. */
@@ -165,13 +182,17 @@ export class Scheduler {
     return queue;
   }
 
-  /** Hands work to every free, ready process. */
+  /** Hands work to every free, ready process; with nothing left waiting, no wake-up stays set. */
   private pump(): void {
     for (let index = 0; index < this.running.length; index++) {
       if (this.running[index] || !this.port.isReady(index)) continue;
       const members = this.next();
-      if (!members) return;
+      if (!members) break;
       this.dispatch(index, members);
+    }
+    if (this.wakeAt !== Infinity && this.waiting === 0) {
+      clearTimeout(this.wakeTimer);
+      this.wakeAt = Infinity;
     }
   }
 
@@ -317,7 +338,17 @@ export class Scheduler {
         this.release(member);
       });
     }
+    if (this.closed) this.dropWaiting(); // a failed batch's members, queued again above
     this.pump();
+  }
+
+  private dropWaiting(): void {
+    for (const queue of this.lanes.values()) {
+      for (const work of queue.splice(0)) {
+        this.settle(work, shuttingDown());
+        this.release(work);
+      }
+    }
   }
 
   /** A deadline passed: 504 now; a running item's process is killed, its slot freed once it exits. */

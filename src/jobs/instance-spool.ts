@@ -18,12 +18,16 @@ export class InstanceSpool {
   private file?: { path: string; stream: fs.WriteStream };
   count = 0;
 
-  constructor(private readonly stagingDir: string) {}
+  constructor(
+    private readonly stagingDir: string,
+    /** Bytes kept in memory before the spool moves to a file (tests spill sooner). */
+    private readonly memoryLimitBytes = MEMORY_LIMIT_BYTES,
+  ) {}
 
   async append(instance: StoredInstance): Promise<void> {
     this.count++;
     const size = instance.header.length + instance.data.byteLength;
-    if (!this.file && this.memoryBytes + size <= MEMORY_LIMIT_BYTES) {
+    if (!this.file && this.memoryBytes + size <= this.memoryLimitBytes) {
       this.memory.push(instance);
       this.memoryBytes += size;
       return;

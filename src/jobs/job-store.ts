@@ -73,6 +73,7 @@ export class JobStore implements OnApplicationBootstrap, OnApplicationShutdown {
   async onApplicationBootstrap(): Promise<void> {
     if (!this.stepwise) return;
     await this.sweepHalfStored();
+    // A timer has no caller to tell; sweepHalfStored logs its own failure and never rejects.
     this.sweeper = setInterval(() => void this.sweepHalfStored(), STALE_STORING_MINUTES * 60_000).unref();
   }
 

@@ -45,14 +45,14 @@ describe('metrics service', () => {
     const service = new MetricsService();
     after(() => service.onModuleDestroy());
     let depth = 3;
-    service.registerGauges(async () => [
+    service.registerGauges(() => [
       { name: 'queue_depth_test', help: 'Depth', value: depth },
       { name: 'queue_by_kind_test', help: 'By kind', value: 1, labels: { kind: 'x' } },
       { name: 'queue_by_kind_test', help: 'By kind', value: 2, labels: { kind: 'y' } },
     ]);
     service.registerGauges(() => Promise.reject(new Error('store down')));
     service.registerGauges(() => new Promise(() => undefined));
-    service.registerGauges(async () => [{ name: 'hung_test', help: 'Never', value: 1 }]);
+    service.registerGauges(() => [{ name: 'hung_test', help: 'Never', value: 1 }]);
     let text = await service.render();
     assert.equal(sampleValue(text, 'modelforge_queue_depth_test'), 3);
     assert.equal(sampleValue(text, 'modelforge_queue_by_kind_test', { kind: 'y' }), 2);

@@ -13,7 +13,7 @@ export interface GaugeSample {
 }
 
 /** Gauges read at scrape time from another module (the job queue's depth, say). */
-export type GaugeSource = () => Promise<GaugeSample[]>;
+export type GaugeSource = () => GaugeSample[] | Promise<GaugeSample[]>;
 
 /** Every name in /metrics starts with this. */
 export const METRIC_PREFIX = 'modelforge_';

@@ -46,6 +46,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
 
   onModuleInit(): void {
     const { flushMs } = this.config.predictionLog;
+    // Timers have no caller to tell: flush and prune log their own failures and never reject.
     this.timers.push(setInterval(() => void this.flush(), flushMs).unref());
     this.timers.push(setInterval(() => void this.prune(), RETENTION_INTERVAL_MS).unref());
   }
@@ -71,6 +72,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
     if (row.inputs) row.inputs = row.inputs.slice(0, MAX_PAYLOAD_CHARS);
     if (row.outputs) row.outputs = row.outputs.slice(0, MAX_PAYLOAD_CHARS);
     this.buffer.push({ ...row, createdAt: row.createdAt ?? new Date() });
+    // Not awaited: recording never waits for the database (flush logs what it drops).
     if (this.buffer.length >= batchSize) setImmediate(() => void this.flush());
   }
 

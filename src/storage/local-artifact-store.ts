@@ -86,8 +86,8 @@ export class LocalArtifactStore extends ArtifactStore {
     return fs.promises.readFile(this.pathOf(key));
   }
 
-  async localPath(key: string): Promise<string> {
-    return this.pathOf(key);
+  localPath(key: string): Promise<string> {
+    return new Promise((resolve) => resolve(this.pathOf(key))); // an invalid key rejects
   }
 
   openRead(key: string): Readable {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { JobRunnerService } from '../../src/jobs/job-runner.service';
 import { JobStore } from '../../src/jobs/job-store';
@@ -106,9 +107,7 @@ for (const engine of testEngines()) {
           total: 1,
           actor: 'admin-key',
         },
-        (async function* () {
-          yield { header: '{"x":{"dtype":"complex64","dims":[1]}}', data: Buffer.alloc(0) };
-        })(),
+        Readable.from([{ header: '{"x":{"dtype":"complex64","dims":[1]}}', data: Buffer.alloc(0) }]),
       );
       const outcome = await t.app.get(JobRunnerService).runAttempt(stored.id);
       assert.equal(outcome.kind, 'failed');

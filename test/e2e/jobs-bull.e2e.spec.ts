@@ -20,6 +20,8 @@ import {
   uploadModel,
   waitForJob,
 } from '../support/job-helpers';
+import { BullJobQueue } from '../../src/jobs/queue/bull-job-queue';
+import { JobQueue } from '../../src/jobs/queue/job-queue';
 import { shiftClock } from '../support/clock';
 import { JobGate } from '../support/job-gate';
 import { mlpModel } from '../support/onnx-models';
@@ -218,6 +220,22 @@ describe('queued jobs on Bull and Redis (APP_ROLE=all)', () => {
       `SELECT COUNT(*) AS n FROM job_results WHERE job_id IN ('${running.id}', '${waiting.id}')`,
     );
     assert.equal(Number(left[0].n), 0);
+  });
+
+  it('queues again at start a job the database holds but Redis lost', async () => {
+    gate.hold({ chunk: 1, attempt: 1 });
+    const { job: running } = await submitJob(http, { model: 'mlp', instances: mlpInstances(200) });
+    const { job: lost } = await submitJob(http, { model: 'mlp', instances: mlpInstances(3) });
+    const held = await gate.held({ jobId: running.id });
+    // Redis loses the waiting job (a flush, a failover without persistence).
+    await (await queue.getJob(lost.id))?.remove();
+    gate.clearRules();
+    gate.release(held);
+    assert.equal((await waitForJob(http, running.id)).status, 'completed');
+    assert.equal((await getJob(http, lost.id)).status, 'queued', 'nothing runs a job Redis lost');
+    // What a start does: every job the database has queued or running, and Redis has not, is queued again.
+    (t.app.get(JobQueue) as BullJobQueue).onApplicationBootstrap();
+    assert.equal((await waitForJob(http, lost.id)).status, 'completed');
   });
 });
 

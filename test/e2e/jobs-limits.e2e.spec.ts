@@ -15,7 +15,6 @@ import {
   mlpInstances,
   postNdjson,
   streamedBody,
-  until,
   uploadModel,
   waitForJob,
 } from '../support/job-helpers';
@@ -173,14 +172,16 @@ describe('job submission budgets (sqlite)', () => {
       await waitFor(async () => ((await active()) ? undefined : true), { what: 'earlier jobs to finish' });
       const worker = holdWorker(t);
       try {
-        await until(() => worker.inference.status().inFlight === 1, 'the worker is held');
+        await waitFor(() => worker.inference.status().inFlight === 1, { what: 'the worker is held' });
         let answered = false;
         const submitted = submit().then((res) => {
           answered = true;
           return res;
         });
         // It waits for the held process, on this side: nothing parses it meanwhile.
-        await until(() => answered || worker.inference.status().queued === 1, 'the body waits for the process');
+        await waitFor(() => answered || worker.inference.status().queued === 1, {
+          what: 'the body waits for the process',
+        });
         assert.equal(
           answered,
           false,

@@ -41,8 +41,9 @@ function instancesOf(count: number, bytes: number): StoredInstance[] {
 }
 
 async function* iterate<T>(items: T[], failAfter?: number): AsyncIterable<T> {
-  for (const [i, item] of items.entries()) {
-    if (i === failAfter) throw new Error('the spool could not be read (test)');
+  let i = 0;
+  for await (const item of items) {
+    if (i++ === failAfter) throw new Error('the spool could not be read (test)');
     yield item;
   }
 }

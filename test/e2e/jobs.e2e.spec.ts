@@ -259,6 +259,21 @@ describe('queued jobs on the in-process runner: errors, cancellation, deletion, 
       });
       assert.match((await json<{ message: string }>(refused, status)).message, pattern);
     }
+    const line = `${JSON.stringify(mlpInstances(1)[0])}\n`;
+    const json1 = JSON.stringify({ model: 'mlp', instances: mlpInstances(1) });
+    for (const [status, query, type, body, pattern] of [
+      [400, '', 'application/x-ndjson', line, /names its model in the query: \?model=NAME/],
+      [400, '?model=mlp', 'application/json', json1, /names model and version in its body, not in the query/],
+      [400, '', 'application/json', '', /must be a JSON object \{model, version\?, instances\}/],
+      [415, '', 'text/csv', 'x,y', /application\/json/],
+    ] as const) {
+      const refused = await http(`/api/v1/jobs${query}`, {
+        method: 'POST',
+        headers: { 'Content-Type': type },
+        body,
+      });
+      assert.match((await json<{ message: string }>(refused, status)).message, pattern, `${type} ${query}`);
+    }
     assert.equal(await countRows(t.dataSource, 'jobs'), before);
     const stats = await json<{ details: { queue: { waiting: number } } }>(await http('/health/ready'), 200);
     assert.equal(stats.details.queue.waiting, 0);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -105,6 +106,71 @@ for (const engine of testEngines()) {
       assert.deepEqual(await tableNames(ds), ['migrations']);
       const again = await ds.runMigrations({ transaction: 'each' });
       assert.equal(again.length, ALL_MIGRATIONS.length);
+    });
+  });
+}
+
+const DATA_SOURCE_JS = path.resolve(__dirname, '../../src/database/data-source.js');
+const TYPEORM_CLI = require.resolve('typeorm/cli.js');
+
+/** Runs README's `npm run migration:<command>` step: the TypeORM CLI on the compiled data source. */
+function migrationCli(command: 'run' | 'revert', env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [TYPEORM_CLI, `migration:${command}`, '-d', DATA_SOURCE_JS],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'production',
+          ...(process.env.NODE_V8_COVERAGE ? { NODE_V8_COVERAGE: process.env.NODE_V8_COVERAGE } : {}),
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+    );
+  });
+}
+
+for (const engine of testEngines()) {
+  describe(`the migration commands (npm run migration:run / migration:revert) on ${engine}`, () => {
+    let database: TestDatabase | undefined;
+    let dataDir: string;
+    let env: Record<string, string>;
+
+    before(async () => {
+      dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-mig-cli-'));
+      if (engine === 'postgres') database = await createPostgresDatabase();
+      env = { DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) };
+    });
+    after(async () => {
+      await database?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    async function applied(): Promise<string[]> {
+      const config = new AppConfig(loadEnvironment(env));
+      const ds = new DataSource({ ...buildDataSourceOptions(config), migrationsRun: false });
+      await ds.initialize();
+      try {
+        const rows: { name: string }[] = await ds.query('SELECT name FROM migrations ORDER BY timestamp');
+        return rows.map((r) => r.name);
+      } finally {
+        await ds.destroy();
+      }
+    }
+
+    it('runs every migration with the configuration of the environment, then reverts the last one', async () => {
+      const names = ALL_MIGRATIONS.map((m) => m.name);
+      assert.match(await migrationCli('run', env), new RegExp(`${names.at(-1)} has been executed successfully`));
+      assert.deepEqual(await applied(), names);
+      assert.match(await migrationCli('run', env), /No migrations are pending/);
+      await migrationCli('revert', env);
+      assert.deepEqual(await applied(), names.slice(0, -1));
+    });
+
+    it('fails on a configuration the service would refuse, naming the variable', async () => {
+      await assert.rejects(migrationCli('run', { ...env, DATABASE_URL: 'mysql://nowhere/db' }), /DATABASE_URL/);
     });
   });
 }

@@ -1,8 +1,9 @@
 /**
- * Doubles for unit tests of the inference scheduler (src/inference/scheduler.ts): a fake of the
- * InferencePort the test drives by hand, virtual time, and a probe that counts how often a
- * promise is settled.
+ * Doubles for unit tests of the inference scheduler (src/inference/scheduler.ts) and service: a
+ * fake of the InferencePort the test drives by hand, a fake of the whole pool (FakePool), virtual
+ * time, and a probe that counts how often a promise is settled.
  */
+import { EventEmitter } from 'node:events';
 import type { TestContext } from 'node:test';
 import { UnavailableError } from '../../src/common/errors';
 import type { InferencePort, PoolRequest, RestartReason } from '../../src/inference/process-pool';
@@ -151,13 +152,35 @@ export function flush(): Promise<void> {
 /**
  * Virtual time for the test it is made in: performance.now() and setTimeout both move only when
  * the test calls `advance` (node:test mock timers for setTimeout, a mocked performance.now()).
+ * `timers` counts the timeouts set and neither run nor cleared yet.
  */
 export class VirtualClock {
   now = 1_000_000;
+  private readonly pending = new Set<unknown>();
 
   constructor(private readonly t: TestContext) {
     t.mock.method(performance, 'now', () => this.now);
     t.mock.timers.enable({ apis: ['setTimeout'] });
+    const set = globalThis.setTimeout;
+    const clear = globalThis.clearTimeout;
+    const pending = this.pending;
+    t.mock.method(globalThis, 'setTimeout', function (callback: (...args: unknown[]) => void, ms?: number) {
+      const timer: unknown = set(() => {
+        pending.delete(timer);
+        callback();
+      }, ms);
+      pending.add(timer);
+      return timer;
+    });
+    t.mock.method(globalThis, 'clearTimeout', (timer: NodeJS.Timeout | undefined) => {
+      pending.delete(timer);
+      clear(timer);
+    });
+  }
+
+  /** Timeouts set and neither run nor cleared. */
+  get timers(): number {
+    return this.pending.size;
   }
 
   /**
@@ -246,4 +269,161 @@ export function trackCalls<T>(create: () => Promise<T>): Tracked<T> {
     },
   );
   return tracked;
+}
+
+/** One request a FakePool was sent; the test answers it with `answer` or `fail`. */
+export interface PoolSend {
+  index: number;
+  request: PoolRequest;
+  ended: boolean;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The whole pool as InferenceService drives it (InferencePool), driven by the test: processes
+ * that take any number of sends (as ProcessPool's do, one after the other), a kill or crash that
+ * fails what the slot was sent (503) and emits `restart`, `restart(index)` that makes a slot ready
+ * again, and a `stop` that resolves only once every send has ended (the test answers them, or
+ * `stopped()` fails the rest as the processes exiting would).
+ */
+export class FakePool extends EventEmitter<{ ready: [number]; restart: [RestartReason] }> {
+  readonly sends: PoolSend[] = [];
+  readonly kills: { index: number; reason: RestartReason }[] = [];
+  readonly calls: string[] = [];
+  restartCount = 0;
+  started = false;
+  stopping?: { graceMs?: number };
+  private readonly readySlots: boolean[];
+  private stopDone?: () => void;
+
+  constructor(
+    readonly size: number,
+    private readonly startsReady = true,
+  ) {
+    super();
+    this.readySlots = new Array<boolean>(size).fill(false);
+  }
+
+  start(): void {
+    this.started = true;
+    if (this.startsReady) for (let i = 0; i < this.size; i++) this.readySlots[i] = true;
+  }
+
+  whenReady(): Promise<boolean> {
+    return Promise.resolve(this.alive === this.size);
+  }
+
+  isReady(index: number): boolean {
+    return this.readySlots[index];
+  }
+
+  onReady(listener: (index: number) => void): void {
+    this.on('ready', listener);
+  }
+
+  get alive(): number {
+    return this.readySlots.filter(Boolean).length;
+  }
+
+  /** Sends not answered yet. */
+  get inFlight(): number {
+    return this.pending().length;
+  }
+
+  describe(): { index: number; pid?: number; rssBytes?: number }[] {
+    return this.readySlots.map((_, index) => ({ index, pid: 1000 + index }));
+  }
+
+  send<T>(index: number, request: PoolRequest): Promise<T> {
+    if (!this.readySlots[index]) return Promise.reject(new UnavailableError('No inference process is running', 1));
+    return new Promise<T>((resolve, reject) => {
+      const send: PoolSend = { index, request, ended: false, resolve: resolve as (value: unknown) => void, reject };
+      this.sends.push(send);
+    });
+  }
+
+  kill(index: number, reason: RestartReason): Promise<void> {
+    this.kills.push({ index, reason });
+    this.end(index, reason);
+    return Promise.resolve();
+  }
+
+  /** The process at `index` dies on its own. */
+  crash(index: number): void {
+    this.end(index, 'crash');
+  }
+
+  recycle(index: number): Promise<void> {
+    this.calls.push(`recycle ${index}`);
+    this.end(index, 'recycle');
+    return Promise.resolve();
+  }
+
+  /** A replacement process at `index` is ready. */
+  restart(index: number): void {
+    this.readySlots[index] = true;
+    this.emit('ready', index);
+  }
+
+  stop(graceMs?: number): Promise<void> {
+    this.stopping = { graceMs };
+    return new Promise((resolve) => {
+      this.stopDone = resolve;
+      this.maybeStopped();
+    });
+  }
+
+  /** The grace period is over: whatever was still running fails as its process is ended. */
+  stopped(): void {
+    for (const send of this.pending()) this.settle(send, new UnavailableError('The inference process was stopped', 1));
+    this.readySlots.fill(false);
+    this.maybeStopped();
+  }
+
+  pending(index?: number): PoolSend[] {
+    return this.sends.filter((s) => !s.ended && (index === undefined || s.index === index));
+  }
+
+  /** The oldest send not answered yet (of slot `index` when given). */
+  next(index?: number): PoolSend {
+    const send = this.pending(index)[0];
+    if (!send) throw new Error(`no send pending${index === undefined ? '' : ` at slot ${index}`}`);
+    return send;
+  }
+
+  answer(send: PoolSend, value: unknown): void {
+    this.settle(send, undefined, value);
+  }
+
+  fail(send: PoolSend, error: Error): void {
+    this.settle(send, error);
+  }
+
+  private end(index: number, reason: RestartReason): void {
+    this.readySlots[index] = false;
+    for (const send of this.pending(index)) {
+      this.settle(send, new UnavailableError(`The inference process ended (${reason}); retry it`, 1));
+    }
+    if (!this.stopping) {
+      this.restartCount++;
+      this.emit('restart', reason);
+    }
+  }
+
+  private settle(send: PoolSend, error?: Error, value?: unknown): void {
+    if (send.ended) throw new Error('a send ended twice');
+    send.ended = true;
+    if (error) send.reject(error);
+    else send.resolve(value);
+    this.maybeStopped();
+  }
+
+  private maybeStopped(): void {
+    if (this.stopDone && this.pending().length === 0) {
+      this.readySlots.fill(false);
+      this.stopDone();
+      this.stopDone = undefined;
+    }
+  }
 }

@@ -202,15 +202,6 @@ export function postNdjson(http: Fetch, query: string, body: string | ReadableSt
   } as RequestInit);
 }
 
-/** Waits (without a fixed sleep) until `condition` holds. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /**
  * Holds the app's inference worker (run it with INFERENCE_WORKERS=1) until `release()`: the
  * worker is asked to inspect a named pipe, and reading it waits for a writer. Requests sent to

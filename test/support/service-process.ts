@@ -59,9 +59,12 @@ export async function spawnService(
   let out = '';
   let err = '';
   const preload = options.jobGate ? ['--require', JOB_GATE_PRELOAD] : [];
+  const coverage = process.env.NODE_V8_COVERAGE;
   const child = spawn(process.execPath, [...preload, MAIN_JS], {
     env: {
       PATH: process.env.PATH ?? '',
+      // npm run coverage: the service and its inference processes report their coverage too.
+      ...(coverage ? { NODE_V8_COVERAGE: coverage } : {}),
       NODE_ENV: 'production',
       LOG_FORMAT: 'json',
       LOG_LEVEL: 'info',
@@ -89,6 +92,14 @@ export async function spawnService(
     stderr: () => err,
     exited,
     async stop() {
+      // A killed process writes no coverage: under npm run coverage it is asked to shut down first
+      // (SIGTERM; SIGKILL if it has not exited within 10 s).
+      if (coverage && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+        clearTimeout(timer);
+      }
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
       if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });

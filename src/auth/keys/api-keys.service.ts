@@ -46,6 +46,7 @@ export class ApiKeysService implements OnModuleDestroy {
       if (event.type === 'key.changed') this.cache.delete(event.prefix);
       else this.cache.clear();
     });
+    // A timer has no caller to tell; flushLastUsed logs its own failure and never rejects.
     this.flushTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS);
     this.flushTimer.unref();
   }

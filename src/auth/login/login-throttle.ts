@@ -53,27 +53,33 @@ export class MemoryLoginThrottle extends LoginThrottle {
     this.windows = new LRUCache({ max: maxEntries });
   }
 
-  async admit(attempt: LoginAttempt): Promise<void> {
-    const now = Date.now();
-    let lockedFor = 0;
-    for (const key of throttleKeys(attempt)) {
-      const window = this.current(key, now);
-      if (window && window.failures >= this.maxFailures) lockedFor = Math.max(lockedFor, window.endsAt - now);
-    }
-    if (lockedFor > 0) this.refuse(Math.ceil(lockedFor / 1000));
+  admit(attempt: LoginAttempt): Promise<void> {
+    // The executor turns refuse()'s throw into the rejection callers await.
+    return new Promise((resolve) => {
+      const now = Date.now();
+      let lockedFor = 0;
+      for (const key of throttleKeys(attempt)) {
+        const window = this.current(key, now);
+        if (window && window.failures >= this.maxFailures) lockedFor = Math.max(lockedFor, window.endsAt - now);
+      }
+      if (lockedFor > 0) this.refuse(Math.ceil(lockedFor / 1000));
+      resolve();
+    });
   }
 
-  async recordFailure(attempt: LoginAttempt): Promise<void> {
+  recordFailure(attempt: LoginAttempt): Promise<void> {
     const now = Date.now();
     for (const key of throttleKeys(attempt)) {
       const window = this.current(key, now) ?? { failures: 0, endsAt: now + this.windowSeconds * 1000 };
       window.failures += 1;
       this.windows.set(key, window);
     }
+    return Promise.resolve();
   }
 
-  async recordSuccess(attempt: LoginAttempt): Promise<void> {
+  recordSuccess(attempt: LoginAttempt): Promise<void> {
     this.windows.delete(throttleKeys(attempt)[0]);
+    return Promise.resolve();
   }
 
   /** The key's window if it has not ended (Date.now() based, so tests can move time). */

@@ -54,7 +54,7 @@ export class RedisLoginThrottle extends LoginThrottle implements OnModuleDestroy
     await this.run(() => this.redis.del(this.keys(attempt)[0]));
   }
 
-  async onModuleDestroy(): Promise<void> {
+  onModuleDestroy(): void {
     this.redis.disconnect();
   }
 

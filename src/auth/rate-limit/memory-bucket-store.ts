@@ -19,8 +19,8 @@ export class MemoryBucketStore extends BucketStore {
     this.buckets = new LRUCache({ max: maxBuckets });
   }
 
-  async take(key: string, limit: number, now: number): Promise<StoreTake> {
-    return this.takeNow(key, limit, now);
+  take(key: string, limit: number, now: number): Promise<StoreTake> {
+    return Promise.resolve(this.takeNow(key, limit, now));
   }
 
   /** The same, synchronously (the benchmark and the Redis fallback need no promise). */

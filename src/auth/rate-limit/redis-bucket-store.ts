@@ -118,7 +118,7 @@ export class RedisBucketStore extends BucketStore implements OnModuleInit, OnMod
     return this.fallback.takeNow(key, limit, now);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  onModuleDestroy(): void {
     this.client.disconnect();
   }
 

@@ -39,7 +39,7 @@ export class BullJobQueue extends JobQueue implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     // In the background: a Redis that is down must not hold up the start (readiness reports it).
-    void this.reconcile();
+    void this.reconcile(); // logs its own failure, never rejects
   }
 
   private async reconcile(): Promise<void> {

@@ -42,26 +42,28 @@ export class InProcessJobQueue extends JobQueue implements OnApplicationBootstra
     await this.runner.stop();
   }
 
-  async enqueue(jobId: string): Promise<void> {
+  enqueue(jobId: string): Promise<void> {
     this.push(jobId);
+    return Promise.resolve();
   }
 
-  async remove(jobId: string): Promise<void> {
+  remove(jobId: string): Promise<void> {
     const at = this.waiting.indexOf(jobId);
     if (at >= 0) this.waiting.splice(at, 1);
     clearTimeout(this.retries.get(jobId));
     this.retries.delete(jobId);
+    return Promise.resolve();
   }
 
-  async stats(): Promise<QueueStats> {
-    return {
+  stats(): Promise<QueueStats> {
+    return Promise.resolve({
       runner: 'in-process',
       waiting: this.waiting.length,
       delayed: this.retries.size,
       active: this.active.size,
       runningHere: this.runner.running,
       instancesPerSecond: this.metrics.instancesPerSecond(),
-    };
+    });
   }
 
   private push(jobId: string): void {

@@ -27,8 +27,16 @@ export class InferenceProcessor implements OnApplicationBootstrap, OnModuleDestr
 
   onApplicationBootstrap(): void {
     this.queue.on('failed', (job: Job<InferenceJobPayload> | null, error: Error | undefined) => {
-      // Bull gave up for good (stalled too often, or an unexpected error too often).
-      if (job?.finishedOn) void this.runner.failFromQueue(job.data.jobId, messageOf(error));
+      // Bull gave up for good (stalled too often, or an unexpected error too often). An event
+      // handler has no caller: a database that cannot record it is logged, not left unhandled.
+      if (!job?.finishedOn) return;
+      this.runner.failFromQueue(job.data.jobId, messageOf(error)).catch((failure: unknown) =>
+        this.logger.error({
+          msg: 'could not mark a job failed by the queue',
+          jobId: job.data.jobId,
+          err: messageOf(failure),
+        }),
+      );
     });
     this.queue
       .process(this.config.jobs.concurrency, (job: Job<InferenceJobPayload>) => this.process(job))

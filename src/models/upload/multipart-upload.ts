@@ -106,7 +106,7 @@ export function receiveModelUpload(
         (staged) => {
           if (settled) return;
           if (problem) {
-            void store.discard(staged);
+            void store.discard(staged); // best effort, never rejects: the request already failed
             fail(problem);
             return;
           }
