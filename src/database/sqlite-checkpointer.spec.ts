@@ -70,7 +70,10 @@ describe('SqliteCheckpointer', () => {
 
   it('a thread that cannot start leaves the checkpoints on the connection', async (t) => {
     const { ds, config, warnings } = await sqlite(t);
-    const missing = Object.create(config, { sqlitePath: { value: path.join(config.dataDir, 'gone.sqlite') } });
+    const missing = {
+      ...config,
+      database: { ...config.database, sqlitePath: path.join(config.storage.dataDir, 'gone.sqlite') },
+    };
     const checkpointer = new SqliteCheckpointer(ds, missing as AppConfig);
     await checkpointer.onApplicationBootstrap();
     assert.equal(checkpointer.active, false);

@@ -6,7 +6,7 @@ import { FakePool, flush, VirtualClock, type PoolSend } from '../../test/support
 import { provideFake } from '../../test/support/nest-fakes';
 import { InvalidInputError, TimeoutError, TooManyRequestsError, UnavailableError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from './tensor-spec';
 import { ArtifactStore } from '../storage/artifact-store';
 import { deadlineIn, InferenceService, type PredictableModel } from './inference.service';
 import { InferencePool, type PoolRequest } from './process-pool';
@@ -30,6 +30,24 @@ const CONFIG = {
   inferenceMemoryBudgetBytes: 0,
   inferenceLoad: 'eager' as 'eager' | 'lazy',
 };
+
+/** The flat test settings as the grouped AppConfig the service reads. */
+function nested(settings: typeof CONFIG): Partial<AppConfig> {
+  return {
+    shutdown: { graceMs: settings.shutdownGraceMs } as AppConfig['shutdown'],
+    inference: {
+      workers: settings.inferenceWorkers,
+      intraOpThreads: settings.intraOpThreads,
+      warmupMaxElements: settings.warmupMaxElements,
+      maxTensorElements: settings.maxTensorElements,
+      maxQueue: settings.inferenceMaxQueue,
+      timeoutMs: settings.inferenceTimeoutMs,
+      maxLoadedVersions: settings.maxLoadedVersions,
+      memoryBudgetBytes: settings.inferenceMemoryBudgetBytes,
+      load: settings.inferenceLoad,
+    } as AppConfig['inference'],
+  };
+}
 
 /** A settled-or-not view of a promise: `outcome` is set once, when it settles. */
 interface Tracked<T> {
@@ -124,7 +142,7 @@ class Engine {
     engine.moduleRef = await Test.createTestingModule({
       providers: [
         InferenceService,
-        provideFake(AppConfig, settings),
+        provideFake(AppConfig, nested(settings)),
         provideFake(ArtifactStore, { localPath: (key: string) => Promise.resolve(`/artifacts/${key}`) }),
         { provide: InferencePool, useValue: engine.pool },
       ],

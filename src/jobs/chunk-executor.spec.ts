@@ -9,7 +9,7 @@ import { InferenceFailedError } from '../inference/engine-errors';
 import { InferenceService } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
 import type { RunOutcome } from '../inference/worker/protocol';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import type { PreparedInstance } from './batching';
 import { ChunkExecutor, type ChunkModel, type InstanceOutcome } from './chunk-executor';
 
@@ -54,7 +54,9 @@ class Harness {
     const moduleRef = await Test.createTestingModule({
       providers: [
         ChunkExecutor,
-        provideFake(AppConfig, { inferenceWorkers: workers, maxTensorElements: 1_000, inferenceTimeoutMs: 5_000 }),
+        provideFake(AppConfig, {
+          inference: { workers, maxTensorElements: 1_000, timeoutMs: 5_000 } as AppConfig['inference'],
+        }),
         provideFake(InferenceService, {
           runEncoded: (_model, feeds, rows) =>
             new Promise<RunOutcome>((resolve, reject) => {

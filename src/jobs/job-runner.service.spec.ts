@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { getRepositoryToken } from '@nestjs/typeorm';
 import { provideFake } from '../../test/support/nest-fakes';
 import { InvalidInputError, UnavailableError } from '../common/errors';
 import type { SafeError } from '../common/safe-error';
 import { AppConfig } from '../config/app-config';
-import { ModelVersionEntity } from '../models/entities/model-version.entity';
-import type { TensorSpec } from '../models/tensor-spec';
+import { ServableVersionsService } from '../models/servable-versions.service';
+import type { ServableVersion } from '../models/servable-version';
+import type { TensorSpec } from '../inference/tensor-spec';
 import type { PreparedInstance } from './batching';
 import { ChunkExecutor, type ChunkModel, type InstanceOutcome } from './chunk-executor';
 import type { JobStatus } from './entities/job.entity';
@@ -212,12 +212,9 @@ class Harness {
             return h.hook();
           },
         }),
-        {
-          provide: getRepositoryToken(ModelVersionEntity),
-          useValue: {
-            findOneBy: ({ id }: { id: string }) => Promise.resolve(id === h.version?.id ? h.version : null),
-          },
-        },
+        provideFake(ServableVersionsService, {
+          byId: (id) => Promise.resolve(id === h.version?.id ? (h.version as unknown as ServableVersion) : null),
+        }),
       ],
     }).compile();
     h.runner = moduleRef.get(JobRunnerService);

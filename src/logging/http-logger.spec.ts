@@ -22,7 +22,11 @@ describe('httpLogger (pino-http)', () => {
       },
     });
     const app = express();
-    app.use(httpLogger(createRootLogger({ log: { level: 'debug', format: 'json' } as AppConfig['log'], secrets: [SECRET] }, sink)));
+    app.use(
+      httpLogger(
+        createRootLogger({ log: { level: 'debug', format: 'json' } as AppConfig['log'], secrets: [SECRET] }, sink),
+      ),
+    );
     app.get('/api/things/:name', (_req, res) => void res.status(201).json({ ok: true }));
     app.get('/health/live', (_req, res) => void res.json({ status: 'ok' }));
     app.get('/broken', (_req, res) => void res.status(503).end());

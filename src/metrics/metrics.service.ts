@@ -101,7 +101,7 @@ export class MetricsService implements OnModuleDestroy {
 
   private async sample(source: GaugeSource): Promise<GaugeSample[]> {
     try {
-      return await withTimeout(source(), SOURCE_TIMEOUT_MS, () => new Error('gauge source timed out'));
+      return await withTimeout(Promise.resolve(source()), SOURCE_TIMEOUT_MS, () => new Error('gauge source timed out'));
     } catch {
       return [];
     }
