@@ -74,7 +74,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   if (config.app.servesApi) mountBodyReaders(app, config, requireCredential(authEnabled, app.get(RateLimits)), budget);
   app
     .get(MetricsService)
-    .registerGauges(async () => [
+    .registerGauges(() => [
       { name: 'http_inflight_body_bytes', help: 'Request body bytes held in memory now', value: budget.inUse },
     ]);
   // A worker has only /health/* and /metrics; any other path says why it is not there.

@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { InferenceFailedError } from '../inference/engine-errors';
 import { InferenceService } from '../inference/inference.service';
 import type { TensorData } from '../inference/tensor';
-import type { RunOutcome } from '../inference/worker/protocol';
+import type { RunOutcome } from '../inference/inference.service';
 import type { TensorSpec } from '../inference/tensor-spec';
 import type { PreparedInstance } from './batching';
 import { ChunkExecutor, type ChunkModel, type InstanceOutcome } from './chunk-executor';

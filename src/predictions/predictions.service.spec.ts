@@ -7,14 +7,11 @@ import type { Caller } from '../auth/caller';
 import { CachedPrediction, PredictionCacheService } from '../cache/prediction-cache.service';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
-import { InferenceService, type PredictableModel } from '../inference/inference.service';
-import type { DecodedRequest, RunOutcome } from '../inference/worker/protocol';
-import type { ModelEntity } from '../models/entities/model.entity';
-import type { ModelVersionEntity } from '../models/entities/model-version.entity';
+import { type DecodedRequest, InferenceService, type RunOutcome } from '../inference/inference.service';
+import type { TensorSpec } from '../inference/tensor-spec';
 import { BATCHING_DEFAULTS } from '../models/batching-settings';
-import { ModelVersionsService } from '../models/model-versions.service';
-import type { ServableVersion } from '../models/servable-version-cache';
-import type { TensorSpec } from '../models/tensor-spec';
+import type { ServableVersion } from '../models/servable-version';
+import { ServableVersionsService } from '../models/servable-versions.service';
 import type { PredictionContext } from './prediction-context';
 import { PredictionsService } from './predictions.service';
 
@@ -28,38 +25,34 @@ const OUTPUTS: TensorSpec[] = [
 const SHA = 'sha-v3';
 
 /** What the registry resolves `iris` to: version 3, with the model's cache and batching settings. */
-function servable(over: { cacheEnabled?: boolean | null; logPayloads?: boolean } = {}): ServableVersion {
-  const model = {
+function servable(over: { cacheEnabled?: boolean; logPayloads?: boolean } = {}): ServableVersion {
+  return {
+    modelId: 'model-1',
+    versionId: 'version-3',
     name: 'iris',
-    cacheEnabled: over.cacheEnabled === undefined ? true : over.cacheEnabled,
-    cacheTtlSeconds: 600,
-    batchingEnabled: false,
-    batchingMaxBatchSize: null,
-    batchingMaxQueueDelayMs: null,
-    batchingPreferredBatchSizes: null,
-    logPayloads: over.logPayloads ?? false,
-  } as ModelEntity;
-  const entity = {
     version: 3,
     sha256: SHA,
     storageKey: 'key-v3',
     sizeBytes: 123,
     inputs: SIGNATURE,
     outputs: OUTPUTS,
-  } as ModelVersionEntity;
-  return { model, entity };
+    // The model's own settings, already resolved against the defaults by the registry.
+    cache: { enabled: over.cacheEnabled ?? true, ttlSeconds: 600 },
+    batching: { ...BATCHING_DEFAULTS, enabled: false, preferredBatchSizes: [...BATCHING_DEFAULTS.preferredBatchSizes] },
+    logPayloads: over.logPayloads ?? false,
+  };
 }
 
 function entryFor(over: Partial<CachedPrediction> = {}): CachedPrediction {
   return {
-    m: 'iris',
-    r: null,
-    e: 'epoch-1',
-    s: SHA,
-    v: 3,
-    o: '{"y":[[1]]}',
-    h: 'hash',
-    x: Date.now() + 60_000,
+    model: 'iris',
+    requestedVersion: null,
+    epoch: 'epoch-1',
+    sha256: SHA,
+    version: 3,
+    outputs: '{"y":[[1]]}',
+    inputHash: 'hash',
+    expiresAt: Date.now() + 60_000,
     ...over,
   };
 }
@@ -86,13 +79,13 @@ async function harness(setup: Setup = {}) {
       PredictionsService,
       provideFake(
         AppConfig,
-        { inferenceTimeoutMs: 30_000, maxTensorElements: 1_000, cacheDefaults: { enabled: true, ttlSeconds: 60 } },
+        { inference: { timeoutMs: 30_000, maxTensorElements: 1_000 } as AppConfig['inference'] },
         log,
       ),
       provideFake(
-        ModelVersionsService,
+        ServableVersionsService,
         {
-          resolveServable: () => (resolved instanceof Error ? Promise.reject(resolved) : Promise.resolve(resolved)),
+          resolve: () => (resolved instanceof Error ? Promise.reject(resolved) : Promise.resolve(resolved)),
         },
         log,
       ),
@@ -156,32 +149,36 @@ describe('PredictionsService.predict', () => {
     const outcome = await service.predict(body(REQUEST), ctx, caller);
     assert.deepEqual(calls(log), [
       'PredictionCacheService.epoch',
-      'ModelVersionsService.resolveServable',
+      'ServableVersionsService.resolve',
       'PredictionCacheService.canonicalKey',
       'PredictionCacheService.getCanonical',
       'PredictionCacheService.countMiss',
       'InferenceService.predict',
     ]);
-    const resolve = log.find((c) => c.call === 'ModelVersionsService.resolveServable');
+    const resolve = log.find((c) => c.call === 'ServableVersionsService.resolve');
     assert.deepEqual(resolve?.args, ['iris', undefined, 'epoch-1']);
     const [model, inputs, outputs] = log.find((c) => c.call === 'InferenceService.predict')?.args as [
-      PredictableModel,
+      ServableVersion,
       unknown,
       unknown,
     ];
-    assert.deepEqual(model, {
-      name: 'iris',
-      sha256: SHA,
-      storageKey: 'key-v3',
-      sizeBytes: 123,
-      inputs: SIGNATURE,
-      outputs: OUTPUTS,
-      batching: {
-        ...BATCHING_DEFAULTS,
-        enabled: false,
-        preferredBatchSizes: [...BATCHING_DEFAULTS.preferredBatchSizes],
+    const { name, sha256, storageKey, sizeBytes, inputs: signature, outputs: outputSpecs, batching } = model;
+    assert.deepEqual(
+      { name, sha256, storageKey, sizeBytes, inputs: signature, outputs: outputSpecs, batching },
+      {
+        name: 'iris',
+        sha256: SHA,
+        storageKey: 'key-v3',
+        sizeBytes: 123,
+        inputs: SIGNATURE,
+        outputs: OUTPUTS,
+        batching: {
+          ...BATCHING_DEFAULTS,
+          enabled: false,
+          preferredBatchSizes: [...BATCHING_DEFAULTS.preferredBatchSizes],
+        },
       },
-    });
+    );
     assert.deepEqual(inputs, { x: { dims: [1, 2], data: new Float64Array([1, 2]) } });
     assert.equal(outputs, undefined);
     assert.equal(outcome.cache, 'MISS');
@@ -191,19 +188,22 @@ describe('PredictionsService.predict', () => {
     const key = `can:iris:epoch-1:${SHA}:*:${outcome.inputHash}`;
     assert.deepEqual(outcome.write?.keys, [key, 'raw:rawhash']);
     assert.deepEqual(
-      { ...outcome.write?.entry, x: 0 },
+      { ...outcome.write?.entry, expiresAt: 0 },
       {
-        m: 'iris',
-        r: null,
-        e: 'epoch-1',
-        s: SHA,
-        v: 3,
-        o: OUTCOME.outputs?.[0],
-        h: outcome.inputHash,
-        x: 0,
+        model: 'iris',
+        requestedVersion: null,
+        epoch: 'epoch-1',
+        sha256: SHA,
+        version: 3,
+        outputs: OUTCOME.outputs?.[0],
+        inputHash: outcome.inputHash,
+        expiresAt: 0,
       },
     );
-    assert.ok(Math.abs((outcome.write?.entry.x as number) - (Date.now() + 600_000)) < 5_000, 'the model’s own TTL');
+    assert.ok(
+      Math.abs((outcome.write?.entry.expiresAt as number) - (Date.now() + 600_000)) < 5_000,
+      'the model’s own TTL',
+    );
     assert.deepEqual(
       { model: ctx.model, servedModel: ctx.servedModel, version: ctx.version },
       { model: 'iris', servedModel: 'iris', version: 3 },
@@ -214,7 +214,7 @@ describe('PredictionsService.predict', () => {
   });
 
   it('a hit: answers from the entry without running the model, and refreshes the raw alias', async () => {
-    const cached = entryFor({ o: '{"y":[[9]]}', h: 'h1' });
+    const cached = entryFor({ outputs: '{"y":[[9]]}', inputHash: 'h1' });
     const { service, log, caller } = await harness({ canonical: cached });
     const outcome = await service.predict(body(REQUEST), context({ rawHash: 'rh' }), caller);
     assert.equal(outcome.cache, 'HIT');
@@ -226,7 +226,7 @@ describe('PredictionsService.predict', () => {
   });
 
   it('an entry of another version of the model (another sha256) is a miss', async () => {
-    const { service, log, caller } = await harness({ canonical: entryFor({ s: 'sha-v2' }) });
+    const { service, log, caller } = await harness({ canonical: entryFor({ sha256: 'sha-v2' }) });
     const outcome = await service.predict(body(REQUEST), context(), caller);
     assert.equal(outcome.cache, 'MISS');
     assert.deepEqual(outcome.write?.keys.length, 1, 'no raw alias without a raw hash');
@@ -265,10 +265,10 @@ describe('PredictionsService.predict', () => {
     const outcome = await service.predict(body(REQUEST), context(), caller);
     assert.deepEqual(calls(log).slice(0, 3), [
       'PredictionCacheService.epoch',
-      'ModelVersionsService.resolveServable',
+      'ServableVersionsService.resolve',
       'PredictionCacheService.ensureEpoch',
     ]);
-    assert.equal(outcome.write?.entry.e, 'epoch-new');
+    assert.equal(outcome.write?.entry.epoch, 'epoch-new');
   });
 
   it('an unknown model gets its 404 and no cache generation', async () => {
@@ -328,13 +328,13 @@ describe('PredictionsService.predict', () => {
 
 describe('PredictionsService.fromRawCache', () => {
   it('answers a byte-identical repeat from its raw entry while its generation and version are current', async () => {
-    const entry = entryFor({ r: 3 });
+    const entry = entryFor({ requestedVersion: 3 });
     const { service, log, caller } = await harness({ raw: entry });
     const ctx = context({ rawHash: 'rh' });
     const outcome = await service.fromRawCache(ctx, caller);
     assert.equal(outcome?.cache, 'HIT');
-    assert.equal(outcome?.outputsJson, entry.o);
-    assert.deepEqual(log.find((c) => c.call === 'ModelVersionsService.resolveServable')?.args, ['iris', 3, 'epoch-1']);
+    assert.equal(outcome?.outputsJson, entry.outputs);
+    assert.deepEqual(log.find((c) => c.call === 'ServableVersionsService.resolve')?.args, ['iris', 3, 'epoch-1']);
     assert.deepEqual(
       { model: ctx.model, servedModel: ctx.servedModel, version: ctx.version },
       { model: 'iris', servedModel: 'iris', version: 3 },
@@ -348,10 +348,10 @@ describe('PredictionsService.fromRawCache', () => {
     ['there is no entry', {}, {}],
     ['the entry’s model is outside the credential’s scope', { raw: entryFor(), models: ['other'] }, {}],
     ['the model has no generation any more', { raw: entryFor(), epoch: null }, {}],
-    ['the generation changed since', { raw: entryFor({ e: 'epoch-0' }) }, {}],
+    ['the generation changed since', { raw: entryFor({ epoch: 'epoch-0' }) }, {}],
     ['the model is gone', { raw: entryFor(), resolved: new NotFoundError('gone') }, {}],
     ['the model’s cache is off now', { raw: entryFor(), resolved: servable({ cacheEnabled: false }) }, {}],
-    ['the name resolves to another version now', { raw: entryFor({ s: 'sha-v2' }) }, {}],
+    ['the name resolves to another version now', { raw: entryFor({ sha256: 'sha-v2' }) }, {}],
   ];
   for (const [why, setup, ctx] of misses) {
     it(`leaves the request to the full path when ${why}`, async () => {
