@@ -1,6 +1,6 @@
 import { boundedName, boundedShape, boundedValue } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
-import { checkJsonDepth } from '../common/json-depth';
+import { checkJsonDepth, firstValueEnd } from '../common/json-depth';
 import { allocateTensorData, NumericArray } from '../inference/tensor';
 import { checkDims, flattenNested, InputProblem, MAX_TENSOR_RANK, writerFor } from '../inference/tensor-codec';
 import { LENGTH_PREFIX_BYTES, numberToFloat16 } from '../inference/tensor-wire';
@@ -52,7 +52,7 @@ export function readInferRequest(
   limits: InferLimits,
 ): OipInferRequest {
   const { json, binary } = splitBody(body, headerLength);
-  const header = parseHeader(json);
+  const header = parseHeader(json, binary !== undefined);
   const id = readId(header.id);
   const parameters = optionalObject(header.parameters, 'parameters');
   const binaryOutputs = optionalBoolean(parameters?.binary_data_output, 'parameters.binary_data_output') ?? false;
@@ -256,7 +256,41 @@ function splitBody(body: Uint8Array, headerLength: string | undefined): { json: 
   return { json: body.subarray(0, length), binary: body.subarray(length) };
 }
 
-function parseHeader(json: Uint8Array): Record<string, unknown> {
+const MISSING_HEADER = `but the request has no ${INFERENCE_HEADER} header; send it with the length of the JSON header in bytes`;
+
+function parseHeader(json: Uint8Array, framed: boolean): Record<string, unknown> {
+  try {
+    return parseJsonObject(json);
+  } catch (error) {
+    if (!framed) refuseUnframedBinary(json);
+    throw error;
+  }
+}
+
+/**
+ * A body sent without its header length that is a JSON header followed by binary data (the most
+ * common client mistake) fails to parse as a whole; say what is missing instead of "not JSON".
+ */
+function refuseUnframedBinary(body: Uint8Array): void {
+  const end = firstValueEnd(body);
+  if (end === undefined || end === body.length) return;
+  let header: Record<string, unknown>;
+  try {
+    header = parseJsonObject(body.subarray(0, end));
+  } catch {
+    return;
+  }
+  const inputs: unknown[] = Array.isArray(header.inputs) ? header.inputs : [];
+  const binary = inputs.find(
+    (input) =>
+      isPlainObject(input) && isPlainObject(input.parameters) && input.parameters.binary_data_size !== undefined,
+  ) as { name?: unknown } | undefined;
+  if (binary === undefined) return;
+  const label = typeof binary.name === 'string' ? inputLabel(binary.name) : 'An input';
+  throw invalid(label, `has parameters.binary_data_size ${MISSING_HEADER} (${end} here)`);
+}
+
+function parseJsonObject(json: Uint8Array): Record<string, unknown> {
   checkJsonDepth(json, MAX_HEADER_DEPTH);
   let value: unknown;
   try {
@@ -344,10 +378,7 @@ function readInput(
       throw new InputProblem(`has parameters.binary_data_size ${boundedValue(size)}, not a byte count`);
     }
     if (binary === undefined) {
-      throw new InputProblem(
-        `has parameters.binary_data_size but the request has no ${INFERENCE_HEADER} header; ` +
-          'send it with the length of the JSON header in bytes',
-      );
+      throw new InputProblem(`has parameters.binary_data_size ${MISSING_HEADER}`);
     }
     const head = checkHead(name, datatype, shape, budget);
     checkFixedSize(head, size, `has binary_data_size ${size}`);
