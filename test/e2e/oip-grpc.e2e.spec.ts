@@ -280,7 +280,7 @@ describe('Open Inference Protocol over gRPC', () => {
       await failsWith(anonymous.modelInfer(mlpRaw()), GrpcStatus.UNAUTHENTICATED, /Missing credentials/);
       await failsWith(anonymous.modelMetadata({ name: 'mlp' }), GrpcStatus.UNAUTHENTICATED, /Missing credentials/);
       await failsWith(
-        client('mf_0000000000000000000000000000000000000000').modelReady({ name: 'mlp' }),
+        client(`${predictor.key.slice(0, -1)}${predictor.key.endsWith('A') ? 'B' : 'A'}`).modelReady({ name: 'mlp' }),
         GrpcStatus.UNAUTHENTICATED,
         /Invalid credentials/,
       );
