@@ -116,13 +116,24 @@ describe('tensorFromRaw', () => {
     assert.deepEqual(Array.from(halves.data), [0x3c00]);
   });
 
-  it('refuses bytes that do not hold the elements of the dims, and string tensors', () => {
+  it('refuses bytes that do not hold the elements of the dims', () => {
     assert.throws(
       () => tensorFromRaw({ dtype: 'float32', dims: [2], bytes: new Uint8Array(7) }),
       (e: unknown) =>
         e instanceof InvalidInputError && e.message === '7 bytes do not hold the 2 float32 elements of their shape',
     );
-    assert.throws(() => tensorFromRaw({ dtype: 'string', dims: [0], bytes: new Uint8Array(0) }), InvalidInputError);
+  });
+
+  it('reads string tensors back from their framing, and refuses frames that run past the bytes', () => {
+    const data = ['a', '', 'é€'];
+    const bytes = rawBytesOf({ dtype: 'string', dims: [3], data });
+    assert.deepEqual(tensorFromRaw({ dtype: 'string', dims: [3], bytes }).data, data);
+    for (const cut of [1, 4, bytes.length - 1]) {
+      assert.throws(
+        () => tensorFromRaw({ dtype: 'string', dims: [3], bytes: bytes.subarray(0, cut) }),
+        (e: unknown) => e instanceof InvalidInputError && /runs past the end/.test(e.message),
+      );
+    }
   });
 });
 

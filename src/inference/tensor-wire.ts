@@ -38,18 +38,37 @@ export function rawBytesOf(tensor: TensorData): Uint8Array {
  * A typed tensor over raw element bytes: a view of the same memory when the bytes start at a
  * multiple of the element size (typed arrays require it), else one copy into an aligned buffer.
  * A view into an HTTP body is often unaligned (the JSON header before it has any length); the copy
- * is a memcpy, never a pass through JS numbers. String tensors travel as TensorData, not raw.
+ * is a memcpy, never a pass through JS numbers. String tensors are read from their framing
+ * (rawBytesOf's): bytes this service wrote, such as a cached output; client bytes are checked
+ * element by element before (src/oip/infer-request.ts).
  */
 export function tensorFromRaw(raw: RawTensor): TensorData {
   const { dtype, dims, bytes } = raw;
-  if (dtype === 'string') throw new InvalidInputError('string tensors are not read from raw bytes');
-  const ArrayClass = numericArrayClass(dtype);
   const count = elementCount(dims);
+  if (dtype === 'string') return { dtype, dims, data: framedStrings(bytes, count) };
+  const ArrayClass = numericArrayClass(dtype);
   if (bytes.byteLength !== count * ArrayClass.BYTES_PER_ELEMENT) {
     throw new InvalidInputError(`${bytes.byteLength} bytes do not hold the ${count} ${dtype} elements of their shape`);
   }
   const aligned = bytes.byteOffset % ArrayClass.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
   return { dtype, dims, data: new ArrayClass(aligned.buffer, aligned.byteOffset, count) };
+}
+
+const decoder = new TextDecoder();
+
+function framedStrings(bytes: Uint8Array, count: number): string[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const strings: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const end = at + LENGTH_PREFIX_BYTES + (at + LENGTH_PREFIX_BYTES <= bytes.length ? view.getUint32(at, true) : 0);
+    if (at + LENGTH_PREFIX_BYTES > bytes.length || end > bytes.length) {
+      throw new InvalidInputError(`string element ${i} runs past the end of its ${bytes.length} bytes`);
+    }
+    strings.push(decoder.decode(bytes.subarray(at + LENGTH_PREFIX_BYTES, end)));
+    at = end;
+  }
+  return strings;
 }
 
 /**
