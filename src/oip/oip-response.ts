@@ -11,7 +11,10 @@ export interface InferResponseBody {
 /** Parameters of the protocol itself, which say how to frame tensors: not passed through. */
 const FRAMING_PARAMETERS = new Set(['binary_data_output', 'binary_data', 'binary_data_size']);
 
-function passedThrough(parameters: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+/** The request's parameters as a response passes them back: without those that frame tensors. */
+export function returnedParameters(
+  parameters: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
   if (!parameters) return undefined;
   const kept = Object.entries(parameters).filter(([key]) => !FRAMING_PARAMETERS.has(key));
   return kept.length > 0 ? Object.fromEntries(kept) : undefined;
@@ -25,11 +28,10 @@ function outputJson(output: OipOutput): string {
 
 /**
  * The response of an infer (the protocol's `{model_name, model_version, id, parameters, outputs}`),
- * with each output's data already JSON text or raw bytes, so nothing is encoded twice. The
- * request's own parameters come back, except those that frame tensors.
+ * with each output's data already JSON text or raw bytes, so nothing is encoded twice.
  */
-export function inferResponseBody(result: OipInferResult, parameters?: Record<string, unknown>): InferResponseBody {
-  const kept = passedThrough(parameters);
+export function inferResponseBody(result: OipInferResult): InferResponseBody {
+  const kept = result.parameters;
   const json =
     `{"model_name":${JSON.stringify(result.modelName)},"model_version":${JSON.stringify(result.modelVersion)}` +
     (result.id === undefined ? '' : `,"id":${JSON.stringify(result.id)}`) +

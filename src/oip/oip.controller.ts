@@ -9,7 +9,7 @@ import type { RequestWithId } from '../common/request-id';
 import { AppConfig } from '../config/app-config';
 import { deadlineIn, InferenceService } from '../inference/inference.service';
 import { MODEL_NAME_PATTERN } from '../models/model-name';
-import { bypassesCache, elapsedMs, LOGGED_BODY_BYTES, serverTiming } from '../predictions/prediction-context';
+import { bypassesCache, LOGGED_BODY_BYTES, serverTiming } from '../predictions/prediction-context';
 import { readInferRequest } from './infer-request';
 import { OipInferResponseDocs, OipModelMetadataDocs, OipOperationDocs, OipReadyDocs } from './oip-openapi';
 import { inferResponseBody } from './oip-response';
@@ -150,18 +150,15 @@ export class OipController {
       throw new InvalidInputError('The body must be an inference request: JSON, or JSON followed by binary tensors');
     }
     const headerLength = req.header(HEADER_LENGTH);
-    const mark = process.hrtime.bigint();
-    const request = await this.read(body, headerLength);
-    const result = await this.oip.infer(caller, model, version, request, {
+    const result = await this.oip.infer(caller, model, version, () => this.read(body, headerLength), {
       protocol: 'oip-rest',
       requestId: caller.requestId,
       bypassCache: bypassesCache(req),
       receivedAt: req.startedAt,
-      parseMs: elapsedMs(mark),
       // The JSON of a body without binary tensors, for models that log payloads.
       loggedBody: () => (headerLength === undefined ? body.subarray(0, LOGGED_BODY_BYTES).toString('utf8') : null),
     });
-    const response = inferResponseBody(result, request.parameters);
+    const response = inferResponseBody(result);
     res.setHeader('X-Cache', result.cache);
     res.setHeader('X-Model-Version', result.modelVersion);
     res.setHeader('Server-Timing', serverTiming(result.stages));

@@ -20,6 +20,7 @@ import { oipDatatypeOf } from './oip-datatypes';
 import { hashOipInputs } from './oip-hash';
 import { checkRequestedOutputs, conformOipInputs } from './oip-signature';
 import { cachedOutputs, outputsForCache } from './oip-cache-entry';
+import { returnedParameters } from './oip-response';
 import { parseVersion, SERVER_METADATA } from './oip-server';
 import type {
   OipInferRequest,
@@ -37,8 +38,6 @@ export interface OipInferContext {
   bypassCache: boolean;
   /** process.hrtime.bigint() when the request arrived. */
   receivedAt: bigint;
-  /** Reading the request (its JSON, its binary tensors) before the call, in ms. */
-  parseMs?: number;
   /** The request body's head, for models that log payloads (REST JSON only). */
   loggedBody?: () => string | null;
 }
@@ -109,17 +108,22 @@ export class OipService {
     return !this.shutdown.isDraining && this.inference.status().alive > 0;
   }
 
-  /** Runs an infer and records it (log, metrics), answered or failed. */
+  /**
+   * Runs an infer and records it (log, metrics), answered or failed. `source` is the request, or
+   * how to read it from the transport's bytes: then a request that cannot be read (a 400 naming
+   * the tensor) is recorded like any other failure, and only after the credential's model scope
+   * was checked.
+   */
   async infer(
     caller: Caller,
     name: string,
     version: string | undefined,
-    request: OipInferRequest,
+    source: OipInferRequest | (() => Promise<OipInferRequest>),
     context: OipInferContext,
   ): Promise<OipInferResult> {
     const progress: Progress = {};
     try {
-      const result = await this.run(caller, name, version, request, context, progress);
+      const result = await this.run(caller, name, version, source, context, progress);
       this.recordAnswered(result, progress as Progress & { servable: ServableVersion }, caller, context);
       return result;
     } catch (error) {
@@ -132,14 +136,17 @@ export class OipService {
     caller: Caller,
     name: string,
     version: string | undefined,
-    request: OipInferRequest,
+    source: OipInferRequest | (() => Promise<OipInferRequest>),
     context: OipInferContext,
     progress: Progress,
   ): Promise<OipInferResult> {
-    const receive = Number(process.hrtime.bigint() - context.receivedAt) / 1e6 - (context.parseMs ?? 0);
+    const receive = elapsedMs(context.receivedAt);
     const deadline = deadlineIn(this.config.inference.timeoutMs);
-    let mark = process.hrtime.bigint();
     assertModelInScope(caller, name);
+    let mark = process.hrtime.bigint();
+    const request = typeof source === 'function' ? await source() : source;
+    const parse = elapsedMs(mark);
+    mark = process.hrtime.bigint();
     let epoch = await this.cache.epoch(name);
     const servable = await this.versions.resolve(name, parseVersion(name, version), epoch ?? undefined);
     progress.servable = servable;
@@ -152,8 +159,13 @@ export class OipService {
     const binary = outputForms(servable.outputs, request);
     const outputNames = request.outputs?.map((output) => output.name);
     const validate = elapsedMs(mark);
-    const stages: PredictionStages = { receive, parse: context.parseMs, resolve, validate };
-    const head = { modelName: servable.name, modelVersion: String(servable.version), id: request.id };
+    const stages: PredictionStages = { receive, parse, resolve, validate };
+    const head = {
+      modelName: servable.name,
+      modelVersion: String(servable.version),
+      id: request.id,
+      parameters: returnedParameters(request.parameters),
+    };
 
     let key: string | undefined;
     if (!context.bypassCache && servable.cache.enabled && epoch !== undefined) {
