@@ -510,6 +510,17 @@ describe('the building blocks for gRPC', () => {
     );
   });
 
+  it('inputFromValues takes BYTES as UTF-8 bytes (gRPC bytes_contents) and 64-bit integers as decimal strings', () => {
+    const text = inputFromValues('s', 'BYTES', [2], [Buffer.from('é'), 'b'], { left: 10 });
+    assert.deepEqual(text.data, ['é', 'b']);
+    refuses(
+      () => inputFromValues('s', 'BYTES', [1], [Buffer.from([0xff])], { left: 10 }),
+      "input 's' has BYTES element 0 that is not valid UTF-8",
+    );
+    const big = inputFromValues('i', 'UINT64', [1], ['18446744073709551615'], { left: 10 });
+    assert.deepEqual(valuesOf('UINT64', big.data as Uint8Array), [2n ** 64n - 1n]);
+  });
+
   it('inputFromValues reads a typed array of values, and refuses an empty name', () => {
     const input = inputFromValues('f', 'FP64', [2], new Float64Array([0.5, 2]), { left: 10 });
     assert.deepEqual(valuesOf('FP64', input.data as Uint8Array), [0.5, 2]);

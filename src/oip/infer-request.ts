@@ -68,8 +68,10 @@ export function readInferRequest(
 }
 
 /**
- * One input from JSON values (flat row-major or nested to match `shape`, as clients send both),
- * checked against its datatype: numeric and BOOL become little-endian bytes, BYTES strings.
+ * One input from JSON values (flat row-major or nested to match `shape`, as clients send both) or
+ * gRPC typed contents, checked against its datatype: numeric and BOOL become little-endian bytes,
+ * BYTES strings (given as strings or as UTF-8 bytes). 64-bit integers are safe-integer numbers or
+ * decimal strings (what proto-loader gives with `longs: String`).
  */
 export function inputFromValues(
   name: string,
@@ -227,10 +229,23 @@ function valueSink(
   const target: NumericArray | string[] =
     datatype === 'FP16' ? new Uint16Array(count) : allocateTensorData(dtypeOfOip(datatype), count);
   const write =
-    datatype === 'FP16' ? halfWriter(target as Uint16Array) : writerFor(dtypeOfOip(datatype), target, datatype);
+    datatype === 'FP16'
+      ? halfWriter(target as Uint16Array)
+      : datatype === 'BYTES'
+        ? textWriter(target as string[])
+        : writerFor(dtypeOfOip(datatype), target, datatype);
   const data = () =>
     Array.isArray(target) ? target : new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
   return { write, data };
+}
+
+/** BYTES values: strings (JSON), or UTF-8 bytes (gRPC `bytes_contents`), decoded like binary data. */
+function textWriter(out: string[]): (value: unknown, at: number) => void {
+  return (value, at) => {
+    if (typeof value === 'string') out[at] = value;
+    else if (value instanceof Uint8Array) out[at] = decodeUtf8(value, at);
+    else throw new InputProblem(`value ${boundedValue(value)} at flat index ${at} is not representable as BYTES`);
+  };
 }
 
 function halfWriter(out: Uint16Array): (value: unknown, at: number) => void {
