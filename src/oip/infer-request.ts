@@ -226,17 +226,17 @@ function valueSink(
   datatype: OipDatatype,
   count: number,
 ): { write: (value: unknown, at: number) => void; data: () => Uint8Array | string[] } {
-  const target: NumericArray | string[] =
-    datatype === 'FP16' ? new Uint16Array(count) : allocateTensorData(dtypeOfOip(datatype), count);
-  const write =
-    datatype === 'FP16'
-      ? halfWriter(target as Uint16Array)
-      : datatype === 'BYTES'
-        ? textWriter(target as string[])
-        : writerFor(dtypeOfOip(datatype), target, datatype);
+  const target = allocateTensorData(dtypeOfOip(datatype), count);
+  const write = writerOf(datatype, target);
   const data = () =>
     Array.isArray(target) ? target : new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
   return { write, data };
+}
+
+function writerOf(datatype: OipDatatype, target: NumericArray | string[]): (value: unknown, at: number) => void {
+  if (datatype === 'FP16') return halfWriter(target as Uint16Array);
+  if (datatype === 'BYTES') return textWriter(target as string[]);
+  return writerFor(dtypeOfOip(datatype), target, datatype);
 }
 
 /** BYTES values: strings (JSON), or UTF-8 bytes (gRPC `bytes_contents`), decoded like binary data. */
@@ -266,7 +266,7 @@ function splitBody(body: Uint8Array, headerLength: string | undefined): { json: 
   }
   const length = Number(headerLength);
   if (length > body.length) {
-    throw invalid(INFERENCE_HEADER, `is ${length}, longer than the whole body (${body.length} bytes)`);
+    throw invalid(INFERENCE_HEADER, `is ${headerLength}, longer than the whole body (${body.length} bytes)`);
   }
   return { json: body.subarray(0, length), binary: body.subarray(length) };
 }
