@@ -17,7 +17,7 @@ export class HealthModule {
       imports: [TerminusModule.forRoot({ logger: false }), InferenceModule, CacheModule, JobsModule.forRoot(config)],
       controllers: [HealthController],
       providers: [HealthService, ShutdownState],
-      exports: [ShutdownState],
+      exports: [ShutdownState, HealthService],
     };
   }
 }
