@@ -8,7 +8,9 @@ import { elementBytes, OIP_DATATYPES, OipDatatype } from '../../src/oip/oip-data
 import { hashOipInputs } from '../../src/oip/oip-hash';
 import type { OipInferRequest } from '../../src/oip/oip-types';
 import { bytesOf, encodeInferBody, valuesOf, WireValue } from '../support/oip-wire';
-import { described, runs } from './property-support';
+import { mutatedJson } from './json-bodies';
+import { toJsonText } from './json-text';
+import { described, preview, runs } from './property-support';
 
 const MAX_ELEMENTS = 10_000;
 const LIMITS = { maxElements: MAX_ELEMENTS };
@@ -111,8 +113,8 @@ const requestCase: fc.Arbitrary<RequestCase> = fc.record(
   { requiredKeys: ['inputs'] },
 );
 
-/** The body a client sends for the case: JSON inputs in the header, binary ones after it in order. */
-function frame(request: RequestCase): { body: Buffer; headerLength: number; binary: boolean } {
+/** What a client sends for the case: JSON inputs in the header, binary ones after it in order. */
+function parts(request: RequestCase): { header: object; binaries: Buffer[] } {
   const binaries: Buffer[] = [];
   const inputs = request.inputs.map(({ name, datatype, shape, values, encoding }) => {
     if (encoding !== 'binary') {
@@ -132,6 +134,11 @@ function frame(request: RequestCase): { body: Buffer; headerLength: number; bina
     ...(request.outputs && { outputs: request.outputs }),
     ...(request.binaryOutput !== undefined && { parameters: { binary_data_output: request.binaryOutput } }),
   };
+  return { header, binaries };
+}
+
+function frame(request: RequestCase): { body: Buffer; headerLength: number; binary: boolean } {
+  const { header, binaries } = parts(request);
   return { ...encodeInferBody(header, binaries), binary: binaries.length > 0 };
 }
 
@@ -238,6 +245,22 @@ describe('readInferRequest (property)', () => {
     );
     fc.assert(
       fc.property(frames, headerLength, ({ framed }, length) => void readChecked(framed.body, length)),
+      runs(400),
+    );
+  });
+
+  it('answers a valid header with one hostile value, extra key or missing key inside the same way', () => {
+    const mutated = requestCase.chain((request) => {
+      const { header, binaries } = parts(request);
+      return mutatedJson(fc.constant(header)).map((m) =>
+        described({ json: Buffer.from(toJsonText(m.value)), binaries }, () => `${m.label}: ${preview(m.value)}`),
+      );
+    });
+    fc.assert(
+      fc.property(mutated, ({ json, binaries }) => {
+        readChecked(Buffer.concat([json, ...binaries]), String(json.length));
+        readChecked(Buffer.concat([json, ...binaries]), undefined);
+      }),
       runs(400),
     );
   });
