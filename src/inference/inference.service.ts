@@ -230,7 +230,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     return this.submitRun<RawOutput[]>(
       model,
       { feeds, outputs, rawOutputs: form },
-      { deadline, batch: rawBatchableOf(model, feeds, outputs, form) },
+      { deadline, batch: rawBatchableOf(model, feeds, outputs) },
     );
   }
 
@@ -380,12 +380,14 @@ function batchableOf(
   return batchable(model, parts, inputs, JSON.stringify(outputs ?? null));
 }
 
-/** The same rule for inputs sent as raw bytes: every input raw (no strings), the form of the outputs alike. */
+/**
+ * The same rule for inputs sent as raw bytes (every input raw, no strings). The outputs' form does
+ * not part requests: a batch renders JSON text for every output a member wants as JSON.
+ */
 function rawBatchableOf(
   model: PredictableModel,
   feeds: Record<string, RawTensor | TensorData>,
   outputs: string[] | undefined,
-  form: RawOutputForm,
 ): Batchable | undefined {
   const parts: BatchPart[] = [];
   for (const [name, feed] of Object.entries(feeds)) {
@@ -393,7 +395,7 @@ function rawBatchableOf(
     parts.push({ name, dims: feed.dims, type: feed.dtype });
   }
   const raw = feeds as Record<string, RawTensor>;
-  return batchable(model, parts, raw, `${JSON.stringify(outputs ?? null)}#raw${JSON.stringify(form.json)}`);
+  return batchable(model, parts, raw, `${JSON.stringify(outputs ?? null)}#raw`);
 }
 
 interface BatchPart {

@@ -419,7 +419,23 @@ function stackRequest(members: Work[]): PoolRequest {
       configurable: true,
     });
   }
-  return { ...first, feeds: feeds as LooseInputs | Record<string, RawTensor>, rows: batches.map((b) => b.rows) };
+  const stacked = {
+    ...first,
+    feeds: feeds as LooseInputs | Record<string, RawTensor>,
+    rows: batches.map((b) => b.rows),
+  };
+  if (first.rawOutputs) stacked.rawOutputs = { json: jsonWantedBy(members) };
+  return stacked;
+}
+
+/** Outputs any member wants as JSON text: the batch renders them for all (the others ignore it). */
+function jsonWantedBy(members: Work[]): string[] {
+  const names = new Set<string>();
+  for (const member of members) {
+    for (const name of (member.request as Extract<PoolRequest, { type: 'run' }>).rawOutputs?.json ?? [])
+      names.add(name);
+  }
+  return [...names];
 }
 
 type StackablePart = RawTensor | { dims: number[]; data: Float64Array; declared?: unknown };
