@@ -442,7 +442,10 @@ describe('readInferRequest: binary tensor data', () => {
     it('refuses a length prefix that runs past the tensor, even with more body after it', () => {
       const lying = Buffer.from(framed);
       lying.writeUInt32LE(1000, 6);
-      refuses(() => strings([2], lying), "input 's' has BYTES element 1 of 1000 bytes, past the end of its 11 bytes");
+      refuses(
+        () => strings([2], lying),
+        "input 's' has BYTES element 1 of 1000 bytes, which runs past the end of its 11 bytes",
+      );
       const next = fp32('x', [1, 2]);
       refuses(
         () =>
@@ -452,7 +455,7 @@ describe('readInferRequest: binary tensor data', () => {
             },
             [lying, next.bytes],
           ),
-        "input 's' has BYTES element 1 of 1000 bytes, past the end of its 11 bytes",
+        "input 's' has BYTES element 1 of 1000 bytes, which runs past the end of its 11 bytes",
       );
     });
 
@@ -466,7 +469,7 @@ describe('readInferRequest: binary tensor data', () => {
     it('refuses fewer or more elements than the shape holds', () => {
       refuses(
         () => strings([3], framed),
-        "input 's' has 11 bytes of BYTES data, too few for the 3 elements of its shape",
+        "input 's' has BYTES element 2 whose length prefix runs past the end of its 11 bytes; shape [3] needs 3 BYTES elements",
       );
       refuses(
         () => strings([2], Buffer.concat([bytesOf('BYTES', ['', '']), Buffer.alloc(4)])),
@@ -508,6 +511,17 @@ describe('the building blocks for gRPC', () => {
       () => inputFromRaw('b', 'FP32', [3], bytesOf('FP32', [1, 2, 3]), budget),
       "input 'b' has shape [3], which takes the request past MAX_TENSOR_ELEMENTS",
     );
+  });
+
+  it('inputFromValues takes BYTES as UTF-8 bytes (gRPC bytes_contents) and 64-bit integers as decimal strings', () => {
+    const text = inputFromValues('s', 'BYTES', [2], [Buffer.from('é'), 'b'], { left: 10 });
+    assert.deepEqual(text.data, ['é', 'b']);
+    refuses(
+      () => inputFromValues('s', 'BYTES', [1], [Buffer.from([0xff])], { left: 10 }),
+      "input 's' has BYTES element 0 that is not valid UTF-8",
+    );
+    const big = inputFromValues('i', 'UINT64', [1], ['18446744073709551615'], { left: 10 });
+    assert.deepEqual(valuesOf('UINT64', big.data as Uint8Array), [2n ** 64n - 1n]);
   });
 
   it('inputFromValues reads a typed array of values, and refuses an empty name', () => {
