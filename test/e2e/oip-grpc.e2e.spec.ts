@@ -194,6 +194,22 @@ describe('Open Inference Protocol over gRPC', () => {
       });
     });
 
+    it('records each infer in the prediction log with the protocol oip-grpc', async () => {
+      await client(predictor.key).modelInfer(mlpRaw({ model_version: '1' }));
+      const rows = await waitFor(
+        async () => {
+          const res = await authed(t).get('/api/v1/predictions?model=mlp&limit=100').expect(200);
+          const items = res.body.items as Array<{ protocol: string; version: number; status: string }>;
+          return items.some((row) => row.protocol === 'oip-grpc' && row.version === 1) ? items : undefined;
+        },
+        { what: 'a logged oip-grpc prediction' },
+      );
+      assert.ok(
+        rows.every((row) => row.protocol === 'oip-grpc'),
+        'every mlp prediction here came over gRPC',
+      );
+    });
+
     it('answers only the output asked for', async () => {
       const a: JsonTensor = { dtype: 'float32', shape: [2, 3], data: [1, 2, 3, 0.25, -4, 8] };
       const b: JsonTensor = { dtype: 'float32', shape: [2, 3], data: [10, 20, 30, 0.5, 0.5, -2] };
