@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ShutdownState } from '../../src/health/shutdown-state';
 import { InferenceService } from '../../src/inference/inference.service';
 import { createKey, CreatedKey } from '../support/auth-helpers';
 import { holdModelLoads } from '../support/model-gate';
@@ -424,7 +425,7 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
     }
   });
 
-  it('serves without credentials when AUTH_ENABLED=false, and lets a call in flight finish when the app closes', async () => {
+  it('serves without credentials when AUTH_ENABLED=false; on shutdown answers not ready, lets a call in flight finish and closes', async () => {
     const { t, address } = await startGrpcApp({ AUTH_ENABLED: 'false', CACHE_DEFAULT_ENABLED: 'false' });
     const grpc = new OipGrpcClient(address);
     const probe = new OipGrpcClient(address);
@@ -436,6 +437,10 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
       await waitFor(() => t.app.get(InferenceService).status().inFlight === 1, {
         what: 'the call to reach the engine',
       });
+      // What main.ts does on SIGTERM: readiness turns false at once, then the application closes.
+      t.app.get(ShutdownState).begin();
+      assert.deepEqual((await probe.serverReady()).response, { ready: false });
+      assert.deepEqual((await probe.modelReady({ name: 'mlp' })).response, { ready: false });
       closing = track(t.close());
       await waitFor(
         () =>
