@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ChannelOptions, compressionAlgorithms } from '@grpc/grpc-js';
 import { ShutdownState } from '../../src/health/shutdown-state';
 import { InferenceService } from '../../src/inference/inference.service';
 import { createKey, CreatedKey } from '../support/auth-helpers';
@@ -95,8 +96,8 @@ describe('Open Inference Protocol over gRPC', () => {
   let viewer: CreatedKey;
   let scoped: CreatedKey;
   const clients: OipGrpcClient[] = [];
-  const client = (credential?: string): OipGrpcClient => {
-    const made = new OipGrpcClient(address, credential);
+  const client = (credential?: string, options?: ChannelOptions): OipGrpcClient => {
+    const made = new OipGrpcClient(address, credential, options);
     clients.push(made);
     return made;
   };
@@ -394,7 +395,7 @@ describe('Open Inference Protocol over gRPC', () => {
       await failsWith(admin.modelInfer(mlpRaw({ model_version: '9' })), GrpcStatus.NOT_FOUND, /9/);
     });
 
-    it('answers RESOURCE_EXHAUSTED for a message over MAX_JSON_BODY_BYTES, the limit of REST prediction bodies', async () => {
+    it('answers RESOURCE_EXHAUSTED for a message over MAX_JSON_BODY_BYTES (inflated), the limit of REST infer bodies', async () => {
       const rows = MAX_BODY_BYTES / 16 + 1;
       await failsWith(
         admin.modelInfer(
@@ -405,6 +406,19 @@ describe('Open Inference Protocol over gRPC', () => {
         ),
         GrpcStatus.RESOURCE_EXHAUSTED,
       );
+      // A gzip message small on the wire is measured inflated.
+      const gzip = client(t.adminKey, { 'grpc.default_compression_algorithm': compressionAlgorithms.gzip });
+      await failsWith(
+        gzip.modelInfer(
+          mlpRaw({
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [rows * 4, 4] }],
+            raw_input_contents: [Buffer.alloc(rows * 64)],
+          }),
+        ),
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        /decompresses to a size larger than 65536/,
+      );
+      assert.deepEqual((await gzip.modelInfer(mlpRaw())).response.model_name, 'mlp', 'small gzip messages are read');
       assert.deepEqual((await admin.serverLive()).response, { live: true }, 'the server serves on');
     });
   });
