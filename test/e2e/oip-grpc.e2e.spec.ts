@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ChannelOptions, compressionAlgorithms } from '@grpc/grpc-js';
 import { ShutdownState } from '../../src/health/shutdown-state';
@@ -15,7 +17,7 @@ import {
   stringModel,
 } from '../support/onnx-models';
 import { assertOutputsMatch, JsonTensor, referenceRun, releaseReferenceSessions } from '../support/reference-run';
-import { freePort } from '../support/service-process';
+import { freePort, spawnService } from '../support/service-process';
 import { authed, startTestApp, TestApp } from '../support/test-app';
 import { track, waitFor } from '../support/wait-for';
 
@@ -496,6 +498,22 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
       gate.release();
       grpc.close();
       await (closing ?? t.close());
+    }
+  });
+
+  it('refuses to start when GRPC_PORT is taken, saying which setting to change', async () => {
+    const taken = net.createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const service = await spawnService({ GRPC_PORT: String((taken.address() as net.AddressInfo).port) }, false);
+    try {
+      assert.equal((await service.exited).code, 1);
+      assert.match(
+        service.stderr(),
+        /gRPC cannot listen on 127\.0\.0\.1:\d+ \(GRPC_PORT; 0 turns gRPC off\).*EADDRINUSE/,
+      );
+    } finally {
+      await service.stop();
+      taken.close();
     }
   });
 });

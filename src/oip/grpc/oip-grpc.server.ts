@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, setLogger } from '@grpc/grpc-js';
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig, GrpcConfig } from '../../config/app-config';
 import { inferenceServiceDefinition, INFERENCE_SERVICE } from './grpc-definition';
@@ -9,9 +9,14 @@ function addressOf(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** Binds the port; a failure (the port in use, say) says which setting to change. */
 function bind(server: Server, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve()));
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error) =>
+      error
+        ? reject(new Error(`gRPC cannot listen on ${address} (GRPC_PORT; 0 turns gRPC off): ${error.message}`))
+        : resolve(),
+    );
   });
 }
 
@@ -54,6 +59,13 @@ export class OipGrpcServer implements OnApplicationBootstrap, BeforeApplicationS
   async onApplicationBootstrap(): Promise<void> {
     const { host, port, maxReceiveMessageBytes } = this.settings;
     if (port === 0) return;
+    // grpc-js prints its own diagnostics on stderr; they belong in the structured log.
+    const detail = (...args: unknown[]) => ({ msg: 'grpc-js', detail: args.map(String).join(' ') });
+    setLogger({
+      error: (...args: unknown[]) => this.logger.warn(detail(...args)),
+      info: (...args: unknown[]) => this.logger.log(detail(...args)),
+      debug: (...args: unknown[]) => this.logger.debug(detail(...args)),
+    });
     const server = new Server({ 'grpc.max_receive_message_length': maxReceiveMessageBytes });
     server.addService(inferenceServiceDefinition(), this.servicer.implementation());
     await bind(server, addressOf(host, port));
