@@ -160,6 +160,20 @@ describe('Open Inference Protocol over gRPC', () => {
       ]);
     });
 
+    it('answers ModelReady false and ModelInfer FAILED_PRECONDITION for a version that exists but is not ready', async () => {
+      await upload(t, { unready: [mlpModel({ seed: 3 })] });
+      // A version the registry keeps but does not serve (an upload whose checks failed).
+      await t.dataSource.query(
+        "UPDATE model_versions SET status = 'failed' WHERE model_id = (SELECT id FROM models WHERE name = 'unready')",
+      );
+      assert.deepEqual((await admin.modelReady({ name: 'unready', version: '1' })).response, { ready: false });
+      await failsWith(
+        admin.modelInfer(mlpRaw({ model_name: 'unready', model_version: '1' })),
+        GrpcStatus.FAILED_PRECONDITION,
+        /Version 1 of 'unready' is failed, not ready/,
+      );
+    });
+
     it('answers ModelReady true for a ready model and version, NOT_FOUND for an unknown model or version', async () => {
       assert.deepEqual((await client(viewer.key).modelReady({ name: 'mlp' })).response, { ready: true });
       assert.deepEqual((await admin.modelReady({ name: 'mlp', version: '1' })).response, { ready: true });
