@@ -14,8 +14,8 @@ export interface LoadResult {
 
 export interface LoadOptions {
   url: string;
-  /** The same body for every request, or a function giving the body of request n. */
-  body: string | ((n: number) => string);
+  /** The same body for every request (text or bytes), or a function giving the body of request n. */
+  body: string | Buffer | ((n: number) => string);
   headers?: Record<string, string>;
   concurrency: number;
   /** Stop after this long... */
@@ -45,7 +45,7 @@ function parseServerTiming(header: string | string[] | undefined, into: Map<stri
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const fixed = typeof options.body === 'string' ? Buffer.from(options.body) : undefined;
+  const fixed = typeof options.body === 'function' ? undefined : Buffer.from(options.body);
   const bodyFor = options.body;
   let sent = 0;
   const send = () => {

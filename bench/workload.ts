@@ -35,7 +35,7 @@ function nested(shape: number[], next: () => number): unknown {
   return Array.from({ length: shape[0] }, () => nested(shape.slice(1), next));
 }
 
-function sampleValues(shape: number[]): number[] {
+export function sampleValues(shape: number[]): number[] {
   const size = shape.reduce((a, b) => a * b, 1);
   return Array.from({ length: size }, (_, i) => Math.round(Math.sin(i) * 1000) / 1000);
 }
