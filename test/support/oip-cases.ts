@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { dtypeOfOip } from '../../src/oip/oip-datatypes';
-import type { GetAnswer, InferAnswer, OipResultTensor, OipTensor, OipTensorMetadata } from './oip-client';
+import type { OipTensorMetadata } from '../../src/oip/oip-types';
+import type { GetAnswer, InferAnswer, OipResultTensor, OipTensor } from './oip-client';
 import type { WireValue } from './oip-wire';
 import {
   cnnModel,

@@ -4,6 +4,7 @@
  * Triton's and KServe's clients do; the framing itself is test/support/oip-wire.ts.
  */
 import type { OipDatatype } from '../../src/oip/oip-datatypes';
+import type { OipModelMetadata, OipServerMetadata } from '../../src/oip/oip-types';
 import { bytesOf, decodeInferResponse, valuesOf, WireValue } from './oip-wire';
 
 export type { WireValue };
@@ -228,26 +229,6 @@ async function get<T>(baseUrl: string, path: string, headers: Record<string, str
   const res = await fetch(`${baseUrl}${path}`, { headers });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as T), text };
-}
-
-export interface OipTensorMetadata {
-  name: string;
-  datatype: OipDatatype;
-  shape: number[];
-}
-
-export interface OipModelMetadata {
-  name: string;
-  versions: string[];
-  platform: string;
-  inputs: OipTensorMetadata[];
-  outputs: OipTensorMetadata[];
-}
-
-export interface OipServerMetadata {
-  name: string;
-  version: string;
-  extensions: string[];
 }
 
 /** GET /v2/health/live or /v2/health/ready (public; the status code is the answer). */
