@@ -3,8 +3,11 @@ import { ErrorDetail, InvalidInputError, PayloadTooLargeError } from '../common/
 import type { TensorDtype, TensorSpec } from './tensor-spec';
 import { allocateTensorData, elementCount, NumericArray, TensorData } from './tensor';
 
-/** Thrown while decoding one input; collected into a single 400 naming every problem. */
-class InputProblem extends Error {}
+/**
+ * Thrown while decoding one input, its message a predicate about it ("has shape ..."); collected
+ * into a single 400 naming every problem. The OIP codec reuses the checks below through it.
+ */
+export class InputProblem extends Error {}
 
 /** An explicit shape over MAX_TENSOR_RANK; the signature check adds the rank the model expects. */
 class RankProblem extends InputProblem {}
@@ -45,10 +48,17 @@ function allocate(dtype: TensorDtype, size: number): NumericArray | string[] {
   return allocateTensorData(dtype, size);
 }
 
-/** Returns a writer that checks one JSON value against the dtype and stores it at an index. */
-function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value: unknown, at: number) => void {
+/**
+ * Returns a writer that checks one JSON value against the dtype and stores it at an index (not
+ * float16). `typeName` is the type as the client knows it, for messages (the OIP's FP32, say).
+ */
+export function writerFor(
+  dtype: TensorDtype,
+  target: NumericArray | string[],
+  typeName: string = dtype,
+): (value: unknown, at: number) => void {
   const fail = (value: unknown, at: number): never => {
-    throw new InputProblem(`value ${boundedValue(value)} at flat index ${at} is not representable as ${dtype}`);
+    throw new InputProblem(`value ${boundedValue(value)} at flat index ${at} is not representable as ${typeName}`);
   };
   if (dtype === 'float32' || dtype === 'float64') {
     const out = target as Float32Array | Float64Array;
@@ -78,7 +88,7 @@ function writerFor(dtype: TensorDtype, target: NumericArray | string[]): (value:
       else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) big = BigInt(value);
       if (big === undefined || big < min || big > max) {
         throw new InputProblem(
-          `value ${boundedValue(value)} at flat index ${at} is not representable as ${dtype} ` +
+          `value ${boundedValue(value)} at flat index ${at} is not representable as ${typeName} ` +
             '(use a safe integer or a decimal string)',
         );
       }
@@ -155,7 +165,7 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
  * Copies a nested array into flat storage, checking that every level is rectangular. The path of
  * an element is only spelled out when it is wrong: this loop runs once per input value.
  */
-function flattenNested(value: unknown, shape: number[], write: (v: unknown, at: number) => void): void {
+export function flattenNested(value: unknown, shape: number[], write: (v: unknown, at: number) => void): void {
   const path: number[] = [];
   const where = () => `the value${path.map((i) => `[${i}]`).join('')}`;
   let at = 0;
@@ -190,7 +200,8 @@ function flattenNested(value: unknown, shape: number[], write: (v: unknown, at: 
   walk(value, 0);
 }
 
-function checkShape(spec: TensorSpec, shape: number[]): void {
+/** Checks a shape against the spec's rank and fixed dimensions (Triton-style expected vs got). */
+export function checkShape(spec: TensorSpec, shape: number[]): void {
   if (shape.length > MAX_TENSOR_RANK) {
     throw new InputProblem(
       `has rank ${shape.length} (shape ${boundedShape(shape)}), more than the ${MAX_TENSOR_RANK} accepted; ` +
@@ -300,16 +311,14 @@ function loosenOne(value: unknown, budget: { left: number }): LooseTensor {
 }
 
 /** A shape given explicitly: at most MAX_TENSOR_RANK non-negative integers. */
-function checkDims(shape: unknown[]): void {
+export function checkDims(shape: readonly unknown[]): void {
   if (shape.length > MAX_TENSOR_RANK) {
     throw new RankProblem(
-      `has rank ${shape.length} (shape ${boundedShape(shape as number[])}), more than the ${MAX_TENSOR_RANK} accepted`,
+      `has rank ${shape.length} (shape ${boundedShape(shape)}), more than the ${MAX_TENSOR_RANK} accepted`,
     );
   }
   if (shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
-    throw new InputProblem(
-      `has an invalid shape ${boundedShape(shape as number[])}: dimensions must be non-negative integers`,
-    );
+    throw new InputProblem(`has an invalid shape ${boundedShape(shape)}: dimensions must be non-negative integers`);
   }
 }
 
@@ -407,7 +416,7 @@ export function conformInputs(
       problems.push({ field: where, problem: error.message });
     }
   }
-  if (problems.length === 0) problems.push(...checkSharedDims(specs, tensors, field));
+  if (problems.length === 0) problems.push(...checkSharedDims(specs, tensors, (name) => `${field}.${name}`));
   if (problems.length > 0) {
     throw new InvalidInputError(problems.map((p) => `${p.field} ${p.problem}`).join('; '), problems);
   }
@@ -433,11 +442,14 @@ export function decodeInputs(
   return conformInputs(specs, loosenInputs(inputs, maxElements, field), field);
 }
 
-/** Inputs that name the same symbolic dimension (say `batch`) must agree on its size. */
-function checkSharedDims(
+/**
+ * Inputs that name the same symbolic dimension (say `batch`) must agree on its size. `label` names
+ * an input in the problems (`inputs.x`, `input 'x'`).
+ */
+export function checkSharedDims(
   specs: readonly TensorSpec[],
-  tensors: Record<string, TensorData>,
-  field: string,
+  tensors: Record<string, { dims: readonly number[] }>,
+  label: (input: string) => string,
 ): ErrorDetail[] {
   const seen = new Map<string, { input: string; size: number }>();
   const problems: ErrorDetail[] = [];
@@ -450,8 +462,8 @@ function checkSharedDims(
       if (!first) seen.set(dimName, { input: spec.name, size });
       else if (first.size !== size) {
         problems.push({
-          field: `${field}.${spec.name}`,
-          problem: `has ${dimName}=${size} in dimension ${i} but ${field}.${first.input} has ${dimName}=${first.size}`,
+          field: label(spec.name),
+          problem: `has ${dimName}=${size} in dimension ${i} but ${label(first.input)} has ${dimName}=${first.size}`,
         });
       }
     });

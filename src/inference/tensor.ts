@@ -19,11 +19,26 @@ export interface TensorData {
   data: NumericArray | string[];
 }
 
+/**
+ * A numeric or bool tensor as bytes received from a client: little-endian elements, row-major
+ * (bool one byte each, float16 its 16-bit words). Usually a view of a request body, so it may sit
+ * at any offset; `tensorFromRaw` (tensor-wire.ts) makes it a typed array.
+ */
+export interface RawTensor {
+  dtype: TensorDtype;
+  dims: number[];
+  bytes: Uint8Array;
+}
+
 export function elementCount(dims: readonly number[]): number {
   return dims.reduce((n, d) => n * d, 1);
 }
 
-type NumericArrayClass = new (length: number) => NumericArray;
+interface NumericArrayClass {
+  new (length: number): NumericArray;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): NumericArray;
+  readonly BYTES_PER_ELEMENT: number;
+}
 
 /** Storage class of each numeric dtype (bool is one byte; float16 is raw 16-bit words). */
 const NUMERIC_ARRAYS: Record<Exclude<TensorDtype, 'string'>, NumericArrayClass> = {
@@ -40,6 +55,11 @@ const NUMERIC_ARRAYS: Record<Exclude<TensorDtype, 'string'>, NumericArrayClass> 
   uint64: BigUint64Array,
   bool: Uint8Array,
 };
+
+/** The typed array class that stores a numeric dtype. */
+export function numericArrayClass(dtype: Exclude<TensorDtype, 'string'>): NumericArrayClass {
+  return NUMERIC_ARRAYS[dtype];
+}
 
 /** A zero-filled tensor buffer of `size` elements (strings: empty strings). */
 export function allocateTensorData(dtype: TensorDtype, size: number): NumericArray | string[] {

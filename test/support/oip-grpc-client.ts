@@ -1,0 +1,127 @@
+/**
+ * A small client of inference.GRPCInferenceService for the specs and the benchmark: a real
+ * @grpc/grpc-js client on the same .proto as the server, each method a promise of its response
+ * and trailing metadata, or a rejection with the call's status (`code`, `details`, `metadata`).
+ */
+import {
+  credentials,
+  Client,
+  makeGenericClientConstructor,
+  Metadata,
+  ServiceError,
+  status as GrpcStatus,
+} from '@grpc/grpc-js';
+import { inferenceServiceDefinition } from '../../src/oip/grpc/grpc-definition';
+import type {
+  ModelInferRequestMessage,
+  ModelMetadataResponseMessage,
+  ModelRequestMessage,
+  ServerMetadataResponseMessage,
+} from '../../src/oip/grpc/grpc-messages';
+
+export { GrpcStatus };
+export type { ServiceError };
+
+/** A ModelInferRequest as a client writes it: every field optional, shapes as numbers. */
+export type InferRequest = Partial<Omit<ModelInferRequestMessage, 'inputs' | 'raw_input_contents'>> & {
+  inputs: Array<{
+    name: string;
+    datatype: string;
+    shape: number[];
+    parameters?: ModelInferRequestMessage['parameters'];
+    contents?: Partial<Record<string, unknown[]>>;
+  }>;
+  raw_input_contents?: Uint8Array[];
+};
+
+/** A ModelInferResponse as read (int64 shapes as decimal strings, raw outputs as Buffers). */
+export interface InferResponse {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters: Record<string, unknown>;
+  outputs: Array<{ name: string; datatype: string; shape: string[]; parameters: Record<string, unknown> }>;
+  raw_output_contents: Buffer[];
+}
+
+export interface Answer<T> {
+  response: T;
+  trailers: Metadata;
+}
+
+export interface CallOptions {
+  /** Metadata entries (say `authorization: Bearer …`) besides the client's credential. */
+  metadata?: Record<string, string>;
+  deadline?: Date;
+}
+
+type UnaryMethod = (
+  request: unknown,
+  metadata: Metadata,
+  options: { deadline?: Date },
+  callback: (error: ServiceError | null, response: unknown) => void,
+) => { on(event: 'status', listener: (status: { metadata: Metadata }) => void): void };
+
+export class OipGrpcClient {
+  private readonly client: Client & Record<string, UnaryMethod>;
+
+  /** `credential` goes out as `authorization: Bearer <credential>` on every call, unless a call sets its own. */
+  constructor(
+    address: string,
+    private readonly credential?: string,
+  ) {
+    const Constructor = makeGenericClientConstructor(inferenceServiceDefinition(), 'GRPCInferenceService');
+    // Outputs of large models exceed grpc-js's default 4 MiB limit on received messages.
+    this.client = new Constructor(address, credentials.createInsecure(), {
+      'grpc.max_receive_message_length': -1,
+    }) as Client & Record<string, UnaryMethod>;
+  }
+
+  serverLive(options?: CallOptions): Promise<Answer<{ live: boolean }>> {
+    return this.call('ServerLive', {}, options);
+  }
+
+  serverReady(options?: CallOptions): Promise<Answer<{ ready: boolean }>> {
+    return this.call('ServerReady', {}, options);
+  }
+
+  serverMetadata(options?: CallOptions): Promise<Answer<ServerMetadataResponseMessage>> {
+    return this.call('ServerMetadata', {}, options);
+  }
+
+  modelMetadata(
+    request: Partial<ModelRequestMessage>,
+    options?: CallOptions,
+  ): Promise<Answer<ModelMetadataResponseMessage>> {
+    return this.call('ModelMetadata', request, options);
+  }
+
+  modelReady(request: Partial<ModelRequestMessage>, options?: CallOptions): Promise<Answer<{ ready: boolean }>> {
+    return this.call('ModelReady', request, options);
+  }
+
+  modelInfer(request: InferRequest, options?: CallOptions): Promise<Answer<InferResponse>> {
+    return this.call('ModelInfer', request, options);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private call<T>(method: string, request: unknown, options: CallOptions = {}): Promise<Answer<T>> {
+    const metadata = new Metadata();
+    if (this.credential !== undefined) metadata.set('authorization', `Bearer ${this.credential}`);
+    for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);
+    return new Promise((resolve, reject) => {
+      let response: T | undefined;
+      const call = this.client[method](request, metadata, { deadline: options.deadline }, (error, value) => {
+        if (error) reject(error);
+        else response = value as T;
+      });
+      // The status (with the trailers) arrives after the response.
+      call.on('status', (status) => {
+        if (response !== undefined) resolve({ response, trailers: status.metadata });
+      });
+    });
+  }
+}
