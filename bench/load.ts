@@ -116,3 +116,43 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     cache: Object.fromEntries(cacheHeaders),
   };
 }
+
+/**
+ * Closed-loop calls that are not one HTTP request each (session.run, a gRPC call): `concurrency`
+ * callers, each starting its next call when the previous one settled. `call` answers whether it
+ * succeeded; no stages or cache headers are seen.
+ */
+export async function closedLoop(
+  call: () => Promise<boolean>,
+  concurrency: number,
+  durationMs: number,
+  warmupMs = 0,
+): Promise<LoadResult> {
+  const warmupEnd = performance.now() + warmupMs;
+  const callers = (body: () => Promise<void>) => Promise.all(Array.from({ length: concurrency }, body));
+  await callers(async () => {
+    while (performance.now() < warmupEnd) await call();
+  });
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await callers(async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      if (!(await call())) errors++;
+      latencies.push(performance.now() - t0);
+    }
+  });
+  const elapsed = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    rps: (latencies.length / elapsed) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    stages: {},
+    cache: {},
+  };
+}

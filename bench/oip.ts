@@ -11,13 +11,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { inferRequest } from '../test/support/oip-client';
+import { OipGrpcClient } from '../test/support/oip-grpc-client';
+import { bytesOf } from '../test/support/oip-wire';
 import { DataType, encodeModel, graph, node, tensorInfo } from '../test/support/onnx-models';
-import { LoadResult, runLoad } from './load';
-import { AUTH_HEADER, startModelForge } from './processes';
+import { LoadResult, closedLoop, runLoad } from './load';
+import { AUTH_HEADER, BENCH_ADMIN_KEY, startModelForge } from './processes';
 import { Target, fmt, row, targetLines } from './targets';
 import { BenchModel, CNN, DURATION_MS, NO_CACHE, directRun, sampleValues, upload } from './workload';
 
 const HTTP_PORT = 39105;
+const GRPC_PORT = 39106;
 const CONCURRENCY = 16;
 
 /**
@@ -70,6 +73,38 @@ async function restCell(baseUrl: string, model: BenchModel, binary: boolean, con
   return { model: model.name, side, concurrency, bodyBytes: request.body.length, result };
 }
 
+/**
+ * Closed-loop ModelInfer calls with the input in raw_input_contents, all callers on one channel
+ * (HTTP/2 multiplexes them, as a gRPC client application would).
+ */
+async function grpcCell(model: BenchModel, concurrency: number): Promise<OipCell> {
+  const client = new OipGrpcClient(`127.0.0.1:${GRPC_PORT}`, BENCH_ADMIN_KEY);
+  const raw = bytesOf('FP32', sampleValues(model.shape));
+  const request = {
+    model_name: model.name,
+    inputs: [{ name: model.inputName, datatype: 'FP32', shape: model.shape }],
+    raw_input_contents: [raw],
+  };
+  const options = { metadata: { 'cache-control': 'no-cache' } };
+  try {
+    const result = await closedLoop(
+      () =>
+        client.modelInfer(request, options).then(
+          () => true,
+          () => false,
+        ),
+      concurrency,
+      DURATION_MS,
+      500,
+    );
+    return { model: model.name, side: 'OIP gRPC, raw contents', concurrency, bodyBytes: raw.length, result };
+  } finally {
+    client.close();
+  }
+}
+
+const rps = (c: OipCell) => c.result.rps;
+
 /** Mean server time per request: the sum of the Server-Timing stages ModelForge reports. */
 const serverMs = (r: LoadResult) => Object.values(r.stages).reduce((a, b) => a + b, 0);
 
@@ -99,59 +134,74 @@ function ratioTarget(name: string, goal: number, top: OipCell, bottom: OipCell, 
   };
 }
 
-export async function benchOip(dataDir: string): Promise<{ lines: string[]; targets: Target[] }> {
-  // The 640x640 input has 1,228,800 elements: past the default warm-up bound, which refuses the upload.
-  const mf = await startModelForge(dataDir, HTTP_PORT, { WARMUP_MAX_ELEMENTS: String(2 * 2 ** 20) });
-  const cells: OipCell[] = [];
-  try {
-    for (const model of [IMAGE_640, CNN]) await upload(mf.baseUrl, model);
-    const json640 = await restCell(mf.baseUrl, IMAGE_640, false, 1);
-    const binary640 = await restCell(mf.baseUrl, IMAGE_640, true, 1);
-    const cnnBinary = await restCell(mf.baseUrl, CNN, true, CONCURRENCY);
-    const direct = await directRun(CNN, CONCURRENCY);
-    const directCell = {
+type Cells = Record<'json640' | 'binary640' | 'cnnBinary' | 'direct' | 'binary640c16' | 'grpc640' | 'grpcCnn', OipCell>;
+
+async function measure(baseUrl: string): Promise<Cells> {
+  return {
+    json640: await restCell(baseUrl, IMAGE_640, false, 1),
+    binary640: await restCell(baseUrl, IMAGE_640, true, 1),
+    cnnBinary: await restCell(baseUrl, CNN, true, CONCURRENCY),
+    direct: {
       model: CNN.name,
       side: 'direct session.run',
       concurrency: CONCURRENCY,
       bodyBytes: 0,
-      result: direct,
-    };
-    cells.push(json640, binary640, cnnBinary, directCell);
-    const lines = [
-      '## Open Inference Protocol (issue 12)',
-      '',
-      `Each cell: ${DURATION_MS} ms of closed-loop load, Cache-Control: no-cache, one ModelForge. ` +
-        `${IMAGE_640.name}: a ${IMAGE_640.shape.join('x')} FP32 input into GlobalAveragePool (the input's encoding ` +
-        'is the cost). Server ms: mean sum of the Server-Timing stages listed, per request.',
-      '',
-      row(['model', 'conc.', 'side', 'body MiB', 'rps', 'client p50 / p99 ms', 'server ms', 'stages', 'errors']),
-      row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---', '---:']),
-      ...cells.map(cellRow),
-    ];
-    const targets = [
-      ratioTarget(
-        `${IMAGE_640.shape.join('x')} FP32, c1: server ms per request, JSON / binary (Server-Timing sum)`,
-        5,
-        json640,
-        binary640,
-        (c) => serverMs(c.result),
-      ),
-      ratioTarget(
-        `${IMAGE_640.shape.join('x')} FP32, c1: client p50 ms, JSON / binary (for comparison)`,
-        5,
-        json640,
-        binary640,
-        (c) => c.result.p50Ms,
-      ),
-      ratioTarget(
-        `CNN c${CONCURRENCY}: OIP REST binary / direct session.run rps`,
-        0.7,
-        cnnBinary,
-        directCell,
-        (c) => c.result.rps,
-      ),
-    ];
-    return { lines, targets };
+      result: await directRun(CNN, CONCURRENCY),
+    },
+    binary640c16: await restCell(baseUrl, IMAGE_640, true, CONCURRENCY),
+    grpc640: await grpcCell(IMAGE_640, CONCURRENCY),
+    grpcCnn: await grpcCell(CNN, CONCURRENCY),
+  };
+}
+
+function oipLines(cells: Cells): string[] {
+  return [
+    '## Open Inference Protocol (issue 12)',
+    '',
+    `Each cell: ${DURATION_MS} ms of closed-loop load, Cache-Control: no-cache, one ModelForge. ` +
+      `${IMAGE_640.name}: a ${IMAGE_640.shape.join('x')} FP32 input into GlobalAveragePool (the input's encoding ` +
+      'is the cost). Server ms: mean sum of the Server-Timing stages listed, per request (REST only). ' +
+      'Body MiB: the request body (gRPC: the raw input contents).',
+    '',
+    row(['model', 'conc.', 'side', 'body MiB', 'rps', 'client p50 / p99 ms', 'server ms', 'stages', 'errors']),
+    row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---', '---:']),
+    ...Object.values(cells).map(cellRow),
+  ];
+}
+
+function oipTargets(c: Cells): Target[] {
+  const image = IMAGE_640.shape.join('x');
+  return [
+    ratioTarget(
+      `${image} FP32, c1: server ms per request, JSON / binary (Server-Timing sum)`,
+      5,
+      c.json640,
+      c.binary640,
+      (x) => serverMs(x.result),
+    ),
+    ratioTarget(
+      `${image} FP32, c1: client p50 ms, JSON / binary (for comparison)`,
+      5,
+      c.json640,
+      c.binary640,
+      (x) => x.result.p50Ms,
+    ),
+    ratioTarget(`CNN c${CONCURRENCY}: OIP REST binary / direct session.run rps`, 0.7, c.cnnBinary, c.direct, rps),
+    ratioTarget(`${IMAGE_640.name} c${CONCURRENCY}: OIP gRPC raw / REST binary rps`, 1, c.grpc640, c.binary640c16, rps),
+    ratioTarget(`CNN c${CONCURRENCY}: OIP gRPC raw / REST binary rps`, 1, c.grpcCnn, c.cnnBinary, rps),
+  ];
+}
+
+export async function benchOip(dataDir: string): Promise<{ lines: string[]; targets: Target[] }> {
+  // The 640x640 input has 1,228,800 elements: past the default warm-up bound, which refuses the upload.
+  const mf = await startModelForge(dataDir, HTTP_PORT, {
+    WARMUP_MAX_ELEMENTS: String(2 * 2 ** 20),
+    GRPC_PORT: String(GRPC_PORT),
+  });
+  try {
+    for (const model of [IMAGE_640, CNN]) await upload(mf.baseUrl, model);
+    const cells = await measure(mf.baseUrl);
+    return { lines: oipLines(cells), targets: oipTargets(cells) };
   } finally {
     await mf.stop();
   }
