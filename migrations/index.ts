@@ -5,6 +5,7 @@ import { JobErrorKinds1764155000000 } from './1764155000000-JobErrorKinds';
 import { AccessControl1764160000000 } from './1764160000000-AccessControl';
 import { JobPayloadParts1764165000000 } from './1764165000000-JobPayloadParts';
 import { ModelBatching1764170000000 } from './1764170000000-ModelBatching';
+import { PredictionProtocol1764180000000 } from './1764180000000-PredictionProtocol';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -15,4 +16,5 @@ export const ALL_MIGRATIONS = [
   AccessControl1764160000000,
   JobPayloadParts1764165000000,
   ModelBatching1764170000000,
+  PredictionProtocol1764180000000,
 ];

@@ -47,9 +47,30 @@ export function irisModel(): Buffer {
   });
 }
 
-/** Every example model by its file name. */
+/** The two flowers of README's prediction (sepal length, sepal width, petal length, petal width). */
+const TWO_FLOWERS = [5.1, 3.5, 1.4, 0.2, 6.2, 2.9, 4.3, 1.3];
+
+/**
+ * iris-infer.bin: an Open Inference Protocol infer request for iris with the binary tensor data
+ * extension: its JSON, then `x` as 8 little-endian float32 values. README's curl sends it with
+ * `Inference-Header-Content-Length` set to the JSON's length (IRIS_INFER_HEADER_LENGTH).
+ */
+export function irisInferBody(): Buffer {
+  const header = Buffer.from(IRIS_INFER_HEADER, 'utf8');
+  const x = Buffer.alloc(TWO_FLOWERS.length * 4);
+  TWO_FLOWERS.forEach((value, i) => x.writeFloatLE(value, i * 4));
+  return Buffer.concat([header, x]);
+}
+
+const IRIS_INFER_HEADER = JSON.stringify({
+  inputs: [{ name: 'x', shape: [2, 4], datatype: 'FP32', parameters: { binary_data_size: 32 } }],
+  outputs: [{ name: 'label' }],
+});
+export const IRIS_INFER_HEADER_LENGTH = Buffer.byteLength(IRIS_INFER_HEADER);
+
+/** Every example file by its name. */
 export function exampleModels(): Record<string, Buffer> {
-  return { 'iris.onnx': irisModel() };
+  return { 'iris.onnx': irisModel(), 'iris-infer.bin': irisInferBody() };
 }
 
 function main(folder: string): void {

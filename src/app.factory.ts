@@ -17,6 +17,7 @@ import { AppConfig } from './config/app-config';
 import { httpLogger } from './logging/http-logger';
 import { PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
+import { readsInferBody } from './oip/oip.controller';
 import { setupOpenApi } from './openapi';
 import { wantsRawCacheKey } from './predictions/prediction-context';
 
@@ -28,6 +29,7 @@ export const EXPOSED_HEADERS = [
   'Retry-After',
   'Location',
   'Server-Timing',
+  'Inference-Header-Content-Length',
   'WWW-Authenticate',
   'RateLimit-Limit',
   'RateLimit-Remaining',
@@ -101,6 +103,11 @@ function mountBodyReaders(
       ? { limit: config.jobs.maxSubmissionBytes, limitName: 'JOBS_MAX_SUBMISSION_BYTES' }
       : large;
   server.post('/api/v1/jobs', authenticated, bodyReader({ ...jobBody, budget, mode: 'raw' }));
+  // Open Inference Protocol bodies: JSON with any or no Content-Type, or JSON then binary tensors,
+  // possibly gzipped (Triton's clients compress on request).
+  const oipBody = bodyReader({ ...large, mode: 'raw', reads: readsInferBody, inflate: true });
+  server.post('/v2/models/:name/infer', authenticated, oipBody);
+  server.post('/v2/models/:name/versions/:version/infer', authenticated, oipBody);
   server.post('/api/v1/models', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.post('/api/v1/auth/keys', authenticated, bodyReader({ ...registry, mode: 'json' }));

@@ -4,6 +4,7 @@ import { API_KEY_SCHEME, BEARER_SCHEME } from './auth/access.decorator';
 import { describeAccess } from './auth/openapi-access';
 import { ErrorDetailDto, ErrorResponseDto } from './common/error-response.dto';
 import { tidySchemas } from './common/openapi-schemas';
+import { describeProtocolErrors, OipErrorDto } from './oip/oip-openapi';
 
 export const API_VERSION = '0.1.0';
 
@@ -49,10 +50,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   // package.json says UNLICENSED (proprietary); the document says the same rather than nothing.
   config.info.license = { name: 'UNLICENSED' };
   const document = SwaggerModule.createDocument(app, config, {
-    extraModels: [ErrorResponseDto, ErrorDetailDto],
+    extraModels: [ErrorResponseDto, ErrorDetailDto, OipErrorDto],
     operationIdFactory: (_controller, method) => method,
   });
   describeAccess(document);
+  describeProtocolErrors(document);
   tidySchemas(document);
   return document;
 }

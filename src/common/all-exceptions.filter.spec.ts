@@ -48,7 +48,7 @@ interface Answer {
 function answer(
   t: TestContext,
   exception: unknown,
-  options: { requestId?: string; headersSent?: boolean } = {},
+  options: { requestId?: string; headersSent?: boolean; path?: string } = {},
 ): Answer & { logged: unknown[] } {
   const logged: unknown[] = [];
   t.mock.method(Logger.prototype, 'error', (entry: unknown) => logged.push(entry));
@@ -74,7 +74,10 @@ function answer(
       return response;
     },
   } as Partial<Response>);
-  const request = strictFake<Request>('Request', { id: options.requestId } as Partial<Request>);
+  const request = strictFake<Request>('Request', {
+    id: options.requestId,
+    path: options.path ?? '/api/v1/models',
+  } as Partial<Request>);
   const host = strictFake<ArgumentsHost>('ArgumentsHost', {
     switchToHttp: () =>
       strictFake<HttpArgumentsHost>('HttpArgumentsHost', {
@@ -147,6 +150,26 @@ describe('AllExceptionsFilter: domain errors', () => {
 
   it('says "unknown" when the request has no id', (t) => {
     assert.equal(answer(t, new ConflictError('x')).body?.requestId, 'unknown');
+  });
+});
+
+describe('AllExceptionsFilter: the Open Inference Protocol under /v2', () => {
+  for (const path of ['/v2', '/v2/models/iris/infer']) {
+    it(`answers exactly {error} on ${path}, with the status and headers of any other path`, (t) => {
+      const got = answer(t, new UnauthenticatedError('no credential'), { path, requestId: 'r-1' });
+      assert.equal(got.status, 401);
+      assert.deepEqual(got.body, { error: 'no credential' });
+      assert.match(got.headers['WWW-Authenticate'], /^Bearer/);
+      const busy = answer(t, new TooManyRequestsError('queue full', 3), { path });
+      assert.deepEqual(busy.body, { error: 'queue full' });
+      assert.equal(busy.headers['Retry-After'], '3');
+    });
+  }
+
+  it('keeps the shared body on paths that only start like it (/v2x, /api/v2)', (t) => {
+    for (const path of ['/v2x', '/api/v2/models']) {
+      assert.equal(answer(t, new ConflictError('exists'), { path }).body?.statusCode, 409, path);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError, ErrorDetail, STATUS_BY_KIND } from './errors';
+import { isInferenceProtocolPath } from './inference-protocol-path';
 import { requestIdOf } from './request-id';
 
 interface Mapped {
@@ -113,6 +114,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     if (mapped.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(mapped.retryAfterSeconds));
     if (mapped.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="modelforge"');
+    if (isInferenceProtocolPath(req.path)) {
+      // The Open Inference Protocol's clients decode exactly this body; the id is in X-Request-Id.
+      res.status(mapped.status).json({ error: mapped.message });
+      return;
+    }
     res.status(mapped.status).json({
       statusCode: mapped.status,
       error: reasonPhrase(mapped.status),

@@ -1,4 +1,6 @@
 import { createHash, Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DomainError, InvalidInputError, PayloadTooLargeError, UnavailableError } from './errors';
 import { checkJsonDepth } from './json-depth';
@@ -40,6 +42,13 @@ export interface BodyReaderOptions {
   mode: 'json' | 'raw';
   /** Hash the raw bytes as they arrive (the prediction cache's raw key), unless the client bypasses the cache. */
   sha256?: (req: Request) => boolean;
+  /** Media types read (`''`: no Content-Type); JSON types when not given. Others are left as the stream. */
+  reads?: (mediaType: string) => boolean;
+  /**
+   * Accept `Content-Encoding: gzip` or `deflate`: the body is inflated as it arrives, and `limit`
+   * and the in-flight budget count the inflated bytes (a small bomb stops at the limit).
+   */
+  inflate?: boolean;
 }
 
 /** A request after a body reader ran: `body` is the parsed JSON or the raw bytes. */
@@ -61,12 +70,19 @@ function declaredLength(req: Request): number | undefined {
   return /^\d{1,16}$/.test(header) ? Number(header) : undefined;
 }
 
-function checkEncoding(req: Request): void {
-  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (encoding !== 'identity') {
+const INFLATED_ENCODINGS = ['gzip', 'x-gzip', 'deflate'];
+
+function contentEncoding(req: Request): string {
+  return (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+}
+
+function checkEncoding(req: Request, inflate: boolean): void {
+  const encoding = contentEncoding(req);
+  if (encoding !== 'identity' && !(inflate && INFLATED_ENCODINGS.includes(encoding))) {
     throw new DomainError(
       'unsupported_media',
-      `Content-Encoding '${encoding.slice(0, 40)}' is not accepted; send the body uncompressed`,
+      `Content-Encoding '${encoding.slice(0, 40)}' is not accepted; send the body uncompressed` +
+        (inflate ? ' or as gzip or deflate' : ''),
     );
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
@@ -87,12 +103,13 @@ function checkEncoding(req: Request): void {
  */
 export function bodyReader(options: BodyReaderOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!isJsonType(mediaType(req)) || (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH')) {
+    const reads = options.reads ?? isJsonType;
+    if (!reads(mediaType(req)) || (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH')) {
       next();
       return;
     }
     try {
-      checkEncoding(req);
+      checkEncoding(req, options.inflate ?? false);
     } catch (error) {
       next(error);
       return;
@@ -135,19 +152,27 @@ class Reservation {
 
 async function readInto(req: RequestWithRawBody, res: Response, options: BodyReaderOptions): Promise<void> {
   const { limit, limitName } = options;
-  const declared = declaredLength(req);
+  const encoding = contentEncoding(req);
+  // An inflated body's length is only known at its end; Content-Length counts compressed bytes.
+  const inflater = encoding === 'identity' ? undefined : encoding === 'deflate' ? createInflate() : createGunzip();
+  const declared = inflater ? undefined : declaredLength(req);
   try {
     if (declared !== undefined && declared > limit) throw tooLarge(limitName, limit);
     const reservation = new Reservation(options.budget);
     res.once('close', () => reservation.releaseAll());
     if (declared !== undefined) reservation.add(declared);
-    const body = await collect(req, reservation, limit, limitName, declared, options.sha256?.(req) ?? false);
+    const source = inflater ? req.pipe(inflater) : req;
+    const body = await collect(req, source, reservation, limit, limitName, declared, options.sha256?.(req) ?? false);
     if (options.mode === 'raw') req.body = body;
     else req.body = parseJson(body);
   } catch (error) {
     // Refused before the end: the rest is discarded as it arrives, so that a client still sending
     // reads the answer (closing at once makes HTTP clients fail with EPIPE instead). A body
     // announced over the limit is not worth draining: that connection closes after the answer.
+    if (inflater) {
+      req.unpipe(inflater);
+      inflater.destroy();
+    }
     if (!req.complete) {
       if (declared !== undefined && declared > limit) res.setHeader('Connection', 'close');
       req.resume();
@@ -158,6 +183,7 @@ async function readInto(req: RequestWithRawBody, res: Response, options: BodyRea
 
 async function collect(
   req: RequestWithRawBody,
+  source: Readable,
   reservation: Reservation,
   limit: number,
   limitName: string,
@@ -171,7 +197,7 @@ async function collect(
   const chunks: Buffer[] = [];
   let received = 0;
   try {
-    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    for await (const chunk of source.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (received > limit) throw tooLarge(limitName, limit);
       if (declared !== undefined && received > declared) {
@@ -184,6 +210,9 @@ async function collect(
     }
   } catch (error) {
     if (error instanceof DomainError) throw error;
+    if (source !== req && req.complete) {
+      throw new InvalidInputError(`The ${contentEncoding(req)} body cannot be inflated: it is corrupt or truncated`);
+    }
     throw new InvalidInputError('Request aborted by the client');
   }
   if (!req.complete) throw new InvalidInputError('Request aborted by the client');

@@ -53,7 +53,7 @@ export class ModelNotFoundError extends NotFoundError {
 }
 
 export class VersionNotFoundError extends NotFoundError {
-  constructor(name: string, version: number) {
+  constructor(name: string, version: number | string) {
     super(`Model '${name}' has no version ${version}`);
   }
 }

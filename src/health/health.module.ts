@@ -8,16 +8,27 @@ import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { ShutdownState } from './shutdown-state';
 
+/**
+ * Nest tells dynamic modules apart by reference: one per configuration, whoever imports it (the
+ * root, and the Open Inference Protocol for its readiness), so there is one ShutdownState.
+ */
+const built = new WeakMap<AppConfig, DynamicModule>();
+
 /** /health/live and /health/ready in every process role: database, engine, job queue and cache. */
 @Module({})
 export class HealthModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return {
-      module: HealthModule,
-      imports: [TerminusModule.forRoot({ logger: false }), InferenceModule, CacheModule, JobsModule.forRoot(config)],
-      controllers: [HealthController],
-      providers: [HealthService, ShutdownState],
-      exports: [ShutdownState],
-    };
+    let module = built.get(config);
+    if (!module) {
+      module = {
+        module: HealthModule,
+        imports: [TerminusModule.forRoot({ logger: false }), InferenceModule, CacheModule, JobsModule.forRoot(config)],
+        controllers: [HealthController],
+        providers: [HealthService, ShutdownState],
+        exports: [ShutdownState, HealthService],
+      };
+      built.set(config, module);
+    }
+    return module;
   }
 }

@@ -8,14 +8,24 @@ import { MODEL_CHANGED, ModelChangedEvent } from '../models/model-events';
 import { InferencePool, PoolRequest, ProcessPool, RestartReason } from './process-pool';
 import { Batchable, BatchSettings, Scheduler, WorkOptions } from './scheduler';
 import type { LooseInputs } from './tensor-codec';
-import type { TensorData } from './tensor';
+import type { RawTensor, TensorData } from './tensor';
 import type { TensorSpec } from './tensor-spec';
 import type { EncodedInstances, EncodeLimits } from '../jobs/instance-encoder';
-import type { DecodedRequest, ModelInspection, NdjsonBatch, ParsedJob, RunOutcome } from './worker/protocol';
+import type { OipInferRequest } from '../oip/oip-types';
+import type {
+  DecodedRequest,
+  EncodedOutputs,
+  ModelInspection,
+  NdjsonBatch,
+  ParsedJob,
+  RawOutput,
+  RawOutputForm,
+  RunOutcome,
+} from './worker/protocol';
 
 export type { RestartReason } from './process-pool';
 /** What the engine's methods answer; the rest of the protocol stays inside the engine. */
-export type { DecodedRequest, ModelInspection, RunOutcome } from './worker/protocol';
+export type { DecodedRequest, ModelInspection, RawOutput, RawOutputForm, RunOutcome } from './worker/protocol';
 
 /** What the engine needs to know of a stored version. */
 export interface ServableModel {
@@ -176,6 +186,18 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Reads a large Open Inference Protocol infer body in an inference process, like `decode`: its
+   * JSON parsed and every value put into bytes there. The inputs come back as bytes.
+   */
+  decodeOip(body: Uint8Array, headerLength: string | undefined, deadline: number): Promise<OipInferRequest> {
+    return this.scheduler.submit<OipInferRequest>(
+      'decode',
+      { type: 'decodeOip', body, headerLength, maxElements: this.config.inference.maxTensorElements },
+      { deadline },
+    );
+  }
+
+  /**
    * Checks inputs read from a request against the version's signature, runs the model and
    * encodes the outputs: one message to one process, batched with other requests of the same
    * version when the model's batching is on.
@@ -194,6 +216,25 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * Runs inputs already checked against the signature on the HTTP side (the Open Inference
+   * Protocol's: raw little-endian bytes, or strings) and answers each output as raw bytes, with
+   * the JSON text of those named in `form.json`. Batched like `predict` when every input is raw.
+   */
+  async predictRaw(
+    model: PredictableModel,
+    feeds: Record<string, RawTensor | TensorData>,
+    outputs: string[] | undefined,
+    form: RawOutputForm,
+    deadline: number,
+  ): Promise<RunOutcome<RawOutput[]>> {
+    return this.submitRun<RawOutput[]>(
+      model,
+      { feeds, outputs, rawOutputs: form },
+      { deadline, batch: rawBatchableOf(model, feeds, outputs) },
+    );
+  }
+
+  /**
    * Runs typed feeds (a job's chunk) and encodes the outputs as JSON in the process: one string
    * per entry of `rows` when the feeds stack that many instances' rows (null when the outputs do
    * not split back into them), else one string.
@@ -208,14 +249,14 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** A `run` in the model's lane, bounded by INFERENCE_MAX_QUEUE; marks the model recently used. */
-  private async submitRun(
+  private async submitRun<T extends EncodedOutputs = string>(
     model: ServableModel,
     run: Omit<Extract<PoolRequest, { type: 'run' }>, 'type' | 'model'>,
     options: Pick<WorkOptions, 'deadline' | 'batch'>,
-  ): Promise<RunOutcome> {
+  ): Promise<RunOutcome<T>> {
     const path = await this.store.localPath(model.storageKey);
     this.touch(model);
-    return this.scheduler.submit<RunOutcome>(
+    return this.scheduler.submit<RunOutcome<T>>(
       model.sha256,
       { type: 'run', model: { sha256: model.sha256, path }, ...run },
       { ...options, maxQueue: this.config.inference.maxQueue, model: model.name },
@@ -331,23 +372,52 @@ function batchableOf(
   inputs: LooseInputs,
   outputs: string[] | undefined,
 ): Batchable | undefined {
-  if (!model.batching?.enabled || !canBatch(model.inputs, model.outputs)) return undefined;
-  let rows: number | undefined;
-  const parts: string[] = [];
-  for (const name of Object.keys(inputs).sort()) {
-    const tensor = inputs[name];
-    if (tensor.problem !== undefined || !(tensor.data instanceof Float64Array) || tensor.dims.length === 0) {
-      return undefined;
-    }
-    if (rows === undefined) rows = tensor.dims[0];
-    if (tensor.dims[0] !== rows || rows < 1) return undefined;
-    parts.push(`${name.length}:${name}|${JSON.stringify(tensor.declared ?? null)}|${tensor.dims.slice(1).join('x')}`);
+  const parts: BatchPart[] = [];
+  for (const [name, tensor] of Object.entries(inputs)) {
+    if (tensor.problem !== undefined || !(tensor.data instanceof Float64Array)) return undefined;
+    parts.push({ name, dims: tensor.dims, type: JSON.stringify(tensor.declared ?? null) });
   }
-  if (rows === undefined || rows > model.batching.maxBatchSize) return undefined;
-  return {
-    key: `${parts.join(';')}#${JSON.stringify(outputs ?? null)}`,
-    rows,
-    feeds: inputs,
-    settings: model.batching,
-  };
+  return batchable(model, parts, inputs, JSON.stringify(outputs ?? null));
+}
+
+/**
+ * The same rule for inputs sent as raw bytes (every input raw, no strings). The outputs' form does
+ * not part requests: a batch renders JSON text for every output a member wants as JSON.
+ */
+function rawBatchableOf(
+  model: PredictableModel,
+  feeds: Record<string, RawTensor | TensorData>,
+  outputs: string[] | undefined,
+): Batchable | undefined {
+  const parts: BatchPart[] = [];
+  for (const [name, feed] of Object.entries(feeds)) {
+    if (!('bytes' in feed)) return undefined;
+    parts.push({ name, dims: feed.dims, type: feed.dtype });
+  }
+  const raw = feeds as Record<string, RawTensor>;
+  return batchable(model, parts, raw, `${JSON.stringify(outputs ?? null)}#raw`);
+}
+
+interface BatchPart {
+  name: string;
+  dims: number[];
+  /** What must match besides the trailing dims (a declared dtype, a raw dtype). */
+  type: string;
+}
+
+function batchable(
+  model: PredictableModel,
+  parts: BatchPart[],
+  feeds: Batchable['feeds'],
+  outputsKey: string,
+): Batchable | undefined {
+  if (!model.batching?.enabled || !canBatch(model.inputs, model.outputs) || parts.length === 0) return undefined;
+  const rows = parts[0].dims[0];
+  const keys: string[] = [];
+  for (const part of [...parts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (part.dims.length === 0 || part.dims[0] !== rows || rows < 1) return undefined;
+    keys.push(`${part.name.length}:${part.name}|${part.type}|${part.dims.slice(1).join('x')}`);
+  }
+  if (rows > model.batching.maxBatchSize) return undefined;
+  return { key: `${keys.join(';')}#${outputsKey}`, rows, feeds, settings: model.batching };
 }

@@ -2,8 +2,9 @@ import { TimeoutError, TooManyRequestsError, UnavailableError } from '../common/
 import { InvalidInputError } from '../common/errors';
 import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
 import type { InferencePort, PoolRequest } from './process-pool';
-import type { LooseInputs } from './tensor-codec';
-import type { RunOutcome } from './worker/protocol';
+import type { LooseInputs, LooseTensor } from './tensor-codec';
+import type { RawTensor } from './tensor';
+import type { EncodedOutputs, RunOutcome } from './worker/protocol';
 
 /**
  * A lane that used the engine this recently counts as active: no other lane may then take every
@@ -28,7 +29,8 @@ export interface BatchSettings {
 export interface Batchable {
   key: string;
   rows: number;
-  feeds: LooseInputs;
+  /** Inputs read from JSON (all numbers, Float64Array) or raw bytes (RawTensor), never a mix. */
+  feeds: LooseInputs | Record<string, RawTensor>;
   settings: BatchSettings;
 }
 
@@ -321,7 +323,7 @@ export class Scheduler {
   private finish(index: number, running: Running, result: unknown, error: Error | undefined): void {
     if (this.running[index] !== running || running.killed) return; // killed at a deadline: already handled
     this.running[index] = undefined;
-    if (running.batched && (error ? isMemberFailure(error) : (result as RunOutcome).outputs === null)) {
+    if (running.batched && (error ? isMemberFailure(error) : (result as RunOutcome<EncodedOutputs>).outputs === null)) {
       // One member's data, or outputs that do not split back: each member again, on its own.
       const queue = this.queueOf(running.members[0].lane);
       const retry = running.members.filter((m) => !m.settled);
@@ -332,8 +334,8 @@ export class Scheduler {
       running.members.forEach((member, i) => {
         if (error) this.settle(member, error);
         else if (running.batched) {
-          const outcome = result as RunOutcome;
-          this.settle(member, undefined, { ...outcome, outputs: [(outcome.outputs as string[])[i]] });
+          const outcome = result as RunOutcome<EncodedOutputs>;
+          this.settle(member, undefined, { ...outcome, outputs: [(outcome.outputs as EncodedOutputs[])[i]] });
         } else this.settle(member, undefined, result);
         this.release(member);
       });
@@ -406,28 +408,56 @@ export class Scheduler {
 function stackRequest(members: Work[]): PoolRequest {
   const first = members[0].request as Extract<PoolRequest, { type: 'run' }>;
   const batches = members.map((m) => m.options.batch as Batchable);
-  const feeds: LooseInputs = {};
+  const feeds: Record<string, LooseTensor | RawTensor> = {};
   for (const name of Object.keys(batches[0].feeds)) {
-    const parts = batches.map((b) => b.feeds[name] as { dims: number[]; data: Float64Array; declared?: unknown });
-    const total = parts.reduce((n, p) => n + p.data.length, 0);
-    const data = new Float64Array(total);
-    let offset = 0;
-    for (const part of parts) {
-      data.set(part.data, offset);
-      offset += part.data.length;
-    }
+    const parts = batches.map((b) => b.feeds[name] as StackablePart);
     const rows = parts.reduce((n, p) => n + p.dims[0], 0);
-    const head = parts[0];
     Object.defineProperty(feeds, name, {
-      value: {
-        dims: [rows, ...head.dims.slice(1)],
-        data,
-        ...(head.declared === undefined ? {} : { declared: head.declared }),
-      },
+      value: stackParts(parts, [rows, ...parts[0].dims.slice(1)]),
       enumerable: true,
       writable: true,
       configurable: true,
     });
   }
-  return { ...first, feeds, rows: batches.map((b) => b.rows) };
+  const stacked = {
+    ...first,
+    feeds: feeds as LooseInputs | Record<string, RawTensor>,
+    rows: batches.map((b) => b.rows),
+  };
+  if (first.rawOutputs) stacked.rawOutputs = { json: jsonWantedBy(members) };
+  return stacked;
+}
+
+/** Outputs any member wants as JSON text: the batch renders them for all (the others ignore it). */
+function jsonWantedBy(members: Work[]): string[] {
+  const names = new Set<string>();
+  for (const member of members) {
+    for (const name of (member.request as Extract<PoolRequest, { type: 'run' }>).rawOutputs?.json ?? [])
+      names.add(name);
+  }
+  return [...names];
+}
+
+type StackablePart = RawTensor | { dims: number[]; data: Float64Array; declared?: unknown };
+
+/** Members' parts of one input, concatenated: row-major data stacks along dimension 0 end to end. */
+function stackParts(parts: StackablePart[], dims: number[]): LooseTensor | RawTensor {
+  const head = parts[0];
+  if ('bytes' in head) {
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + (p as RawTensor).bytes.byteLength, 0));
+    let offset = 0;
+    for (const part of parts as RawTensor[]) {
+      bytes.set(part.bytes, offset);
+      offset += part.bytes.byteLength;
+    }
+    return { dtype: head.dtype, dims, bytes };
+  }
+  const numbers = parts as Exclude<StackablePart, RawTensor>[];
+  const data = new Float64Array(numbers.reduce((n, p) => n + p.data.length, 0));
+  let offset = 0;
+  for (const part of numbers) {
+    data.set(part.data, offset);
+    offset += part.data.length;
+  }
+  return head.declared === undefined ? { dims, data } : { dims, data, declared: head.declared };
 }

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { bytesOf, halfBitsOf, halfValueOf, valuesOf } from '../../test/support/oip-wire';
 import { InvalidInputError } from '../common/errors';
-import type { TensorData } from './tensor';
+import { oipDatatypeOf } from '../oip/oip-datatypes';
+import { elementCount, numericArrayClass, TensorData } from './tensor';
+import { TENSOR_DTYPES } from './tensor-spec';
 import { float16ToNumber, jsonDataOf, numberToFloat16, rawBytesOf, tensorFromRaw } from './tensor-wire';
 
 describe('float16 conversions', () => {
@@ -116,13 +118,34 @@ describe('tensorFromRaw', () => {
     assert.deepEqual(Array.from(halves.data), [0x3c00]);
   });
 
-  it('refuses bytes that do not hold the elements of the dims, and string tensors', () => {
+  it('refuses bytes that do not hold the elements of the dims', () => {
     assert.throws(
       () => tensorFromRaw({ dtype: 'float32', dims: [2], bytes: new Uint8Array(7) }),
       (e: unknown) =>
         e instanceof InvalidInputError && e.message === '7 bytes do not hold the 2 float32 elements of their shape',
     );
-    assert.throws(() => tensorFromRaw({ dtype: 'string', dims: [0], bytes: new Uint8Array(0) }), InvalidInputError);
+  });
+
+  it('reads string tensors back from their framing, and refuses frames that run past the bytes', () => {
+    const data = ['a', '', 'é€'];
+    const bytes = rawBytesOf({ dtype: 'string', dims: [3], data });
+    assert.deepEqual(tensorFromRaw({ dtype: 'string', dims: [3], bytes }).data, data);
+    for (const cut of [1, 4, bytes.length - 1]) {
+      assert.throws(
+        () => tensorFromRaw({ dtype: 'string', dims: [3], bytes: bytes.subarray(0, cut) }),
+        (e: unknown) => e instanceof InvalidInputError && /runs past the end/.test(e.message),
+      );
+    }
+  });
+
+  it('refuses string elements that are not UTF-8, and keeps a byte-order mark', () => {
+    assert.throws(
+      () => tensorFromRaw({ dtype: 'string', dims: [1], bytes: new Uint8Array([1, 0, 0, 0, 0xff]) }),
+      (e: unknown) =>
+        e instanceof InvalidInputError && e.message === 'string tensor has BYTES element 0 that is not valid UTF-8',
+    );
+    const bytes = rawBytesOf({ dtype: 'string', dims: [1], data: ['\ufeffx'] });
+    assert.deepEqual(tensorFromRaw({ dtype: 'string', dims: [1], bytes }).data, ['\ufeffx']);
   });
 });
 
@@ -149,4 +172,44 @@ describe('jsonDataOf', () => {
   for (const [what, tensor, json] of cases) {
     it(what, () => assert.equal(jsonDataOf(tensor), json));
   }
+});
+
+/** Any tensor: random element bytes (so every NaN, subnormal and extreme value) or random strings. */
+const anyTensor: fc.Arbitrary<TensorData> = fc
+  .record({
+    dtype: fc.constantFrom(...TENSOR_DTYPES),
+    dims: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
+  })
+  .chain(({ dtype, dims }) => {
+    const count = elementCount(dims);
+    if (dtype === 'string') {
+      return fc
+        .array(fc.string({ unit: 'grapheme', maxLength: 4 }), { minLength: count, maxLength: count })
+        .map((data) => ({ dtype, dims, data }));
+    }
+    const size = numericArrayClass(dtype).BYTES_PER_ELEMENT;
+    return fc
+      .uint8Array({ minLength: count * size, maxLength: count * size })
+      .map((bytes) => tensorFromRaw({ dtype, dims, bytes }));
+  });
+
+describe('wire forms (property)', () => {
+  it('rawBytesOf and tensorFromRaw are inverse, and jsonDataOf reads back to the same values', () => {
+    fc.assert(
+      fc.property(anyTensor, (tensor) => {
+        const datatype = oipDatatypeOf(tensor.dtype);
+        const bytes = rawBytesOf(tensor);
+        const values = valuesOf(datatype, bytes);
+        assert.deepEqual(tensorFromRaw({ ...tensor, bytes }), tensor);
+        const json = jsonDataOf(tensor);
+        if (typeof values[0] === 'bigint') assert.equal(json, `[${values.join(',')}]`, 'exact decimal literals');
+        else {
+          // JSON has no NaN, Infinity or -0: null, null and 0, as JSON.stringify writes them.
+          const readable = values.map((v) => (typeof v !== 'number' ? v : Number.isFinite(v) ? v + 0 : null));
+          assert.deepEqual(JSON.parse(json), readable);
+        }
+      }),
+      { seed: 20260801, numRuns: 500 },
+    );
+  });
 });

@@ -1,5 +1,7 @@
+import { boundedShape } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
 import { elementCount, numericArrayClass, RawTensor, TensorData } from './tensor';
+import { InputProblem } from './tensor-codec';
 
 /**
  * Tensors as wire bytes and wire JSON, for the Open Inference Protocol's binary tensor data
@@ -38,11 +40,19 @@ export function rawBytesOf(tensor: TensorData): Uint8Array {
  * A typed tensor over raw element bytes: a view of the same memory when the bytes start at a
  * multiple of the element size (typed arrays require it), else one copy into an aligned buffer.
  * A view into an HTTP body is often unaligned (the JSON header before it has any length); the copy
- * is a memcpy, never a pass through JS numbers. String tensors travel as TensorData, not raw.
+ * is a memcpy, never a pass through JS numbers. String tensors are read from their framing
+ * (rawBytesOf's), as strictly as client bytes.
  */
 export function tensorFromRaw(raw: RawTensor): TensorData {
   const { dtype, dims, bytes } = raw;
-  if (dtype === 'string') throw new InvalidInputError('string tensors are not read from raw bytes');
+  if (dtype === 'string') {
+    try {
+      return { dtype, dims, data: readFramedStrings(bytes, dims) };
+    } catch (error) {
+      if (error instanceof InputProblem) throw new InvalidInputError(`string tensor ${error.message}`);
+      throw error;
+    }
+  }
   const ArrayClass = numericArrayClass(dtype);
   const count = elementCount(dims);
   if (bytes.byteLength !== count * ArrayClass.BYTES_PER_ELEMENT) {
@@ -50,6 +60,62 @@ export function tensorFromRaw(raw: RawTensor): TensorData {
   }
   const aligned = bytes.byteOffset % ArrayClass.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
   return { dtype, dims, data: new ArrayClass(aligned.buffer, aligned.byteOffset, count) };
+}
+
+/** Fatal: invalid UTF-8 is refused, not replaced. BOMs are kept: they are part of the data. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * UTF-8 text, or undefined when the bytes are not UTF-8: ONNX string tensors hold text, and a
+ * replacement character would silently change the input.
+ */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** One BYTES element's text; bytes that are not UTF-8 are an InputProblem naming the element. */
+export function elementText(bytes: Uint8Array, index: number): string {
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new InputProblem(`has BYTES element ${index} that is not valid UTF-8`);
+  return text;
+}
+
+/**
+ * The elements of a string tensor framed as the protocol's BYTES (4-byte little-endian length,
+ * then UTF-8), exactly filling `bytes` with the elements of `dims`. Never reads past `bytes`; each
+ * problem is an InputProblem about the tensor ("has BYTES element 2 of 9 bytes, which runs past...").
+ */
+export function readFramedStrings(bytes: Uint8Array, dims: readonly number[]): string[] {
+  const count = elementCount(dims);
+  const needs = `shape ${boundedShape(dims)} needs ${count} BYTES elements`;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Pushed, not preallocated: a huge shape over a few bytes fails after bytes/4 elements at most.
+  const strings: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + LENGTH_PREFIX_BYTES > bytes.length) {
+      throw new InputProblem(
+        `has BYTES element ${i} whose length prefix runs past the end of its ${bytes.length} bytes; ${needs}`,
+      );
+    }
+    const length = view.getUint32(at, true);
+    at += LENGTH_PREFIX_BYTES;
+    if (length > bytes.length - at) {
+      throw new InputProblem(
+        `has BYTES element ${i} of ${length} bytes, which runs past the end of its ${bytes.length} bytes`,
+      );
+    }
+    strings.push(elementText(bytes.subarray(at, at + length), i));
+    at += length;
+  }
+  if (at !== bytes.length) {
+    throw new InputProblem(`has ${bytes.length - at} bytes after its ${count} BYTES elements; ${needs}`);
+  }
+  return strings;
 }
 
 /**

@@ -38,6 +38,16 @@ export class ServableVersionsService {
     return resolved;
   }
 
+  /** The model's ready version numbers, oldest first; 404 for an unknown model. */
+  async readyVersions(name: string): Promise<number[]> {
+    const model = await this.models.getByName(name);
+    const versions = await this.versions.forModel(model.id);
+    return versions
+      .filter((v) => v.status === 'ready')
+      .map((v) => v.version)
+      .sort((a, b) => a - b);
+  }
+
   /** A version by its id (as a job recorded it), ready or not; null once it was deleted. */
   async byId(versionId: string): Promise<ServableVersion | null> {
     const found = await this.versions.findWithModel(versionId);

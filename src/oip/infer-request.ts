@@ -1,9 +1,9 @@
 import { boundedName, boundedShape, boundedValue } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
-import { checkJsonDepth } from '../common/json-depth';
+import { checkJsonDepth, firstValueEnd } from '../common/json-depth';
 import { allocateTensorData, NumericArray } from '../inference/tensor';
 import { checkDims, flattenNested, InputProblem, MAX_TENSOR_RANK, writerFor } from '../inference/tensor-codec';
-import { LENGTH_PREFIX_BYTES, numberToFloat16 } from '../inference/tensor-wire';
+import { decodeUtf8, elementText, numberToFloat16, readFramedStrings } from '../inference/tensor-wire';
 import { dtypeOfOip, elementBytes, isOipDatatype, OIP_DATATYPES, OipDatatype } from './oip-datatypes';
 import type { OipInferRequest, OipInput, OipRequestedOutput } from './oip-types';
 
@@ -39,9 +39,6 @@ export interface ElementBudget {
   left: number;
 }
 
-/** Fatal: invalid UTF-8 is refused, not replaced. BOMs are kept: they are part of the data. */
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /**
  * Reads an infer request body. `headerLength` is the raw `Inference-Header-Content-Length`
  * value: undefined means the whole body is the JSON header. Binary inputs stay views of `body`.
@@ -52,7 +49,7 @@ export function readInferRequest(
   limits: InferLimits,
 ): OipInferRequest {
   const { json, binary } = splitBody(body, headerLength);
-  const header = parseHeader(json);
+  const header = parseHeader(json, binary !== undefined);
   const id = readId(header.id);
   const parameters = optionalObject(header.parameters, 'parameters');
   const binaryOutputs = optionalBoolean(parameters?.binary_data_output, 'parameters.binary_data_output') ?? false;
@@ -68,8 +65,10 @@ export function readInferRequest(
 }
 
 /**
- * One input from JSON values (flat row-major or nested to match `shape`, as clients send both),
- * checked against its datatype: numeric and BOOL become little-endian bytes, BYTES strings.
+ * One input from JSON values (flat row-major or nested to match `shape`, as clients send both) or
+ * gRPC typed contents, checked against its datatype: numeric and BOOL become little-endian bytes,
+ * BYTES strings (given as strings or as UTF-8 bytes). 64-bit integers are safe-integer numbers or
+ * decimal strings (what proto-loader gives with `longs: String`).
  */
 export function inputFromValues(
   name: string,
@@ -172,48 +171,8 @@ function checkFixedSize(head: TensorHead, size: number, sizeText: string): void 
 }
 
 function rawInput(name: string, head: TensorHead, bytes: Uint8Array): OipInput {
-  const data = head.datatype === 'BYTES' ? framedStrings(bytes, head) : bytes;
+  const data = head.datatype === 'BYTES' ? readFramedStrings(bytes, head.shape) : bytes;
   return { name, datatype: head.datatype, shape: head.shape, data };
-}
-
-/** BYTES elements: each a 4-byte little-endian length then that many bytes of UTF-8, exactly filling `bytes`. */
-function framedStrings(bytes: Uint8Array, head: TensorHead): string[] {
-  const { count, shape } = head;
-  const needs = `shape ${boundedShape(shape)} needs ${count} BYTES elements`;
-  // Every element takes at least its prefix: refuse before allocating `count` slots for nothing.
-  if (bytes.length < count * LENGTH_PREFIX_BYTES) {
-    throw new InputProblem(`has ${bytes.length} bytes of BYTES data, too few for the ${count} elements of its shape`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const strings = new Array<string>(count);
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    if (at + LENGTH_PREFIX_BYTES > bytes.length) {
-      throw new InputProblem(
-        `has BYTES element ${i} whose length prefix runs past the end of its ${bytes.length} bytes; ${needs}`,
-      );
-    }
-    const length = view.getUint32(at, true);
-    at += LENGTH_PREFIX_BYTES;
-    if (length > bytes.length - at) {
-      throw new InputProblem(`has BYTES element ${i} of ${length} bytes, past the end of its ${bytes.length} bytes`);
-    }
-    strings[i] = decodeUtf8(bytes.subarray(at, at + length), i);
-    at += length;
-  }
-  if (at !== bytes.length) {
-    throw new InputProblem(`has ${bytes.length - at} bytes after its ${count} BYTES elements; ${needs}`);
-  }
-  return strings;
-}
-
-/** ONNX string tensors hold text: bytes that are not UTF-8 are refused rather than mangled. */
-function decodeUtf8(bytes: Uint8Array, index: number): string {
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new InputProblem(`has BYTES element ${index} that is not valid UTF-8`);
-  }
 }
 
 /**
@@ -224,13 +183,26 @@ function valueSink(
   datatype: OipDatatype,
   count: number,
 ): { write: (value: unknown, at: number) => void; data: () => Uint8Array | string[] } {
-  const target: NumericArray | string[] =
-    datatype === 'FP16' ? new Uint16Array(count) : allocateTensorData(dtypeOfOip(datatype), count);
-  const write =
-    datatype === 'FP16' ? halfWriter(target as Uint16Array) : writerFor(dtypeOfOip(datatype), target, datatype);
+  const target = allocateTensorData(dtypeOfOip(datatype), count);
+  const write = writerOf(datatype, target);
   const data = () =>
     Array.isArray(target) ? target : new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
   return { write, data };
+}
+
+function writerOf(datatype: OipDatatype, target: NumericArray | string[]): (value: unknown, at: number) => void {
+  if (datatype === 'FP16') return halfWriter(target as Uint16Array);
+  if (datatype === 'BYTES') return textWriter(target as string[]);
+  return writerFor(dtypeOfOip(datatype), target, datatype);
+}
+
+/** BYTES values: strings (JSON), or UTF-8 bytes (gRPC `bytes_contents`), decoded like binary data. */
+function textWriter(out: string[]): (value: unknown, at: number) => void {
+  return (value, at) => {
+    if (typeof value === 'string') out[at] = value;
+    else if (value instanceof Uint8Array) out[at] = elementText(value, at);
+    else throw new InputProblem(`value ${boundedValue(value)} at flat index ${at} is not representable as BYTES`);
+  };
 }
 
 function halfWriter(out: Uint16Array): (value: unknown, at: number) => void {
@@ -251,19 +223,55 @@ function splitBody(body: Uint8Array, headerLength: string | undefined): { json: 
   }
   const length = Number(headerLength);
   if (length > body.length) {
-    throw invalid(INFERENCE_HEADER, `is ${length}, longer than the whole body (${body.length} bytes)`);
+    throw invalid(INFERENCE_HEADER, `is ${headerLength}, longer than the whole body (${body.length} bytes)`);
   }
   return { json: body.subarray(0, length), binary: body.subarray(length) };
 }
 
-function parseHeader(json: Uint8Array): Record<string, unknown> {
+const MISSING_HEADER = `but the request has no ${INFERENCE_HEADER} header; send it with the length of the JSON header in bytes`;
+
+function parseHeader(json: Uint8Array, framed: boolean): Record<string, unknown> {
+  try {
+    return parseJsonObject(json);
+  } catch (error) {
+    if (!framed) refuseUnframedBinary(json);
+    throw error;
+  }
+}
+
+/**
+ * A body sent without its header length that is a JSON header followed by binary data (the most
+ * common client mistake) fails to parse as a whole; say what is missing instead of "not JSON".
+ */
+function refuseUnframedBinary(body: Uint8Array): void {
+  const end = firstValueEnd(body);
+  if (end === undefined || end === body.length) return;
+  let header: Record<string, unknown>;
+  try {
+    header = parseJsonObject(body.subarray(0, end));
+  } catch {
+    return;
+  }
+  const inputs: unknown[] = Array.isArray(header.inputs) ? header.inputs : [];
+  const binary = inputs.find(
+    (input) =>
+      isPlainObject(input) && isPlainObject(input.parameters) && input.parameters.binary_data_size !== undefined,
+  ) as { name?: unknown } | undefined;
+  if (binary === undefined) return;
+  const label = typeof binary.name === 'string' ? inputLabel(binary.name) : 'An input';
+  throw invalid(label, `has parameters.binary_data_size ${MISSING_HEADER} (${end} here)`);
+}
+
+function parseJsonObject(json: Uint8Array): Record<string, unknown> {
   checkJsonDepth(json, MAX_HEADER_DEPTH);
+  const notJson = (reason: string) => invalid('The JSON header', `(${json.length} bytes) is not valid JSON: ${reason}`);
+  const text = decodeUtf8(json);
+  if (text === undefined) throw notJson('it is not valid UTF-8');
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(json));
+    value = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof SyntaxError ? error.message.slice(0, 200) : 'it is not valid UTF-8';
-    throw invalid('The JSON header', `(${json.length} bytes) is not valid JSON: ${reason}`);
+    throw notJson((error as SyntaxError).message.slice(0, 200));
   }
   if (!isPlainObject(value)) throw invalid('The JSON header', 'must be an object {"inputs": [...]}');
   return value;
@@ -344,10 +352,7 @@ function readInput(
       throw new InputProblem(`has parameters.binary_data_size ${boundedValue(size)}, not a byte count`);
     }
     if (binary === undefined) {
-      throw new InputProblem(
-        `has parameters.binary_data_size but the request has no ${INFERENCE_HEADER} header; ` +
-          'send it with the length of the JSON header in bytes',
-      );
+      throw new InputProblem(`has parameters.binary_data_size ${MISSING_HEADER}`);
     }
     const head = checkHead(name, datatype, shape, budget);
     checkFixedSize(head, size, `has binary_data_size ${size}`);

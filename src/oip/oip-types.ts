@@ -55,6 +55,7 @@ export interface OipInferResult {
   /** The version that ran, as a string (the protocol's form). */
   modelVersion: string;
   id?: string;
+  /** The request's parameters, passed back without those that frame tensors (binary_data_output). */
   parameters?: Record<string, unknown>;
   outputs: OipOutput[];
   cache: 'HIT' | 'MISS' | 'BYPASS';

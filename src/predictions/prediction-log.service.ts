@@ -15,9 +15,9 @@ import { PredictionEntity } from './entities/prediction.entity';
 export type PredictionLogRow = Omit<PredictionEntity, 'id' | 'createdAt'> & { createdAt?: Date };
 
 const LOG_COLUMNS =
-  'id, model, version, status, status_code, cached, latency_ms, input_hash, error, actor, inputs, outputs, created_at';
+  'id, model, version, status, status_code, cached, latency_ms, input_hash, error, actor, protocol, inputs, outputs, created_at';
 
-/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters, SQLite 32,766; a row has 13). */
+/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters, SQLite 32,766; a row has 14). */
 const ROWS_PER_STATEMENT = 2_000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const DROP_LOG_INTERVAL_MS = 30_000;
@@ -162,6 +162,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
         row.inputHash,
         row.error,
         row.actor,
+        row.protocol,
         row.inputs,
         row.outputs,
         // SQLite keeps TypeORM's UTC text format, so reads and range queries compare alike.
@@ -203,6 +204,7 @@ function toDto(row: PredictionEntity): PredictionLogDto {
     inputHash: row.inputHash,
     error: row.error,
     actor: row.actor,
+    protocol: row.protocol,
     createdAt: row.createdAt.toISOString(),
     ...(row.inputs !== null ? { inputs: row.inputs } : {}),
     ...(row.outputs !== null ? { outputs: row.outputs } : {}),

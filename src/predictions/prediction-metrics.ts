@@ -44,7 +44,7 @@ export class PredictionMetrics {
     });
   }
 
-  answered(outcome: PredictionOutcome, totalMs: number): void {
+  answered(outcome: Pick<PredictionOutcome, 'model' | 'cache' | 'stages'>, totalMs: number): void {
     const model = outcome.model;
     this.predictions.inc({ model, status: '200', cache: outcome.cache });
     for (const [stage, ms] of Object.entries(outcome.stages)) {

@@ -50,6 +50,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
           inputs: outcome.logPayloads ? loggedInputs(req) : null,
           outputs: outcome.logPayloads ? outcome.outputsJson : null,
           actor: principalOf(req)?.actor ?? null,
+          protocol: 'rest',
         });
         res.type('application/json');
         return json;
@@ -69,6 +70,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
           status: safe.kind,
           statusCode,
           actor: principalOf(req)?.actor ?? null,
+          protocol: 'rest',
           cached: false,
           latencyMs: prediction ? elapsedMs(prediction.receivedAt) : 0,
           inputHash: null,

@@ -24,5 +24,7 @@ import { PredictionsService } from './predictions.service';
     PredictionCacheInterceptor,
     PredictionResponseInterceptor,
   ],
+  // The Open Inference Protocol (src/oip) logs and counts its infers in the same log and metrics.
+  exports: [PredictionLogService, PredictionMetrics],
 })
 export class PredictionsModule {}

@@ -115,7 +115,9 @@ describe('job workers as separate processes (PostgreSQL, Redis)', () => {
     for (const path of ['/api/v1/models', '/api/v1/jobs', '/docs', '/docs-json', '/v2']) {
       const res = await fetch(`${worker.baseUrl}${path}`);
       assert.equal(res.status, 404, path);
-      assert.match(((await res.json()) as { message: string }).message, /APP_ROLE=worker/);
+      // Under /v2 in the Open Inference Protocol's error body, {error}.
+      const body = (await res.json()) as { message?: string; error?: string };
+      assert.match((path === '/v2' ? body.error : body.message) ?? '', /APP_ROLE=worker/);
     }
   });
 

@@ -61,7 +61,9 @@ describe('OpenAPI document', () => {
         assert.ok('$ref' in schema, `${m} ${p} ${status} has an inline schema`);
         const isReadiness = p === '/health/ready' && status === '503';
         if (Number(status) >= 400 && !isReadiness) {
-          assert.equal(schema.$ref, '#/components/schemas/ErrorResponseDto', `${m} ${p} ${status}`);
+          // The Open Inference Protocol's clients decode its own error body.
+          const body = p === '/v2' || p.startsWith('/v2/') ? 'OipErrorDto' : 'ErrorResponseDto';
+          assert.equal(schema.$ref, `#/components/schemas/${body}`, `${m} ${p} ${status}`);
         }
       }
       const takesInput =

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { IRIS_INFER_HEADER_LENGTH } from '../../scripts/example-models';
 import { loadEnvironment } from '../../src/config/environment';
 import { ServiceProcess, spawnService } from '../support/service-process';
 
@@ -116,7 +117,7 @@ describe('README walkthrough', () => {
 
   it('runs every block, in order, each to a zero exit status', () => {
     const ran = blocks.filter((b) => !NOT_RUN.has(b.name)).map((b) => b.name);
-    assert.deepEqual(ran, ['me', 'create', 'upload', 'predict', 'submit', 'wait', 'results']);
+    assert.deepEqual(ran, ['me', 'create', 'upload', 'predict', 'infer', 'submit', 'wait', 'results']);
     assert.deepEqual([...outputs.keys()], ran);
   });
 
@@ -160,6 +161,24 @@ describe('README walkthrough', () => {
       assert.ok(Math.abs(probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5, `row ${row} sums to 1`);
       assert.equal(probabilities.indexOf(Math.max(...probabilities)), label, `row ${row}: the label is the likeliest`);
     }
+  });
+
+  it('answers the binary Open Inference Protocol request of examples/iris-infer.bin with the same labels', () => {
+    const code = block('infer').code;
+    assert.ok(
+      code.includes(`Inference-Header-Content-Length: ${IRIS_INFER_HEADER_LENGTH}`),
+      `the infer block sends the JSON length of examples/iris-infer.bin, ${IRIS_INFER_HEADER_LENGTH}`,
+    );
+    assert.ok(README.includes(`request (${IRIS_INFER_HEADER_LENGTH} bytes`), 'README states that length');
+    const response = json<{
+      model_name: string;
+      model_version: string;
+      outputs: { name: string; datatype: string; shape: number[]; data: number[] }[];
+    }>('infer');
+    assert.equal(response.model_name, 'iris');
+    assert.equal(response.model_version, '1');
+    assert.ok(README.includes('"model_version":"1"') && README.includes('"data":[0,1]'));
+    assert.deepEqual(response.outputs, [{ name: 'label', datatype: 'INT64', shape: [2], data: [0, 1] }]);
   });
 
   it('runs the job to completed and returns one label per flower, in order', () => {

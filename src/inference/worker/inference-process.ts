@@ -10,7 +10,8 @@ import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { TensorDtype } from '../tensor-spec';
-import type { TensorData } from '../tensor';
+import type { RawTensor, TensorData } from '../tensor';
+import { jsonDataOf, rawBytesOf, tensorFromRaw } from '../tensor-wire';
 import { InvalidInputError, PayloadTooLargeError } from '../../common/errors';
 import { split } from '../../jobs/batching';
 import { EncodedInstances, encodeInstances } from '../../jobs/instance-encoder';
@@ -22,6 +23,7 @@ import { inspectProto, ModelRejection } from './model-inspection';
 import { QUIET_RUN, specsOf, warmUp } from './signature';
 import { UnprocessableModel, WorkerUnavailable } from './worker-errors';
 import { readPredictBody } from '../predict-envelope';
+import { readInferRequest } from '../../oip/infer-request';
 import { encodeFrame, FrameReader } from './frames';
 import {
   SETTINGS_ENV,
@@ -32,7 +34,10 @@ import {
   type ModelInspection,
   type ModelRef,
   type ParsedJob,
+  type EncodedOutputs,
   type ProcessSettings,
+  type RawOutput,
+  type RawOutputForm,
   type RunOutcome,
 } from './protocol';
 
@@ -127,22 +132,51 @@ async function infer(model: ModelRef, feeds: Record<string, TensorData>, outputN
   return { outputs, inferenceMs };
 }
 
-/** Checks (when given a signature), runs and encodes: one string per stacked request with `rows`. */
-async function run(request: Extract<EngineRequest, { type: 'run' }>): Promise<RunOutcome> {
+/** Checks (when given a signature), runs and encodes: one entry per stacked request with `rows`. */
+async function run(request: Extract<EngineRequest, { type: 'run' }>): Promise<RunOutcome<EncodedOutputs>> {
   const validateStarted = performance.now();
   const feeds = request.signature
     ? conformInputs(request.signature, request.feeds as LooseInputs)
-    : (request.feeds as Record<string, TensorData>);
+    : typedFeeds(request.feeds as Record<string, TensorData | RawTensor>);
   const validateMs = performance.now() - validateStarted;
   const { outputs, inferenceMs } = await infer(request.model, feeds, request.outputs);
   const encodeStarted = performance.now();
-  let encoded: string[] | null;
-  if (!request.rows) encoded = [encodeOutputs(outputs, settings.maxOutputElements)];
+  const form = request.rawOutputs;
+  const encode = (member: Record<string, TensorData>): EncodedOutputs =>
+    form ? rawOutputs(member, form) : encodeOutputs(member, settings.maxOutputElements);
+  let encoded: EncodedOutputs[] | null;
+  if (!request.rows) encoded = [encode(outputs)];
   else {
     const members = split(outputs, request.rows);
-    encoded = members ? members.map((member) => encodeOutputs(member, settings.maxOutputElements)) : null;
+    encoded = members ? members.map(encode) : null;
   }
   return { outputs: encoded, validateMs, inferenceMs, encodeMs: performance.now() - encodeStarted };
+}
+
+/** Feeds checked on the HTTP side: raw bytes become typed views over the frame (aligned there). */
+function typedFeeds(feeds: Record<string, TensorData | RawTensor>): Record<string, TensorData> {
+  const typed: Record<string, TensorData> = {};
+  for (const [name, feed] of Object.entries(feeds)) {
+    Object.defineProperty(typed, name, {
+      value: 'bytes' in feed ? tensorFromRaw(feed) : feed,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return typed;
+}
+
+/** Each output's bytes (views, no copy), and the JSON text of those that go out as JSON. */
+function rawOutputs(outputs: Record<string, TensorData>, form: RawOutputForm): RawOutput[] {
+  const json = new Set(form.json);
+  return Object.entries(outputs).map(([name, tensor]) => ({
+    name,
+    dtype: tensor.dtype,
+    dims: tensor.dims,
+    raw: rawBytesOf(tensor),
+    ...(json.has(name) ? { json: jsonDataOf(tensor) } : {}),
+  }));
 }
 
 function parseJob(body: Uint8Array): ParsedJob {
@@ -179,6 +213,8 @@ async function handle(request: EngineRequest): Promise<EngineResult> {
       return unload(request.sha256);
     case 'decode':
       return readPredictBody(request.body, request.maxElements);
+    case 'decodeOip':
+      return readInferRequest(request.body, request.headerLength, { maxElements: request.maxElements });
     case 'run':
       return run(request);
     case 'parseJob':

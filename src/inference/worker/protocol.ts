@@ -1,7 +1,9 @@
 import type { EncodedInstances, EncodeLimits } from '../../jobs/instance-encoder';
+import type { OipInferRequest } from '../../oip/oip-types';
 import type { TensorSpec } from '../tensor-spec';
 import type { LooseInputs } from '../tensor-codec';
-import type { TensorData } from '../tensor';
+import type { RawTensor, TensorData } from '../tensor';
+import type { TensorDtype } from '../tensor-spec';
 
 /** Settings every inference process receives at start. */
 export interface ProcessSettings {
@@ -37,16 +39,21 @@ export type EngineRequest =
    * Run a model and encode its outputs as JSON: one string per entry of `rows` when the feeds
    * stack that many requests' rows along dimension 0, else one string. With `signature`, the
    * feeds are inputs read by `decode` or on the HTTP side (LooseInputs) and are checked here.
+   * With `rawOutputs`, each output comes back as raw bytes instead (RawOutput); feeds may then be
+   * RawTensors, checked on the HTTP side.
    */
   | {
       id: number;
       type: 'run';
       model: ModelRef;
-      feeds: LooseInputs | Record<string, TensorData>;
+      feeds: LooseInputs | Record<string, TensorData | RawTensor>;
       signature?: TensorSpec[];
       outputs?: string[];
       rows?: number[];
+      rawOutputs?: RawOutputForm;
     }
+  /** Read a large Open Inference Protocol infer body (JSON, or JSON then binary tensors). */
+  | { id: number; type: 'decodeOip'; body: Uint8Array; headerLength?: string; maxElements: number }
   /** Parse a raw JSON job body for its envelope (the target and the instance count). */
   | { id: number; type: 'parseJob'; body: Uint8Array }
   /** Check job instances against the signature and encode them for storage: a whole body, or NDJSON lines. */
@@ -98,9 +105,28 @@ export interface DecodedRequest {
   readMs: number;
 }
 
-/** A `run`'s outputs as JSON; `outputs` is null when they could not be split back into `rows`. */
-export interface RunOutcome {
-  outputs: string[] | null;
+/** Outputs answered as raw bytes (the Open Inference Protocol's form). */
+export interface RawOutputForm {
+  /** Outputs whose `data` is also rendered as JSON text (the rest go out as binary). */
+  json: string[];
+}
+
+/** One output as raw bytes: little-endian elements; strings as a 4-byte length then UTF-8 bytes each. */
+export interface RawOutput {
+  name: string;
+  dtype: TensorDtype;
+  dims: number[];
+  raw: Uint8Array;
+  /** The flat `data` array as JSON text, for outputs named in RawOutputForm.json. */
+  json?: string;
+}
+
+/** One request's outputs: the `outputs` object as JSON text, or each output raw (with `rawOutputs`). */
+export type EncodedOutputs = string | RawOutput[];
+
+/** A `run`'s outputs, one entry per request; null when they could not be split back into `rows`. */
+export interface RunOutcome<T extends EncodedOutputs = string> {
+  outputs: T[] | null;
   validateMs: number;
   inferenceMs: number;
   encodeMs: number;
@@ -116,7 +142,8 @@ export interface EngineFailure {
   internal?: string;
 }
 
-export type EngineResult = ModelInspection | DecodedRequest | RunOutcome | ParsedJob | EncodedInstances | null;
+export type EngineResult =
+  ModelInspection | DecodedRequest | OipInferRequest | RunOutcome<EncodedOutputs> | ParsedJob | EncodedInstances | null;
 
 export type EngineResponse =
   | { id: number; ok: true; result: EngineResult }

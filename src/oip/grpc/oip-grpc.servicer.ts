@@ -85,7 +85,7 @@ export class OipGrpcServicer {
     // The client's deadline may have passed while the credential was checked: then nobody waits for the answer.
     if (scope.call.cancelled) throw new TimeoutError('The call was cancelled or its deadline passed before inference');
     const result = await this.oip.infer(caller, message.model_name, versionOf(message.model_version), request, {
-      protocol: 'grpc',
+      protocol: 'oip-grpc',
       requestId: scope.requestId,
       bypassCache: cacheControlBypasses(firstString(scope.call.metadata, 'cache-control')),
     });

@@ -4,6 +4,7 @@ import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
 import { MAX_INT_PARAM, QueryInt } from '../../common/strict-int';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
+import { PREDICTION_PROTOCOLS, PredictionProtocol } from '../prediction-protocol';
 
 export class ListPredictionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only this model' })
@@ -73,6 +74,15 @@ export class PredictionLogDto {
       'written before access control',
   })
   actor: string | null;
+
+  @ApiProperty({
+    enum: PREDICTION_PROTOCOLS,
+    enumName: 'PredictionProtocol',
+    example: 'rest',
+    description:
+      'How the prediction came in: rest (POST /api/v1/predictions), oip-rest or oip-grpc (Open Inference Protocol)',
+  })
+  protocol: PredictionProtocol;
 
   @ApiPropertyOptional({ description: 'The request body, for models that opted in (logPayloads)' })
   inputs?: string;

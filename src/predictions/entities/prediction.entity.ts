@@ -1,3 +1,4 @@
+import type { PredictionProtocol } from '../prediction-protocol';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /** One row of the prediction log, written in batches off the request path. */
@@ -36,6 +37,10 @@ export class PredictionEntity {
   /** The credential that made it (Principal.actor); null on rows from before access control. */
   @Column({ type: 'varchar', length: 64, nullable: true })
   actor: string | null;
+
+  /** How the prediction came in: rest (/api/v1/predictions), oip-rest or oip-grpc. */
+  @Column({ type: 'varchar', length: 16, default: 'rest' })
+  protocol: PredictionProtocol;
 
   @Column({ type: 'text', nullable: true })
   inputs: string | null;
