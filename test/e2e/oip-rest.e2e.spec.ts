@@ -6,6 +6,7 @@ import { createKey } from '../support/audit-helpers';
 import {
   CASES,
   FP16_VALUES,
+  INT64_EXTREMES,
   answerOutputs,
   assertInferMatches,
   assertOipError,
@@ -16,6 +17,7 @@ import {
   HEADER_LENGTH,
   InferAnswer,
   InferOptions,
+  OipTensor,
   health,
   infer,
   modelMetadata,
@@ -235,6 +237,24 @@ describe('Open Inference Protocol over REST on sqlite', () => {
       const c = caseNamed('multi-io');
       const answer = await run(c.name, { inputs: c.sample, outputs: [{ name: 'total' }] });
       assertInferMatches(answer, await referenceOutputs(c, ['total']), c.rtol);
+    });
+
+    describe('INT64 past 2^53', () => {
+      const c = caseNamed('int64-bool');
+      const mask: OipTensor = { name: 'mask', datatype: 'BOOL', shape: [1, 4], data: [true, true, true, true] };
+      const sample = [INT64_EXTREMES, mask];
+
+      it('binary in, JSON out: the JSON digits are exact', async () => {
+        const answer = await run(c.name, { inputs: sample, binaryInputs: true });
+        assertInferMatches(answer, await referenceOutputs({ ...c, sample }), 0);
+        assert.deepEqual(answer.outputs.get('masked')?.values, INT64_EXTREMES.data);
+      });
+
+      it('JSON in (digits, as numpy writes them), binary out: read exactly', async () => {
+        const answer = await run(c.name, { inputs: sample, binaryOutputs: true });
+        assertInferMatches(answer, await referenceOutputs({ ...c, sample }), 0);
+        assert.deepEqual(answer.outputs.get('masked')?.values, INT64_EXTREMES.data);
+      });
     });
 
     it('FP16 goes both ways as binary data, bit for bit', async () => {

@@ -79,7 +79,7 @@ export const CASES: OipCase[] = [
         name: 'ids',
         datatype: 'INT64',
         shape: [2, 4],
-        data: [9007199254740993n, -(2n ** 63n), 42n, 2n ** 63n - 1n, 1n, -2n, 3n, -4n],
+        data: [2n ** 53n - 1n, -(2n ** 53n - 1n), 42n, 0n, 1n, -2n, 3n, -4n],
       },
       { name: 'mask', datatype: 'BOOL', shape: [2, 4], data: [true, true, false, true, false, true, true, false] },
     ],
@@ -149,6 +149,14 @@ export const CASES: OipCase[] = [
     rtol: 0,
   },
 ];
+
+/** INT64 values past 2^53, exact on the wire both ways (JSON digits or binary). */
+export const INT64_EXTREMES: OipTensor = {
+  name: 'ids',
+  datatype: 'INT64',
+  shape: [1, 4],
+  data: [9007199254740993n, -(2n ** 63n), 2n ** 63n - 1n, -9007199254740993n],
+};
 
 export function caseNamed(name: string): OipCase {
   const found = CASES.find((c) => c.name === name);

@@ -73,6 +73,21 @@ describe('OIP REST client', () => {
     });
     assert.deepEqual(fromJson.outputs.get('flags')?.values, [true, false]);
 
+    const error = decodeAnswer(
+      400,
+      new Headers(),
+      Buffer.from('{"error":"size 18446744073709551616, \\"past\\" 2^64"}'),
+    );
+    assert.deepEqual(error.header, { error: 'size 18446744073709551616, "past" 2^64' }, 'digits in a string stay put');
+    const fp64 = decodeAnswer(
+      200,
+      new Headers(),
+      Buffer.from(
+        '{"outputs":[{"name":"f","datatype":"FP64","shape":[2],"data":[0.12345678901234567,12345678901234567890]}]}',
+      ),
+    );
+    assert.deepEqual(fp64.outputs.get('f')?.values, [Number('0.12345678901234567'), Number('12345678901234567890')]);
+
     const raw = bytesOf('INT64', ids.data);
     const header = Buffer.from(
       JSON.stringify({

@@ -145,12 +145,16 @@ export function inferRequest(model: string, options: InferOptions): InferRequest
   return { path: `${modelPath(model, options.version)}/infer`, headers: { ...headers, ...options.headers }, body };
 }
 
+/** A JSON string, or a number token (strings first, so digits inside them are left alone). */
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
 /**
  * Parses JSON keeping integers too long for a double exact: they become strings, which the
  * datatype-aware conversion below turns into bigints (INT64/UINT64) or numbers.
  */
 function parseLossless(text: string): Record<string, unknown> {
-  return JSON.parse(text.replace(/([[,:]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"')) as Record<string, unknown>;
+  const quoted = text.replace(JSON_TOKEN, (token) => (/^-?\d{16,}$/.test(token) ? `"${token}"` : token));
+  return JSON.parse(quoted) as Record<string, unknown>;
 }
 
 function flatten(data: unknown): unknown[] {
