@@ -117,7 +117,9 @@ function cellRow(c: OipCell): string {
     fmt(c.result.rps, 0),
     `${fmt(c.result.p50Ms, 2)} / ${fmt(c.result.p99Ms, 2)}`,
     c.bodyBytes === 0 ? '' : fmt(serverMs(c.result), 2),
-    Object.keys(c.result.stages).join(', '),
+    Object.entries(c.result.stages)
+      .map(([stage, ms]) => `${stage} ${fmt(ms, 2)}`)
+      .join(', '),
     c.result.errors,
   ]);
 }
@@ -160,10 +162,20 @@ function oipLines(cells: Cells): string[] {
     '',
     `Each cell: ${DURATION_MS} ms of closed-loop load, Cache-Control: no-cache, one ModelForge. ` +
       `${IMAGE_640.name}: a ${IMAGE_640.shape.join('x')} FP32 input into GlobalAveragePool (the input's encoding ` +
-      'is the cost). Server ms: mean sum of the Server-Timing stages listed, per request (REST only). ' +
+      'is the cost). Server ms: mean sum of the Server-Timing stages, per request (REST only). ' +
       'Body MiB: the request body (gRPC: the raw input contents).',
     '',
-    row(['model', 'conc.', 'side', 'body MiB', 'rps', 'client p50 / p99 ms', 'server ms', 'stages', 'errors']),
+    row([
+      'model',
+      'conc.',
+      'side',
+      'body MiB',
+      'rps',
+      'client p50 / p99 ms',
+      'server ms',
+      'stages (mean ms)',
+      'errors',
+    ]),
     row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---', '---:']),
     ...Object.values(cells).map(cellRow),
   ];
