@@ -4,9 +4,12 @@ import { createKey } from '../support/audit-helpers';
 import { assertOipError, caseNamed } from '../support/oip-cases';
 import { HEADER_LENGTH, InferAnswer, infer, modelMetadata, modelReady, OipTensor, send } from '../support/oip-client';
 import { bytesOf, encodeInferBody } from '../support/oip-wire';
+import { InferenceService } from '../../src/inference/inference.service';
+import { HANG_TRIP_COUNT, hangModel } from '../support/fault-models';
 import { DataType, identityModel } from '../support/onnx-models';
 import { httpOf, modelWithVersion } from '../support/prediction-cache-helpers';
 import { bearer, startTestApp, TestApp } from '../support/test-app';
+import { track, waitFor } from '../support/wait-for';
 
 /**
  * Bad requests to the Open Inference Protocol's REST infer: each is a 4xx in the protocol's own
@@ -262,6 +265,15 @@ describe('Open Inference Protocol over REST: bad input and credentials', () => {
       assert.equal((await goodInfer({ Authorization: bearer(predictor.key) })).status, 200);
     });
 
+    it('past its rate limit a key gets 429 {error} with Retry-After', async () => {
+      const limited = await createKey(t, { name: 'oip-limited', role: 'predictor', rateLimitPerMinute: 1 });
+      const as = { Authorization: bearer(limited.key) };
+      assert.equal((await goodInfer(as)).status, 200);
+      const refused = await goodInfer(as);
+      assertOipError(refused, 429);
+      assert.match(refused.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    });
+
     it('a key scoped to other models gets 403 naming the model; in scope it infers', async () => {
       const scoped = await createKey(t, { name: 'oip-scoped', role: 'predictor', models: ['identity-f*'] });
       const as = { Authorization: bearer(scoped.key) };
@@ -274,5 +286,52 @@ describe('Open Inference Protocol over REST: bad input and credentials', () => {
       const metadata = await modelMetadata(base, CAPTIONS, undefined, as);
       assertOipError(metadata, 403, CAPTIONS);
     });
+  });
+});
+
+describe('Open Inference Protocol over REST: engine limits', () => {
+  let t: TestApp;
+  let base: string;
+  const http = httpOf(() => t);
+  const TIMEOUT_MS = 1500;
+  /** A trip count the hang model loops for years on, and one it answers at once with. */
+  const hangInfer = (trips: bigint) =>
+    infer(base, 'hang', {
+      inputs: [
+        { name: 'n', datatype: 'INT64', shape: [], data: [trips] },
+        { name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] },
+      ],
+      binaryInputs: true,
+      headers: { Authorization: bearer(t.adminKey) },
+    });
+
+  before(async () => {
+    t = await startTestApp('sqlite', {
+      listen: true,
+      env: {
+        SHUTDOWN_GRACE_MS: '1000',
+        CACHE_DEFAULT_ENABLED: 'false',
+        INFERENCE_WORKERS: '1',
+        INFERENCE_MAX_QUEUE: '1',
+        INFERENCE_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
+    });
+    base = t.baseUrl ?? '';
+    await modelWithVersion(http, 'hang', hangModel());
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('a full queue is a 429 {error} with Retry-After; a run past its deadline is a 504 {error}', async () => {
+    assert.equal((await hangInfer(0n)).status, 200);
+    const hung = track(hangInfer(BigInt(HANG_TRIP_COUNT)));
+    const engine = t.app.get(InferenceService);
+    await waitFor(() => engine.status().queueDepth.hang === 1, { what: 'the hung infer to take the slot' });
+    const refused = await hangInfer(0n);
+    assert.equal(hung.settled, false, 'the slot was still held when the second infer was refused');
+    assertOipError(refused, 429);
+    assert.match(refused.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    assertOipError(await hung.promise, 504);
   });
 });
