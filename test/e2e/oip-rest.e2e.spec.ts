@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { ShutdownState } from '../../src/health/shutdown-state';
 import { PredictionLogService } from '../../src/predictions/prediction-log.service';
 import { createKey } from '../support/audit-helpers';
@@ -20,8 +21,10 @@ import {
   OipTensor,
   health,
   infer,
+  inferRequest,
   modelMetadata,
   modelReady,
+  send,
   serverMetadata,
 } from '../support/oip-client';
 import { mlpModel } from '../support/onnx-models';
@@ -308,6 +311,20 @@ describe('Open Inference Protocol over REST on sqlite', () => {
       for (const contentType of [null, 'application/octet-stream']) {
         const answer = await run(c.name, { inputs: c.sample, binaryInputs: true, binaryOutputs: true, contentType });
         assertInferMatches(answer, expected, c.rtol);
+      }
+    });
+
+    it('a gzip-encoded body (Content-Encoding: gzip), JSON or binary', async () => {
+      const c = caseNamed('int64-bool');
+      const expected = await referenceOutputs(c);
+      for (const binaryInputs of [false, true]) {
+        const request = inferRequest(c.name, { inputs: c.sample, binaryInputs, headers: admin() });
+        const zipped = {
+          ...request,
+          headers: { ...request.headers, 'Content-Encoding': 'gzip' },
+          body: gzipSync(request.body),
+        };
+        assertInferMatches(await send(base, zipped), expected, c.rtol);
       }
     });
 
