@@ -12,18 +12,21 @@ import {
   status as GrpcStatus,
 } from '@grpc/grpc-js';
 import { inferenceServiceDefinition } from '../../src/oip/grpc/grpc-definition';
+import { dtypeOfOip, OipDatatype } from '../../src/oip/oip-datatypes';
 import type {
   ModelInferRequestMessage,
   ModelMetadataResponseMessage,
   ModelRequestMessage,
   ServerMetadataResponseMessage,
 } from '../../src/oip/grpc/grpc-messages';
+import { valuesOf } from './oip-wire';
+import type { JsonTensor } from './reference-run';
 
 export { GrpcStatus };
 export type { ServiceError };
 
 /** A ModelInferRequest as a client writes it: every field optional, shapes as numbers. */
-export type InferRequest = Partial<Omit<ModelInferRequestMessage, 'inputs' | 'raw_input_contents'>> & {
+export type InferRequest = Partial<Omit<ModelInferRequestMessage, 'inputs' | 'outputs' | 'raw_input_contents'>> & {
   inputs: Array<{
     name: string;
     datatype: string;
@@ -31,6 +34,7 @@ export type InferRequest = Partial<Omit<ModelInferRequestMessage, 'inputs' | 'ra
     parameters?: ModelInferRequestMessage['parameters'];
     contents?: Partial<Record<string, unknown[]>>;
   }>;
+  outputs?: Array<{ name: string; parameters?: ModelInferRequestMessage['parameters'] }>;
   raw_input_contents?: Uint8Array[];
 };
 
@@ -124,4 +128,22 @@ export class OipGrpcClient {
       });
     });
   }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The outputs of a ModelInferResponse in the JSON form of reference-run.ts (`{dtype, shape,
+ * data}`, 64-bit integers past 2^53 as decimal strings), decoded from raw_output_contents.
+ */
+export function outputsAsJson(response: InferResponse): Record<string, JsonTensor> {
+  const outputs: Record<string, JsonTensor> = {};
+  response.outputs.forEach((output, i) => {
+    const datatype = output.datatype as OipDatatype;
+    const data = valuesOf(datatype, response.raw_output_contents[i]).map((value) =>
+      typeof value === 'bigint' ? (value >= -MAX_SAFE && value <= MAX_SAFE ? Number(value) : value.toString()) : value,
+    );
+    outputs[output.name] = { dtype: dtypeOfOip(datatype), shape: output.shape.map(Number), data };
+  });
+  return outputs;
 }

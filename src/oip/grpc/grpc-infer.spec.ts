@@ -87,13 +87,61 @@ describe('parameters', () => {
   });
 });
 
+describe('inferRequestOf', () => {
+  it('reads typed contents of each datatype into the wire layout the engine takes', () => {
+    const request = inferRequestOf(
+      received({
+        id: 'req-1',
+        parameters: { priority: { int64_param: 2 } },
+        inputs: [
+          { name: 'f', datatype: 'FP32', shape: [2], contents: { fp32_contents: [1.5, -2] } },
+          { name: 'i', datatype: 'INT64', shape: [2], contents: { int64_contents: ['9007199254740993', '-1'] } },
+          { name: 'b', datatype: 'BOOL', shape: [1, 2], contents: { bool_contents: [true, false] } },
+          { name: 'u', datatype: 'UINT8', shape: [2], contents: { uint_contents: [0, 255] } },
+          {
+            name: 's',
+            datatype: 'BYTES',
+            shape: [2],
+            contents: { bytes_contents: [Buffer.from('héllo'), Buffer.from('')] },
+          },
+        ],
+        outputs: [{ name: 'y', parameters: { classification: { int64_param: 3 } } }],
+      }),
+      budget(),
+    );
+    assert.equal(request.id, 'req-1');
+    assert.deepEqual(request.parameters, { priority: 2 });
+    assert.deepEqual(request.outputs, [{ name: 'y', binary: true, parameters: { classification: 3 } }]);
+    assert.equal(request.binaryOutputs, true);
+    const [f, i, b, u, s] = request.inputs;
+    assert.deepEqual([...new Float32Array(new Uint8Array(f.data as Uint8Array).buffer)], [1.5, -2]);
+    assert.deepEqual([...new BigInt64Array(new Uint8Array(i.data as Uint8Array).buffer)], [9007199254740993n, -1n]);
+    assert.deepEqual({ shape: b.shape, data: [...(b.data as Uint8Array)] }, { shape: [1, 2], data: [1, 0] });
+    assert.deepEqual([...(u.data as Uint8Array)], [0, 255]);
+    assert.deepEqual(s.data, ['héllo', '']);
+  });
+
+  it('keeps raw_input_contents as views of the received message, and passes input parameters through', () => {
+    const raw = Buffer.from(Float32Array.of(1, 2, 3, 4).buffer);
+    const message = received({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], parameters: { note: { string_param: 'n' } } }],
+      raw_input_contents: [raw],
+    });
+    const [x] = inferRequestOf(message, budget()).inputs;
+    assert.equal((x.data as Uint8Array).buffer, message.raw_input_contents[0].buffer, 'no copy');
+    assert.deepEqual(Buffer.from(x.data as Uint8Array), raw);
+    assert.deepEqual(x.parameters, { note: 'n' });
+    assert.equal(inferRequestOf(message, budget()).outputs, undefined, 'no outputs named: every output');
+  });
+});
+
 describe('inferRequestOf: refusals that name the tensor', () => {
   const x = { name: 'x', datatype: 'FP32', shape: [1, 2] };
 
   it('refuses typed contents and raw_input_contents together', () => {
     rejects(
       { inputs: [{ ...x, contents: { fp32_contents: [1, 2] } }], raw_input_contents: [Buffer.alloc(8)] },
-      /Input 'x' has contents while raw_input_contents is set/,
+      /input 'x' has contents while raw_input_contents is set/,
     );
   });
 
@@ -104,16 +152,31 @@ describe('inferRequestOf: refusals that name the tensor', () => {
     );
   });
 
+  it('refuses raw contents of the wrong size, BYTES that are not UTF-8 and more elements than the budget', () => {
+    rejects(
+      { inputs: [x], raw_input_contents: [Buffer.alloc(12)] },
+      /input 'x' has 12 bytes of raw data, but shape \[1, 2\] x FP32 needs 8 bytes/,
+    );
+    rejects(
+      { inputs: [{ name: 's', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from([0xff])] } }] },
+      /input 's' has BYTES element 0 that is not valid UTF-8/,
+    );
+    assert.throws(
+      () => inferRequestOf(received({ inputs: [x], raw_input_contents: [Buffer.alloc(8)] }), { left: 1 }),
+      (error: unknown) => error instanceof InvalidInputError && /input 'x'/.test(error.message),
+    );
+  });
+
   it('refuses an unknown datatype, an input without contents, FP16 as contents and a field of another datatype', () => {
     rejects(
       { inputs: [{ ...x, datatype: 'FLOAT', contents: { fp32_contents: [1, 2] } }] },
-      /Input 'x' has datatype 'FLOAT'/,
+      /input 'x' has datatype "FLOAT"; expected one of BOOL/,
     );
-    rejects({ inputs: [x] }, /Input 'x' has no contents/);
-    rejects({ inputs: [{ ...x, datatype: 'FP16', contents: {} }] }, /Input 'x' is FP16, which has no contents field/);
+    rejects({ inputs: [x] }, /input 'x' has no contents/);
+    rejects({ inputs: [{ ...x, datatype: 'FP16', contents: {} }] }, /input 'x' is FP16, which has no contents field/);
     rejects(
       { inputs: [{ ...x, contents: { int_contents: [1, 2] } }] },
-      /Input 'x' is FP32: its elements go in fp32_contents, not int_contents/,
+      /input 'x' is FP32: its elements go in fp32_contents, not int_contents/,
     );
   });
 });

@@ -1,7 +1,8 @@
 import { boundedName } from '../../common/bounded-text';
 import { InvalidInputError } from '../../common/errors';
+import { LENGTH_PREFIX_BYTES } from '../../inference/tensor-wire';
 import { inputFromRaw, inputFromValues } from '../infer-request';
-import { isOipDatatype, OIP_DATATYPES, OipDatatype } from '../oip-datatypes';
+import { isOipDatatype, OipDatatype } from '../oip-datatypes';
 import type { OipInferRequest, OipInferResult, OipInput } from '../oip-types';
 import type {
   InferInputTensorMessage,
@@ -92,29 +93,39 @@ export function inferParametersOf(values: Record<string, unknown> | undefined): 
   return parameters;
 }
 
-function datatypeOf(input: InferInputTensorMessage): OipDatatype {
-  if (isOipDatatype(input.datatype)) return input.datatype;
-  throw new InvalidInputError(
-    `Input '${boundedName(input.name)}' has datatype '${boundedName(input.datatype)}'; ` +
-      `expected one of ${OIP_DATATYPES.join(', ')}`,
-  );
-}
-
 /** An input's typed contents: the field of its datatype, and no other. */
-function contentsOf(input: InferInputTensorMessage, datatype: OipDatatype, budget: { left: number }): OipInput {
-  const name = boundedName(input.name);
-  const contents = input.contents;
+function contentsOf(input: InferInputTensorMessage, budget: { left: number }): OipInput {
+  const { name, datatype, contents } = input;
+  const label = `input '${boundedName(name)}'`;
   if (contents === null) {
-    throw new InvalidInputError(`Input '${name}' has no contents: set its contents or send raw_input_contents`);
+    throw new InvalidInputError(`${label} has no contents: set its contents or send raw_input_contents`);
   }
+  // An unknown datatype has no field: the codec refuses it, in the words it uses for raw contents.
+  if (!isOipDatatype(datatype)) return inputFromValues(name, datatype, shapeOf(input), [], budget);
   const field = CONTENTS_FIELD[datatype];
   if (field === undefined) {
-    throw new InvalidInputError(`Input '${name}' is ${datatype}, which has no contents field: send raw_input_contents`);
+    throw new InvalidInputError(`${label} is ${datatype}, which has no contents field: send raw_input_contents`);
   }
   const stray = CONTENTS_FIELDS.find((f) => f !== field && contents[f].length > 0);
-  if (stray) throw new InvalidInputError(`Input '${name}' is ${datatype}: its elements go in ${field}, not ${stray}`);
-  const values = field === 'bytes_contents' ? contents.bytes_contents.map((b) => b.toString('utf8')) : contents[field];
-  return inputFromValues(input.name, datatype, shapeOf(input), values, budget);
+  if (stray) throw new InvalidInputError(`${label} is ${datatype}: its elements go in ${field}, not ${stray}`);
+  if (field === 'bytes_contents') {
+    return inputFromRaw(name, datatype, shapeOf(input), framed(contents.bytes_contents), budget);
+  }
+  return inputFromValues(name, datatype, shapeOf(input), contents[field], budget);
+}
+
+/**
+ * BYTES elements laid out as raw contents (each a 4-byte little-endian length, then its bytes), so
+ * that they are checked (UTF-8 included) exactly as raw_input_contents and the binary extension are.
+ */
+function framed(elements: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const element of elements) {
+    const prefix = Buffer.alloc(LENGTH_PREFIX_BYTES);
+    prefix.writeUInt32LE(element.length);
+    parts.push(prefix, element);
+  }
+  return Buffer.concat(parts);
 }
 
 function shapeOf(input: InferInputTensorMessage): number[] {
@@ -127,7 +138,7 @@ function rawInputs(message: ModelInferRequestMessage, budget: { left: number }):
   const typed = inputs.find((input) => input.contents !== null);
   if (typed) {
     throw new InvalidInputError(
-      `Input '${boundedName(typed.name)}' has contents while raw_input_contents is set: send every input one way`,
+      `input '${boundedName(typed.name)}' has contents while raw_input_contents is set: send every input one way`,
     );
   }
   if (raw.length !== inputs.length) {
@@ -135,7 +146,7 @@ function rawInputs(message: ModelInferRequestMessage, budget: { left: number }):
       `raw_input_contents has ${raw.length} entries for ${inputs.length} inputs: send one per input, in order`,
     );
   }
-  return inputs.map((input, i) => inputFromRaw(input.name, datatypeOf(input), shapeOf(input), raw[i], budget));
+  return inputs.map((input, i) => inputFromRaw(input.name, input.datatype, shapeOf(input), raw[i], budget));
 }
 
 /**
@@ -146,7 +157,7 @@ export function inferRequestOf(message: ModelInferRequestMessage, budget: { left
   const inputs =
     message.raw_input_contents.length > 0
       ? rawInputs(message, budget)
-      : message.inputs.map((input) => contentsOf(input, datatypeOf(input), budget));
+      : message.inputs.map((input) => contentsOf(input, budget));
   for (const [i, input] of inputs.entries()) {
     const parameters = parametersOf(message.inputs[i].parameters);
     if (parameters) input.parameters = parameters;

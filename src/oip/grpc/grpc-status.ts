@@ -1,5 +1,5 @@
 import { Metadata, status as GrpcStatus, StatusObject } from '@grpc/grpc-js';
-import { DomainError, ErrorDetail } from '../../common/errors';
+import { DomainError } from '../../common/errors';
 import { SafeErrorKind, toSafeError } from '../../common/safe-error';
 
 /**
@@ -25,26 +25,17 @@ const STATUS_BY_KIND: Record<SafeErrorKind, GrpcStatus> = {
   internal: GrpcStatus.INTERNAL,
 };
 
-/** Problems of `details` quoted in a status message (they name fields; the message says what is wrong). */
-const MAX_QUOTED_DETAILS = 5;
-
-function withDetails(message: string, details: readonly ErrorDetail[] | undefined): string {
-  if (!details?.length) return message;
-  const quoted = details.slice(0, MAX_QUOTED_DETAILS).map((d) => `${d.field}: ${d.problem}`);
-  if (details.length > MAX_QUOTED_DETAILS) quoted.push(`${details.length - MAX_QUOTED_DETAILS} more`);
-  return `${message} (${quoted.join('; ')})`;
-}
-
 /**
  * The status a failed call answers: the code of the error's kind and its client-safe message
  * (toSafeError: anything that is not a domain error is INTERNAL with a message naming the request
- * id, never its text or stack). `trailers` (the RateLimit fields, if any) gain `retry-after` for
+ * id, never its text or stack). Domain messages name the tensor or field themselves, so `details`
+ * (REST's per-field list) is not repeated. `trailers` (the RateLimit fields, if any) gain `retry-after` for
  * errors that carry it.
  */
 export function grpcStatusOf(error: unknown, requestId: string, trailers: Metadata): StatusObject {
   const safe = toSafeError(error, `request id ${requestId}`);
-  const domain = error instanceof DomainError ? error : undefined;
-  if (domain?.retryAfterSeconds !== undefined) trailers.set('retry-after', String(domain.retryAfterSeconds));
-  const message = safe.kind === 'internal' ? safe.message : withDetails(safe.message, domain?.details);
-  return { code: STATUS_BY_KIND[safe.kind], details: message, metadata: trailers };
+  if (error instanceof DomainError && error.retryAfterSeconds !== undefined) {
+    trailers.set('retry-after', String(error.retryAfterSeconds));
+  }
+  return { code: STATUS_BY_KIND[safe.kind], details: safe.message, metadata: trailers };
 }

@@ -38,7 +38,7 @@ function shutdown(server: Server, graceMs: number): Promise<void> {
  */
 @Injectable()
 export class OipGrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('OipGrpcServer');
+  private readonly logger = new Logger(OipGrpcServer.name);
   private readonly settings: GrpcConfig;
   private readonly graceMs: number;
   private server?: Server;

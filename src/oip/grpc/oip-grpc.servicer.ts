@@ -47,7 +47,7 @@ function firstString(metadata: Metadata, key: string): string | undefined {
  */
 @Injectable()
 export class OipGrpcServicer {
-  private readonly logger = new Logger('OipGrpc');
+  private readonly logger = new Logger(OipGrpcServicer.name);
   private readonly maxTensorElements: number;
 
   constructor(
