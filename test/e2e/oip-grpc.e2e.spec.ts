@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InferenceService } from '../../src/inference/inference.service';
-import { OipService } from '../../src/oip/oip.service';
 import { createKey, CreatedKey } from '../support/auth-helpers';
 import { holdModelLoads } from '../support/model-gate';
 import { GrpcStatus, InferRequest, OipGrpcClient, outputsAsJson, ServiceError } from '../support/oip-grpc-client';
@@ -120,14 +119,20 @@ describe('Open Inference Protocol over gRPC', () => {
   });
 
   describe('server and model metadata', () => {
-    it('answers ServerLive, ServerReady and ServerMetadata without a credential, each with its request id', async () => {
+    it('answers ServerLive and ServerReady without a credential, each with its request id', async () => {
       const live = await anonymous.serverLive();
       assert.deepEqual(live.response, { live: true });
       assert.match(String(live.trailers.get('x-request-id')[0]), /^[0-9a-f-]{36}$/);
-      assert.deepEqual((await anonymous.serverReady()).response, { ready: true });
-      const metadata = await anonymous.serverMetadata({ metadata: { 'x-request-id': 'probe-1' } });
-      assert.deepEqual(metadata.response, t.app.get(OipService).serverMetadata());
-      assert.deepEqual(metadata.trailers.get('x-request-id'), ['probe-1']);
+      const ready = await anonymous.serverReady({ metadata: { 'x-request-id': 'probe-1' } });
+      assert.deepEqual(ready.response, { ready: true });
+      assert.deepEqual(ready.trailers.get('x-request-id'), ['probe-1']);
+    });
+
+    it('answers ServerMetadata as GET /v2 does: the same body, to any role', async () => {
+      const rest = await fetch(`${t.baseUrl}/v2`, { headers: { Authorization: `Bearer ${viewer.key}` } });
+      assert.equal(rest.status, 200);
+      assert.deepEqual((await client(viewer.key).serverMetadata()).response, await rest.json());
+      await failsWith(anonymous.serverMetadata(), GrpcStatus.UNAUTHENTICATED, /Missing credentials/);
     });
 
     it('answers ModelMetadata with platform onnxruntime_onnx, OIP datatypes, -1 dimensions and versions as strings', async () => {

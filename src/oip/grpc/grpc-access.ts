@@ -15,7 +15,7 @@ export const INFER_ACCESS: AccessRule = Object.freeze({
   public: false,
   roles: ['admin', 'maintainer', 'predictor'] as const,
 });
-/** ModelMetadata and ModelReady: every role, as reading the registry. */
+/** ServerMetadata, ModelMetadata and ModelReady: every role, as GET /v2 and /v2/models/{m}[/ready]. */
 export const READ_ACCESS: AccessRule = Object.freeze({ public: false, roles: ROLES });
 
 /** The one value of a metadata key; '' (malformed) when a client sent it twice. */

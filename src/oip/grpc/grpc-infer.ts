@@ -1,7 +1,6 @@
 import { boundedName } from '../../common/bounded-text';
 import { InvalidInputError } from '../../common/errors';
-import { LENGTH_PREFIX_BYTES } from '../../inference/tensor-wire';
-import { inputFromRaw, inputFromValues } from '../infer-request';
+import { ElementBudget, inputFromRaw, inputFromValues } from '../infer-request';
 import { isOipDatatype, OipDatatype } from '../oip-datatypes';
 import type { OipInferRequest, OipInferResult, OipInput } from '../oip-types';
 import type {
@@ -94,7 +93,7 @@ export function inferParametersOf(values: Record<string, unknown> | undefined): 
 }
 
 /** An input's typed contents: the field of its datatype, and no other. */
-function contentsOf(input: InferInputTensorMessage, budget: { left: number }): OipInput {
+function contentsOf(input: InferInputTensorMessage, budget: ElementBudget): OipInput {
   const { name, datatype, contents } = input;
   const label = `input '${boundedName(name)}'`;
   if (contents === null) {
@@ -108,24 +107,7 @@ function contentsOf(input: InferInputTensorMessage, budget: { left: number }): O
   }
   const stray = CONTENTS_FIELDS.find((f) => f !== field && contents[f].length > 0);
   if (stray) throw new InvalidInputError(`${label} is ${datatype}: its elements go in ${field}, not ${stray}`);
-  if (field === 'bytes_contents') {
-    return inputFromRaw(name, datatype, shapeOf(input), framed(contents.bytes_contents), budget);
-  }
   return inputFromValues(name, datatype, shapeOf(input), contents[field], budget);
-}
-
-/**
- * BYTES elements laid out as raw contents (each a 4-byte little-endian length, then its bytes), so
- * that they are checked (UTF-8 included) exactly as raw_input_contents and the binary extension are.
- */
-function framed(elements: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const element of elements) {
-    const prefix = Buffer.alloc(LENGTH_PREFIX_BYTES);
-    prefix.writeUInt32LE(element.length);
-    parts.push(prefix, element);
-  }
-  return Buffer.concat(parts);
 }
 
 function shapeOf(input: InferInputTensorMessage): number[] {
@@ -133,7 +115,7 @@ function shapeOf(input: InferInputTensorMessage): number[] {
 }
 
 /** Inputs from raw_input_contents: one entry per input, in order, and no typed contents beside them. */
-function rawInputs(message: ModelInferRequestMessage, budget: { left: number }): OipInput[] {
+function rawInputs(message: ModelInferRequestMessage, budget: ElementBudget): OipInput[] {
   const { inputs, raw_input_contents: raw } = message;
   const typed = inputs.find((input) => input.contents !== null);
   if (typed) {
@@ -153,7 +135,7 @@ function rawInputs(message: ModelInferRequestMessage, budget: { left: number }):
  * A ModelInferRequest as the protocol's request, inputs checked and decoded by the shared codec
  * (sizes, values, `budget`); errors name the tensor. Every output goes out as raw contents.
  */
-export function inferRequestOf(message: ModelInferRequestMessage, budget: { left: number }): OipInferRequest {
+export function inferRequestOf(message: ModelInferRequestMessage, budget: ElementBudget): OipInferRequest {
   const inputs =
     message.raw_input_contents.length > 0
       ? rawInputs(message, budget)

@@ -13,7 +13,7 @@ import { InvalidInputError, TimeoutError } from '../../common/errors';
 import { requestIdFrom } from '../../common/request-id';
 import { internalDetail } from '../../common/safe-error';
 import { AppConfig } from '../../config/app-config';
-import { cacheControlBypasses } from '../../predictions/prediction-context';
+import { cacheControlBypasses, serverTiming } from '../../predictions/prediction-context';
 import { OipService } from '../oip.service';
 import { GrpcAccess, INFER_ACCESS, READ_ACCESS } from './grpc-access';
 import { inferRequestOf, inferResponseOf } from './grpc-infer';
@@ -26,6 +26,8 @@ type AnyCall = ServerUnaryCall<unknown, unknown>;
 interface CallScope {
   call: AnyCall;
   requestId: string;
+  /** process.hrtime.bigint() when the call reached the handler. */
+  receivedAt: bigint;
   trailers: Metadata;
 }
 
@@ -41,9 +43,10 @@ function firstString(metadata: Metadata, key: string): string | undefined {
 
 /**
  * inference.GRPCInferenceService on OipService, the data plane REST /v2 uses too: each method
- * decodes its message, calls one OipService method and encodes the answer. Server health and
- * metadata are public (as /v2/health/*); model metadata and readiness need any role; ModelInfer
- * needs predictor, maintainer or admin. Every call answers its request id as `x-request-id`.
+ * decodes its message, calls one OipService method and encodes the answer. Access is that of the
+ * matching REST route: ServerLive and ServerReady are public (as /v2/health/*); ServerMetadata,
+ * ModelMetadata and ModelReady need any role (as GET /v2 and /v2/models/...); ModelInfer needs
+ * predictor, maintainer or admin. Every call answers its request id as `x-request-id`.
  */
 @Injectable()
 export class OipGrpcServicer {
@@ -62,7 +65,7 @@ export class OipGrpcServicer {
     return {
       ServerLive: this.publicCall(() => Promise.resolve({ live: true })),
       ServerReady: this.publicCall(async () => ({ ready: await this.oip.serverReady() })),
-      ServerMetadata: this.publicCall(() => Promise.resolve(this.oip.serverMetadata())),
+      ServerMetadata: this.privateCall(READ_ACCESS, () => Promise.resolve(this.oip.serverMetadata())),
       ModelMetadata: this.privateCall(READ_ACCESS, (request: ModelRequestMessage, caller) =>
         this.oip.modelMetadata(caller, request.name, versionOf(request.version)),
       ),
@@ -81,15 +84,18 @@ export class OipGrpcServicer {
     scope: CallScope,
   ): Promise<ModelInferResponseMessage> {
     if (message.model_name === '') throw new InvalidInputError('model_name is required');
-    const request = inferRequestOf(message, { left: this.maxTensorElements });
     // The client's deadline may have passed while the credential was checked: then nobody waits for the answer.
     if (scope.call.cancelled) throw new TimeoutError('The call was cancelled or its deadline passed before inference');
-    const result = await this.oip.infer(caller, message.model_name, versionOf(message.model_version), request, {
+    const version = versionOf(message.model_version);
+    const read = () => Promise.resolve(inferRequestOf(message, { left: this.maxTensorElements }));
+    const result = await this.oip.infer(caller, message.model_name, version, read, {
       protocol: 'oip-grpc',
       requestId: scope.requestId,
       bypassCache: cacheControlBypasses(firstString(scope.call.metadata, 'cache-control')),
+      receivedAt: scope.receivedAt,
     });
     scope.trailers.set('x-cache', result.cache);
+    scope.trailers.set('server-timing', serverTiming(result.stages));
     return inferResponseOf(result);
   }
 
@@ -114,10 +120,11 @@ export class OipGrpcServicer {
     callback: sendUnaryData<Res>,
     work: (scope: CallScope) => Promise<Res>,
   ): void {
+    const receivedAt = process.hrtime.bigint();
     const requestId = requestIdFrom(firstString(call.metadata, 'x-request-id'));
     const trailers = new Metadata();
     trailers.set('x-request-id', requestId);
-    work({ call: call as AnyCall, requestId, trailers }).then(
+    work({ call: call as AnyCall, requestId, receivedAt, trailers }).then(
       (response) => callback(null, response, trailers),
       (error: unknown) => {
         const status = grpcStatusOf(error, requestId, trailers);
