@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ChannelOptions, compressionAlgorithms } from '@grpc/grpc-js';
+import { ShutdownState } from '../../src/health/shutdown-state';
 import { InferenceService } from '../../src/inference/inference.service';
 import { createKey, CreatedKey } from '../support/auth-helpers';
 import { holdModelLoads } from '../support/model-gate';
@@ -94,8 +96,8 @@ describe('Open Inference Protocol over gRPC', () => {
   let viewer: CreatedKey;
   let scoped: CreatedKey;
   const clients: OipGrpcClient[] = [];
-  const client = (credential?: string): OipGrpcClient => {
-    const made = new OipGrpcClient(address, credential);
+  const client = (credential?: string, options?: ChannelOptions): OipGrpcClient => {
+    const made = new OipGrpcClient(address, credential, options);
     clients.push(made);
     return made;
   };
@@ -192,6 +194,22 @@ describe('Open Inference Protocol over gRPC', () => {
       assertOutputsMatch(outputsAsJson(response), await referenceRun(MODELS.mlp[0], { x: MLP_X }), {
         rtol: FLOAT_RTOL,
       });
+    });
+
+    it('records each infer in the prediction log with the protocol oip-grpc', async () => {
+      await client(predictor.key).modelInfer(mlpRaw({ model_version: '1' }));
+      const rows = await waitFor(
+        async () => {
+          const res = await authed(t).get('/api/v1/predictions?model=mlp&limit=100').expect(200);
+          const items = res.body.items as Array<{ protocol: string; version: number; status: string }>;
+          return items.some((row) => row.protocol === 'oip-grpc' && row.version === 1) ? items : undefined;
+        },
+        { what: 'a logged oip-grpc prediction' },
+      );
+      assert.ok(
+        rows.every((row) => row.protocol === 'oip-grpc'),
+        'every mlp prediction here came over gRPC',
+      );
     });
 
     it('answers only the output asked for', async () => {
@@ -377,7 +395,7 @@ describe('Open Inference Protocol over gRPC', () => {
       await failsWith(admin.modelInfer(mlpRaw({ model_version: '9' })), GrpcStatus.NOT_FOUND, /9/);
     });
 
-    it('answers RESOURCE_EXHAUSTED for a message over MAX_JSON_BODY_BYTES, the limit of REST prediction bodies', async () => {
+    it('answers RESOURCE_EXHAUSTED for a message over MAX_JSON_BODY_BYTES (inflated), the limit of REST infer bodies', async () => {
       const rows = MAX_BODY_BYTES / 16 + 1;
       await failsWith(
         admin.modelInfer(
@@ -388,6 +406,19 @@ describe('Open Inference Protocol over gRPC', () => {
         ),
         GrpcStatus.RESOURCE_EXHAUSTED,
       );
+      // A gzip message small on the wire is measured inflated.
+      const gzip = client(t.adminKey, { 'grpc.default_compression_algorithm': compressionAlgorithms.gzip });
+      await failsWith(
+        gzip.modelInfer(
+          mlpRaw({
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [rows * 4, 4] }],
+            raw_input_contents: [Buffer.alloc(rows * 64)],
+          }),
+        ),
+        GrpcStatus.RESOURCE_EXHAUSTED,
+        /decompresses to a size larger than 65536/,
+      );
+      assert.deepEqual((await gzip.modelInfer(mlpRaw())).response.model_name, 'mlp', 'small gzip messages are read');
       assert.deepEqual((await admin.serverLive()).response, { live: true }, 'the server serves on');
     });
   });
@@ -408,7 +439,7 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
     }
   });
 
-  it('serves without credentials when AUTH_ENABLED=false, and lets a call in flight finish when the app closes', async () => {
+  it('serves without credentials when AUTH_ENABLED=false; on shutdown answers not ready, lets a call in flight finish and closes', async () => {
     const { t, address } = await startGrpcApp({ AUTH_ENABLED: 'false', CACHE_DEFAULT_ENABLED: 'false' });
     const grpc = new OipGrpcClient(address);
     const probe = new OipGrpcClient(address);
@@ -420,6 +451,10 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
       await waitFor(() => t.app.get(InferenceService).status().inFlight === 1, {
         what: 'the call to reach the engine',
       });
+      // What main.ts does on SIGTERM: readiness turns false at once, then the application closes.
+      t.app.get(ShutdownState).begin();
+      assert.deepEqual((await probe.serverReady()).response, { ready: false });
+      assert.deepEqual((await probe.modelReady({ name: 'mlp' })).response, { ready: false });
       closing = track(t.close());
       await waitFor(
         () =>

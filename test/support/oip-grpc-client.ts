@@ -4,6 +4,7 @@
  * and trailing metadata, or a rejection with the call's status (`code`, `details`, `metadata`).
  */
 import {
+  ChannelOptions,
   credentials,
   Client,
   makeGenericClientConstructor,
@@ -69,15 +70,20 @@ type UnaryMethod = (
 export class OipGrpcClient {
   private readonly client: Client & Record<string, UnaryMethod>;
 
-  /** `credential` goes out as `authorization: Bearer <credential>` on every call, unless a call sets its own. */
+  /**
+   * `credential` goes out as `authorization: Bearer <credential>` on every call, unless a call
+   * sets its own; `options` are grpc-js channel options (compression, say).
+   */
   constructor(
     address: string,
     private readonly credential?: string,
+    options: ChannelOptions = {},
   ) {
     const Constructor = makeGenericClientConstructor(inferenceServiceDefinition(), 'GRPCInferenceService');
     // Outputs of large models exceed grpc-js's default 4 MiB limit on received messages.
     this.client = new Constructor(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
+      ...options,
     }) as Client & Record<string, UnaryMethod>;
   }
 

@@ -58,7 +58,7 @@ export class OipGrpcServer implements OnApplicationBootstrap, BeforeApplicationS
     server.addService(inferenceServiceDefinition(), this.servicer.implementation());
     await bind(server, addressOf(host, port));
     this.server = server;
-    this.logger.log({ msg: 'gRPC listening', service: INFERENCE_SERVICE, host, port });
+    this.logger.log({ msg: 'gRPC listening', grpcService: INFERENCE_SERVICE, host, port });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -31,7 +31,7 @@ interface CallScope {
   trailers: Metadata;
 }
 
-/** An empty version field: the server chooses (traffic policy, else the latest ready version). */
+/** An empty version field: the server chooses (the latest ready version). */
 function versionOf(version: string): string | undefined {
   return version === '' ? undefined : version;
 }
@@ -84,7 +84,7 @@ export class OipGrpcServicer {
     scope: CallScope,
   ): Promise<ModelInferResponseMessage> {
     if (message.model_name === '') throw new InvalidInputError('model_name is required');
-    // The client's deadline may have passed while the credential was checked: then nobody waits for the answer.
+    // The deadline may have passed while the credential was checked: nobody waits for an answer then.
     if (scope.call.cancelled) throw new TimeoutError('The call was cancelled or its deadline passed before inference');
     const version = versionOf(message.model_version);
     const read = () => Promise.resolve(inferRequestOf(message, { left: this.maxTensorElements }));
