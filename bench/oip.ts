@@ -74,11 +74,16 @@ async function restCell(baseUrl: string, model: BenchModel, binary: boolean, con
 }
 
 /**
- * Closed-loop ModelInfer calls with the input in raw_input_contents, all callers on one channel
- * (HTTP/2 multiplexes them, as a gRPC client application would).
+ * Closed-loop ModelInfer calls with the input in raw_input_contents, spread over `channels`
+ * connections: 1 is how a gRPC application usually calls (HTTP/2 multiplexes the callers), one per
+ * caller is like for like with REST's keep-alive sockets. grpc-js shares a connection between
+ * clients of one address unless each asks for a local subchannel pool.
  */
-async function grpcCell(model: BenchModel, concurrency: number): Promise<OipCell> {
-  const client = new OipGrpcClient(`127.0.0.1:${GRPC_PORT}`, BENCH_ADMIN_KEY);
+async function grpcCell(model: BenchModel, concurrency: number, channels: number): Promise<OipCell> {
+  const clients = Array.from(
+    { length: channels },
+    () => new OipGrpcClient(`127.0.0.1:${GRPC_PORT}`, BENCH_ADMIN_KEY, { 'grpc.use_local_subchannel_pool': 1 }),
+  );
   const raw = bytesOf('FP32', sampleValues(model.shape));
   const request = {
     model_name: model.name,
@@ -86,10 +91,11 @@ async function grpcCell(model: BenchModel, concurrency: number): Promise<OipCell
     raw_input_contents: [raw],
   };
   const options = { metadata: { 'cache-control': 'no-cache' } };
+  let calls = 0;
   try {
     const result = await closedLoop(
       () =>
-        client.modelInfer(request, options).then(
+        clients[calls++ % channels].modelInfer(request, options).then(
           () => true,
           () => false,
         ),
@@ -97,9 +103,10 @@ async function grpcCell(model: BenchModel, concurrency: number): Promise<OipCell
       DURATION_MS,
       500,
     );
-    return { model: model.name, side: 'OIP gRPC, raw contents', concurrency, bodyBytes: raw.length, result };
+    const side = `OIP gRPC, raw contents, ${channels} ${channels === 1 ? 'channel' : 'channels'}`;
+    return { model: model.name, side, concurrency, bodyBytes: raw.length, result };
   } finally {
-    client.close();
+    for (const client of clients) client.close();
   }
 }
 
@@ -136,7 +143,18 @@ function ratioTarget(name: string, goal: number, top: OipCell, bottom: OipCell, 
   };
 }
 
-type Cells = Record<'json640' | 'binary640' | 'cnnBinary' | 'direct' | 'binary640c16' | 'grpc640' | 'grpcCnn', OipCell>;
+type Cells = Record<
+  | 'json640'
+  | 'binary640'
+  | 'cnnBinary'
+  | 'direct'
+  | 'binary640c16'
+  | 'grpc640'
+  | 'grpc640Shared'
+  | 'grpcCnn'
+  | 'grpcCnnShared',
+  OipCell
+>;
 
 async function measure(baseUrl: string): Promise<Cells> {
   return {
@@ -151,8 +169,10 @@ async function measure(baseUrl: string): Promise<Cells> {
       result: await directRun(CNN, CONCURRENCY),
     },
     binary640c16: await restCell(baseUrl, IMAGE_640, true, CONCURRENCY),
-    grpc640: await grpcCell(IMAGE_640, CONCURRENCY),
-    grpcCnn: await grpcCell(CNN, CONCURRENCY),
+    grpc640: await grpcCell(IMAGE_640, CONCURRENCY, CONCURRENCY),
+    grpc640Shared: await grpcCell(IMAGE_640, CONCURRENCY, 1),
+    grpcCnn: await grpcCell(CNN, CONCURRENCY, CONCURRENCY),
+    grpcCnnShared: await grpcCell(CNN, CONCURRENCY, 1),
   };
 }
 
@@ -199,8 +219,20 @@ function oipTargets(c: Cells): Target[] {
       (x) => x.result.p50Ms,
     ),
     ratioTarget(`CNN c${CONCURRENCY}: OIP REST binary / direct session.run rps`, 0.7, c.cnnBinary, c.direct, rps),
-    ratioTarget(`${IMAGE_640.name} c${CONCURRENCY}: OIP gRPC raw / REST binary rps`, 1, c.grpc640, c.binary640c16, rps),
-    ratioTarget(`CNN c${CONCURRENCY}: OIP gRPC raw / REST binary rps`, 1, c.grpcCnn, c.cnnBinary, rps),
+    ratioTarget(
+      `${IMAGE_640.name} c${CONCURRENCY}: OIP gRPC raw (a channel per caller) / REST binary rps`,
+      1,
+      c.grpc640,
+      c.binary640c16,
+      rps,
+    ),
+    ratioTarget(
+      `CNN c${CONCURRENCY}: OIP gRPC raw (a channel per caller) / REST binary rps`,
+      1,
+      c.grpcCnn,
+      c.cnnBinary,
+      rps,
+    ),
   ];
 }
 
