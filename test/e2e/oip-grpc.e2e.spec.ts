@@ -477,4 +477,25 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
       if (!closing) await t.close();
     }
   });
+
+  it('cancels a call still in flight once SHUTDOWN_GRACE_MS has passed, and closes', async () => {
+    const { t, address } = await startGrpcApp({ SHUTDOWN_GRACE_MS: '200', CACHE_DEFAULT_ENABLED: 'false' });
+    const grpc = new OipGrpcClient(address, t.adminKey);
+    const sha256 = await upload(t, { mlp: [mlpModel()] });
+    const gate = await holdModelLoads(t, sha256.mlp);
+    let closing: Promise<void> | undefined;
+    try {
+      const inFlight = grpc.modelInfer(mlpRaw());
+      await waitFor(() => t.app.get(InferenceService).status().inFlight === 1, {
+        what: 'the call to reach the engine',
+      });
+      closing = t.close();
+      // The run is still held: the server gives up on it, and the client learns so.
+      await failsWith(inFlight, GrpcStatus.CANCELLED);
+    } finally {
+      gate.release();
+      grpc.close();
+      await (closing ?? t.close());
+    }
+  });
 });

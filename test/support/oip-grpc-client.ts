@@ -12,14 +12,14 @@ import {
   ServiceError,
   status as GrpcStatus,
 } from '@grpc/grpc-js';
-import { inferenceServiceDefinition } from '../../src/oip/grpc/grpc-definition';
 import { dtypeOfOip, OipDatatype } from '../../src/oip/oip-datatypes';
-import type {
+import {
+  inferenceServiceDefinition,
   ModelInferRequestMessage,
   ModelMetadataResponseMessage,
   ModelRequestMessage,
   ServerMetadataResponseMessage,
-} from '../../src/oip/grpc/grpc-messages';
+} from '../../src/oip/grpc/grpc-definition';
 import { valuesOf } from './oip-wire';
 import type { JsonTensor } from './reference-run';
 

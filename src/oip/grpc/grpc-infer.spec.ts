@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../common/errors';
 import type { OipInferResult } from '../oip-types';
-import { inferenceServiceDefinition } from './grpc-definition';
+import { inferenceServiceDefinition, InferParameters, ModelInferRequestMessage } from './grpc-definition';
 import { inferParametersOf, inferRequestOf, inferResponseOf, parametersOf } from './grpc-infer';
-import type { InferParameters, ModelInferRequestMessage } from './grpc-messages';
 
 const definition = inferenceServiceDefinition();
 const modelInfer = definition.ModelInfer;

@@ -10,7 +10,7 @@ import type {
   InferTensorContentsMessage,
   ModelInferRequestMessage,
   ModelInferResponseMessage,
-} from './grpc-messages';
+} from './grpc-definition';
 
 type ContentsField = keyof InferTensorContentsMessage;
 

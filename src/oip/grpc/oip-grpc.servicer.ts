@@ -17,7 +17,7 @@ import { cacheControlBypasses, serverTiming } from '../../predictions/prediction
 import { OipService } from '../oip.service';
 import { GrpcAccess, INFER_ACCESS, READ_ACCESS } from './grpc-access';
 import { inferRequestOf, inferResponseOf } from './grpc-infer';
-import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelRequestMessage } from './grpc-messages';
+import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelRequestMessage } from './grpc-definition';
 import { grpcStatusOf } from './grpc-status';
 
 type AnyCall = ServerUnaryCall<unknown, unknown>;
