@@ -104,16 +104,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   );
   const elapsed = performance.now() - started;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
   const ok = latencies.length - errors;
+  return {
+    ...rates(latencies, errors, elapsed),
+    stages: Object.fromEntries([...stageSums].map(([name, sum]) => [name, ok > 0 ? sum / ok : 0])),
+    cache: Object.fromEntries(cacheHeaders),
+  };
+}
+
+/** Throughput and latency percentiles of a closed loop that ran `elapsedMs`. */
+function rates(latencies: number[], errors: number, elapsedMs: number) {
+  latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length,
     errors,
-    rps: (latencies.length / elapsed) * 1000,
+    rps: (latencies.length / elapsedMs) * 1000,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
-    stages: Object.fromEntries([...stageSums].map(([name, sum]) => [name, ok > 0 ? sum / ok : 0])),
-    cache: Object.fromEntries(cacheHeaders),
   };
 }
 
@@ -144,15 +151,5 @@ export async function closedLoop(
       latencies.push(performance.now() - t0);
     }
   });
-  const elapsed = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors,
-    rps: (latencies.length / elapsed) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    stages: {},
-    cache: {},
-  };
+  return { ...rates(latencies, errors, performance.now() - started), stages: {}, cache: {} };
 }
