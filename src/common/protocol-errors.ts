@@ -3,12 +3,29 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, Response } from 'express';
 import { InvalidInputError } from './errors';
+import { isInferenceProtocolPath } from './inference-protocol-path';
 import { STATUS_CODES } from 'node:http';
 import { REQUEST_ID_HEADER } from './request-id';
 
-function errorBody(status: number, message: string, requestId: string): string {
+/** The error body, or the Open Inference Protocol's `{"error"}` for a path under /v2. */
+function errorBody(status: number, message: string, requestId: string, path: string | undefined): string {
+  if (path !== undefined && isInferenceProtocolPath(path)) return JSON.stringify({ error: message });
   return JSON.stringify({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, requestId });
 }
+
+/**
+ * The path of the request Node's parser gave up on: the one whose headers it had read on this
+ * socket (a body cut short), else the request line in the raw bytes it refused.
+ */
+function pathOf(error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): string | undefined {
+  const current = currentPaths.get(socket);
+  if (current !== undefined) return current;
+  const line = error.rawPacket?.subarray(0, 2048).toString('latin1');
+  return line ? /^[A-Z]+ (\/[^ ?\r\n]*)/.exec(line)?.[1] : undefined;
+}
+
+/** The path of the request each socket is reading (HTTP/1.1 reads one at a time). */
+const currentPaths = new WeakMap<Duplex, string>();
 
 /** What Node's HTTP parser refused, as the status and message a client should see. */
 function describe(code: string | undefined): { status: number; message: string } {
@@ -30,6 +47,10 @@ function describe(code: string | undefined): { status: number; message: string }
 export function installProtocolErrorBodies(server: Server): void {
   // Node answers an HTTP/1.1 request without Host with an empty 400 and no event; requireHost does it instead.
   (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    currentPaths.set(req.socket, req.url?.split('?')[0] ?? '');
+    res.once('finish', () => currentPaths.delete(req.socket));
+  });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
@@ -37,7 +58,7 @@ export function installProtocolErrorBodies(server: Server): void {
     }
     const { status, message } = describe(error.code);
     const requestId = randomUUID();
-    const body = errorBody(status, message, requestId);
+    const body = errorBody(status, message, requestId, pathOf(error, socket));
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
@@ -51,7 +72,8 @@ export function installProtocolErrorBodies(server: Server): void {
       [REQUEST_ID_HEADER]: requestId,
       Connection: 'close',
     });
-    res.end(errorBody(417, `Expect: '${expect}' is not supported; only 100-continue is`, requestId));
+    const path = req.url?.split('?')[0];
+    res.end(errorBody(417, `Expect: '${expect}' is not supported; only 100-continue is`, requestId, path));
   });
 }
 

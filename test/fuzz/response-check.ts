@@ -13,13 +13,18 @@ export interface Violation {
 }
 
 /** An answer is fine when it is not a 5xx (503 with Retry-After aside) and every error has the documented body. */
-export function checkOutcome(outcome: WireOutcome, request: Pick<FuzzCase, 'halfClose' | 'expect'>): Violation[] {
+export function checkOutcome(
+  outcome: WireOutcome,
+  request: Pick<FuzzCase, 'halfClose' | 'expect'> & Partial<Pick<FuzzCase, 'path'>>,
+): Violation[] {
   if (outcome.kind === 'timeout') return [{ rule: 'timeout', detail: `no answer within ${outcome.ms} ms` }];
   if (outcome.kind === 'no-response') {
     // A client that stops sending mid-body is owed nothing; anyone else is owed an answer.
     return request.halfClose ? [] : [{ rule: 'no-response', detail: outcome.reason }];
   }
-  const violations = checkResponse(outcome.response);
+  const head = request.path?.[0];
+  const route = typeof head === 'string' ? protocolRoute(head, request.path!.at(-1)) : undefined;
+  const violations = checkResponse(outcome.response, route);
   const { status } = outcome.response;
   if (request.expect && status !== request.expect.status && status < 500) {
     violations.push({
@@ -30,14 +35,27 @@ export function checkOutcome(outcome: WireOutcome, request: Pick<FuzzCase, 'half
   return violations;
 }
 
-export function checkResponse(response: WireResponse): Violation[] {
+/**
+ * Open Inference Protocol routes (under /v2) answer their own error body, `{"error": "..."}`, and
+ * their readiness answers "not ready" as a bare 503: the status is the answer.
+ */
+type ProtocolRoute = 'protocol' | 'protocol-ready';
+
+function protocolRoute(head: string, tail: unknown): ProtocolRoute | undefined {
+  if (head !== '/v2' && !head.startsWith('/v2/')) return undefined;
+  return typeof tail === 'string' && tail.endsWith('/ready') ? 'protocol-ready' : 'protocol';
+}
+
+export function checkResponse(response: WireResponse, route?: ProtocolRoute): Violation[] {
   const violations: Violation[] = [];
   const { status } = response;
+  const notReady = status === 503 && route === 'protocol-ready' && response.body.length === 0;
+  if (notReady) return violations;
   if (status >= 500 && !(status === 503 && response.headers['retry-after'] !== undefined)) {
     violations.push({ rule: 'server-error', detail: `status ${status}` });
   }
   if (status >= 400) {
-    const problem = errorBodyProblem(response);
+    const problem = route ? protocolErrorBodyProblem(response) : errorBodyProblem(response);
     if (problem) violations.push({ rule: 'error-body', detail: problem });
   } else if (/json/i.test(response.headers['content-type'] ?? '') && response.body.length > 0) {
     try {
@@ -50,6 +68,25 @@ export function checkResponse(response: WireResponse): Violation[] {
     }
   }
   return violations;
+}
+
+/** Why an error answer under /v2 is not exactly `{"error": "..."}`, or undefined. */
+function protocolErrorBodyProblem(response: WireResponse): string | undefined {
+  const type = response.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) return `Content-Type ${JSON.stringify(type)}`;
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body.toString('utf8'));
+  } catch {
+    return 'the body is not JSON';
+  }
+  const b = body as Record<string, unknown> | null;
+  if (b === null || typeof b !== 'object' || Object.keys(b).join() !== 'error')
+    return 'the body is not exactly {error}';
+  if (typeof b.error !== 'string' || b.error === '') return 'error is not a non-empty string';
+  if (b.error.length > MAX_ERROR_MESSAGE) return `error of ${b.error.length} characters (max ${MAX_ERROR_MESSAGE})`;
+  if (!response.headers['x-request-id']) return 'no X-Request-Id header';
+  return undefined;
 }
 
 /** Why an error answer is not `{statusCode, error, message, requestId, details?}`, or undefined. */
