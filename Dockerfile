@@ -55,11 +55,14 @@ RUN groupadd --gid 10001 modelforge \
  && chown 10001:10001 /app/data
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The gRPC service definition, read at start (src/oip/grpc/grpc-definition.ts).
+COPY proto ./proto
 USER 10001:10001
 # Model artifacts, upload staging and (without DATABASE_URL) the SQLite file. A new named volume
 # copies this directory's ownership, so the app user can write to it.
 VOLUME ["/app/data"]
-EXPOSE 3000
+# HTTP, and the Open Inference Protocol over gRPC (GRPC_PORT).
+EXPOSE 3000 8001
 # Liveness only (checks no dependency). Node itself does the request: slim images have no curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "require('node:http').get({host:'127.0.0.1',port:process.env.PORT||3000,path:'/health/live',timeout:4000},(r)=>process.exit(r.statusCode===200?0:1)).on('timeout',()=>process.exit(1)).on('error',()=>process.exit(1))"]

@@ -101,7 +101,13 @@ const median = (values: number[]) =>
 async function resolveCost(): Promise<string[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-auth-'));
   const config = new AppConfig(
-    loadEnvironment({ NODE_ENV: 'production', DATA_DIR: dataDir, LOG_LEVEL: 'silent', ADMIN_API_KEY: BENCH_ADMIN_KEY }),
+    loadEnvironment({
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'silent',
+      ADMIN_API_KEY: BENCH_ADMIN_KEY,
+      GRPC_PORT: '0',
+    }),
   );
   const app = await createApp(config, pino({ level: 'silent' }));
   await app.init();

@@ -14,8 +14,8 @@ export interface LoadResult {
 
 export interface LoadOptions {
   url: string;
-  /** The same body for every request, or a function giving the body of request n. */
-  body: string | ((n: number) => string);
+  /** The same body for every request (text or bytes), or a function giving the body of request n. */
+  body: string | Buffer | ((n: number) => string);
   headers?: Record<string, string>;
   concurrency: number;
   /** Stop after this long... */
@@ -45,7 +45,7 @@ function parseServerTiming(header: string | string[] | undefined, into: Map<stri
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const fixed = typeof options.body === 'string' ? Buffer.from(options.body) : undefined;
+  const fixed = typeof options.body === 'function' ? undefined : Buffer.from(options.body);
   const bodyFor = options.body;
   let sent = 0;
   const send = () => {
@@ -104,15 +104,52 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   );
   const elapsed = performance.now() - started;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
   const ok = latencies.length - errors;
   return {
-    requests: latencies.length,
-    errors,
-    rps: (latencies.length / elapsed) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
+    ...rates(latencies, errors, elapsed),
     stages: Object.fromEntries([...stageSums].map(([name, sum]) => [name, ok > 0 ? sum / ok : 0])),
     cache: Object.fromEntries(cacheHeaders),
   };
+}
+
+/** Throughput and latency percentiles of a closed loop that ran `elapsedMs`. */
+function rates(latencies: number[], errors: number, elapsedMs: number) {
+  latencies.sort((a, b) => a - b);
+  return {
+    requests: latencies.length,
+    errors,
+    rps: (latencies.length / elapsedMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+  };
+}
+
+/**
+ * Closed-loop calls that are not one HTTP request each (session.run, a gRPC call): `concurrency`
+ * callers, each starting its next call when the previous one settled. `call` answers whether it
+ * succeeded; no stages or cache headers are seen.
+ */
+export async function closedLoop(
+  call: () => Promise<boolean>,
+  concurrency: number,
+  durationMs: number,
+  warmupMs = 0,
+): Promise<LoadResult> {
+  const warmupEnd = performance.now() + warmupMs;
+  const callers = (body: () => Promise<void>) => Promise.all(Array.from({ length: concurrency }, body));
+  await callers(async () => {
+    while (performance.now() < warmupEnd) await call();
+  });
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await callers(async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      if (!(await call())) errors++;
+      latencies.push(performance.now() - t0);
+    }
+  });
+  return { ...rates(latencies, errors, performance.now() - started), stages: {}, cache: {} };
 }

@@ -77,6 +77,8 @@ export async function startModelForge(
       PORT: String(port),
       HOST: '127.0.0.1',
       ADMIN_API_KEY: BENCH_ADMIN_KEY,
+      // No gRPC server unless a benchmark gives it a port: several services run at once.
+      GRPC_PORT: '0',
       ...env,
     },
     port,

@@ -1,7 +1,8 @@
 /**
  * npm run bench: ModelForge against a hand-written Express server and direct in-process
- * session.run, all measured in this one run on this machine. Prints markdown tables, then the
- * issue's targets with both sides of each ratio and met / not met.
+ * session.run, and the Open Inference Protocol's paths against each other, all measured in this one
+ * run on this machine. Prints markdown tables, then the issue's targets with both sides of each
+ * ratio and met / not met.
  *
  * Environment: BENCH_DURATION_MS (per cell, default 4000), BENCH_RSS_REQUESTS (default 50,000),
  * BENCH_BATCHING=off skips the batching rows (on by default: a refused PATCH fails the run),
@@ -16,6 +17,7 @@ import { benchBodies } from './bodies';
 import { benchCacheStores } from './cache';
 import { benchIpc } from './ipc';
 import { benchJobs, jobTargets } from './jobs';
+import { benchOip } from './oip';
 import { benchRateLimits } from './rate-limits';
 import { LoadResult, runLoad } from './load';
 import { AUTH_HEADER, GcModelForge, scrapeSum, startModelForge, startModelForgeWithGc } from './processes';
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
   } finally {
     await mf.stop();
   }
+  const oip = await benchOip(path.join(work, 'data-oip'));
   const redisUrl = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
   const withRedis = await startModelForge(path.join(work, 'data-redis'), 39102, { REDIS_URL: redisUrl });
   try {
@@ -147,7 +150,7 @@ async function main(): Promise<void> {
     await withRedis.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
-  const targets = [...throughputTargets(cells), memory.target];
+  const targets = [...throughputTargets(cells), memory.target, ...oip.targets];
 
   const sections: string[][] = [
     throughputLines(cells, loopSources),
@@ -168,6 +171,7 @@ async function main(): Promise<void> {
       ...cacheRows,
     ],
     memory.lines,
+    oip.lines,
   ];
   for (const section of sections) console.log(`${section.join('\n')}\n`);
   if (!ONLY_THROUGHPUT) {

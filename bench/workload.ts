@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { cnnModel, mlpModel } from '../test/support/onnx-models';
-import { LoadResult, percentile } from './load';
+import { LoadResult, closedLoop } from './load';
 import { AUTH_HEADER } from './processes';
 
 /** Each closed-loop cell of the throughput tables lasts this long (after its warm-up). */
@@ -35,7 +35,7 @@ function nested(shape: number[], next: () => number): unknown {
   return Array.from({ length: shape[0] }, () => nested(shape.slice(1), next));
 }
 
-function sampleValues(shape: number[]): number[] {
+export function sampleValues(shape: number[]): number[] {
   const size = shape.reduce((a, b) => a * b, 1);
   return Array.from({ length: size }, (_, i) => Math.round(Math.sin(i) * 1000) / 1000);
 }
@@ -71,30 +71,16 @@ export async function directRun(model: BenchModel, concurrency: number): Promise
     [model.inputName]: new ort.Tensor('float32', Float32Array.from(sampleValues(model.shape)), model.shape),
   };
   for (let i = 0; i < 20; i++) await session.run(feeds);
-  const latencies: number[] = [];
-  const started = performance.now();
-  const deadline = started + DURATION_MS;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        await session.run(feeds);
-        latencies.push(performance.now() - t0);
-      }
-    }),
+  const result = await closedLoop(
+    async () => {
+      await session.run(feeds);
+      return true;
+    },
+    concurrency,
+    DURATION_MS,
   );
-  const elapsed = performance.now() - started;
   await session.release();
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: latencies.length,
-    errors: 0,
-    rps: (latencies.length / elapsed) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    stages: {},
-    cache: {},
-  };
+  return result;
 }
 
 /** Creates the model and uploads its bytes as version 1; throws unless the upload answers 201. */

@@ -12,6 +12,11 @@ import {
 } from './principal';
 import { RateLimits } from './rate-limits';
 
+/** The credential store could not be read (a database outage): 503, retry in a second. */
+export function credentialsUnavailable(): UnavailableError {
+  return new UnavailableError('Credentials cannot be checked right now; retry shortly', 1);
+}
+
 /**
  * Resolves the request's credential, before any body is read, and records the principal (or why
  * the credential failed) on the request. It rejects nothing: public routes ignore credentials,
@@ -40,7 +45,7 @@ export function authenticateMiddleware(credentials: CredentialsService, enabled:
         else setPrincipal(req, result);
         next();
       },
-      () => next(new UnavailableError('Credentials cannot be checked right now; retry shortly', 1)),
+      () => next(credentialsUnavailable()),
     );
   };
 }

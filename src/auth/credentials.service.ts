@@ -31,8 +31,14 @@ const METRICS_PRINCIPAL: Principal = Object.freeze({
 
 /** The credential a request carries, if any: `Authorization: Bearer <x>` or `X-API-Key: <x>`. */
 export function presentedCredential(req: Request): string | undefined | CredentialFailure {
-  const header = req.headers.authorization;
-  const apiKey = req.headers['x-api-key'];
+  return credentialOf(req.headers.authorization, req.headers['x-api-key']);
+}
+
+/**
+ * The credential of an `authorization` value (`Bearer <x>`) or, without one, an `x-api-key`
+ * value: what HTTP headers and gRPC metadata both carry.
+ */
+export function credentialOf(header: string | undefined, apiKey: unknown): string | undefined | CredentialFailure {
   if (header === undefined && apiKey === undefined) return undefined;
   if (header !== undefined) {
     const match = /^Bearer +(\S+) *$/i.exec(header);

@@ -1,5 +1,12 @@
-import type { Response } from 'express';
 import type { Principal } from './principal';
+
+/**
+ * Where a rate-limit decision writes its RateLimit-* fields: an Express response, or the
+ * metadata of a gRPC call.
+ */
+export interface RateLimitHeaderSink {
+  setHeader(name: string, value: string): unknown;
+}
 
 /**
  * Per-credential request limits. `admit` sets the RateLimit-* headers on `res` and throws
@@ -7,5 +14,5 @@ import type { Principal } from './principal';
  * Bound to TokenBucketRateLimits (rate-limit/token-bucket-rate-limits.ts).
  */
 export abstract class RateLimits {
-  abstract admit(principal: Principal, res: Response): Promise<void>;
+  abstract admit(principal: Principal, res: RateLimitHeaderSink): Promise<void>;
 }

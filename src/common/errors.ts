@@ -58,6 +58,13 @@ export class VersionNotFoundError extends NotFoundError {
   }
 }
 
+/** The model exists but no version of it is ready: nothing to serve yet (404, or "not ready"). */
+export class NoReadyVersionError extends NotFoundError {
+  constructor(name: string) {
+    super(`Model '${name}' has no ready version yet; upload one`);
+  }
+}
+
 export class ConflictError extends DomainError {
   constructor(message: string) {
     super('conflict', message);

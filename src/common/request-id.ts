@@ -17,11 +17,15 @@ export interface RequestWithId extends Request {
  * it the moment the request's timings start from.
  */
 export function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
-  const incoming = req.headers[REQUEST_ID_HEADER.toLowerCase()];
-  const id = typeof incoming === 'string' && ACCEPTABLE.test(incoming) ? incoming : randomUUID();
+  const id = requestIdFrom(req.headers[REQUEST_ID_HEADER.toLowerCase()]);
   (req as RequestWithId).startedAt = process.hrtime.bigint();
   res.setHeader(REQUEST_ID_HEADER, id);
   return id;
+}
+
+/** A client's request id (an X-Request-Id header, gRPC `x-request-id` metadata) if well-formed, else a new UUID. */
+export function requestIdFrom(incoming: unknown): string {
+  return typeof incoming === 'string' && ACCEPTABLE.test(incoming) ? incoming : randomUUID();
 }
 
 export function requestIdOf(req: Request): string {

@@ -27,6 +27,16 @@ export interface HttpConfig {
   readonly maxInflightBodyBytes: number;
 }
 
+/** The Open Inference Protocol over gRPC (src/oip/grpc). */
+export interface GrpcConfig {
+  /** GRPC_PORT; 0 = no gRPC server. */
+  readonly port: number;
+  /** HOST, as for HTTP. */
+  readonly host: string;
+  /** Largest request message: MAX_JSON_BODY_BYTES, the limit of a REST prediction body. */
+  readonly maxReceiveMessageBytes: number;
+}
+
 export interface ShutdownConfig {
   readonly drainMs: number;
   readonly graceMs: number;
@@ -143,6 +153,7 @@ function deepFreeze<T>(value: T): T {
 export class AppConfig {
   readonly app: AppSettings;
   readonly http: HttpConfig;
+  readonly grpc: GrpcConfig;
   readonly shutdown: ShutdownConfig;
   readonly log: LogConfig;
   readonly database: DatabaseConfig;
@@ -175,6 +186,7 @@ export class AppConfig {
       maxRegistryBodyBytes: env.MAX_REGISTRY_BODY_BYTES,
       maxInflightBodyBytes: env.MAX_INFLIGHT_BODY_BYTES,
     };
+    this.grpc = { port: env.GRPC_PORT, host: env.HOST, maxReceiveMessageBytes: env.MAX_JSON_BODY_BYTES };
     this.shutdown = { drainMs: env.SHUTDOWN_DRAIN_MS, graceMs: env.SHUTDOWN_GRACE_MS };
     this.log = {
       level: env.LOG_LEVEL,

@@ -113,6 +113,10 @@ export class Environment {
   @TextVar()
   HOST = '0.0.0.0';
 
+  /** Port of the Open Inference Protocol over gRPC, on HOST (0 = no gRPC server). */
+  @IntVar(0, 65535)
+  GRPC_PORT = 8001;
+
   @UrlVar(['postgres', 'postgresql'], 'embedded SQLite')
   DATABASE_URL?: string;
 

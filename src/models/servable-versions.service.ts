@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError, NotFoundError, VersionNotFoundError } from '../common/errors';
+import { ConflictError, NoReadyVersionError, VersionNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ModelVersionRepository } from './model-version.repository';
 import { ModelRepository } from './model.repository';
@@ -57,7 +57,7 @@ export class ServableVersionsService {
   private async resolveFromDatabase(name: string, version?: number): Promise<ServableVersion> {
     const model = await this.models.getByName(name);
     const number = version ?? model.latestVersion;
-    if (number === null) throw new NotFoundError(`Model '${name}' has no ready version yet; upload one`);
+    if (number === null) throw new NoReadyVersionError(name);
     const entity = await this.versions.find(model.id, number);
     if (!entity) throw new VersionNotFoundError(name, number);
     if (entity.status !== 'ready') {

@@ -3,7 +3,7 @@ import type { Caller } from '../auth/caller';
 import { assertModelInScope } from '../auth/model-scope';
 import { CachedPrediction, PredictionCacheService } from '../cache/prediction-cache.service';
 import { boundedName } from '../common/bounded-text';
-import { ConflictError, DomainError, STATUS_BY_KIND } from '../common/errors';
+import { ConflictError, DomainError, NoReadyVersionError, STATUS_BY_KIND } from '../common/errors';
 import { toSafeError } from '../common/safe-error';
 import { AppConfig } from '../config/app-config';
 import { HealthService } from '../health/health.service';
@@ -95,14 +95,15 @@ export class OipService {
 
   /**
    * Whether the version can take an infer now: it exists and is ready, an inference process runs,
-   * and shutdown has not begun. An unknown model or version is an error (404), not "not ready".
+   * and shutdown has not begun. A model with no ready version yet is not ready; an unknown model
+   * or version is an error (404).
    */
   async modelReady(caller: Caller, name: string, version?: string): Promise<boolean> {
     assertModelInScope(caller, name);
     try {
       await this.versions.resolve(name, parseVersion(name, version));
     } catch (error) {
-      if (error instanceof ConflictError) return false;
+      if (error instanceof ConflictError || error instanceof NoReadyVersionError) return false;
       throw error;
     }
     return !this.shutdown.isDraining && this.inference.status().alive > 0;

@@ -56,7 +56,12 @@ export type RequestWithPrediction = Request & { prediction?: PredictionContext; 
 
 /** `Cache-Control: no-cache` (or no-store) skips the prediction cache lookup. */
 export function bypassesCache(req: Request): boolean {
-  return /no-cache|no-store/i.test(req.header('cache-control') ?? '');
+  return cacheControlBypasses(req.header('cache-control'));
+}
+
+/** A Cache-Control value (an HTTP header, gRPC `cache-control` metadata) that skips the cache lookup. */
+export function cacheControlBypasses(value: string | undefined): boolean {
+  return /no-cache|no-store/i.test(value ?? '');
 }
 
 /** The body reader hashes a prediction body as it arrives unless the cache is bypassed. */

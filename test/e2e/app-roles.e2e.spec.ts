@@ -7,6 +7,7 @@ import type express from 'express';
 import { HealthController } from '../../src/health/health.controller';
 import { InferenceProcessor } from '../../src/jobs/queue/inference.processor';
 import { MetricsController } from '../../src/metrics/metrics.controller';
+import { OipGrpcServer } from '../../src/oip/grpc/oip-grpc.server';
 import { PredictionLogService } from '../../src/predictions/prediction-log.service';
 import { dropQueue, REDIS_TEST_URL, redisPrefix, testQueue } from '../support/job-helpers';
 import { bearer, startTestApp, TEST_ADMIN_KEY, TestApp } from '../support/test-app';
@@ -79,8 +80,9 @@ describe('process roles (APP_ROLE) compose the application', () => {
       assert.deepEqual(routes.sort(), ['GET /health/live', 'GET /health/ready', 'GET /metrics']);
     });
 
-    it('builds no prediction log (no flush timer) and consumes jobs', () => {
+    it('builds no prediction log (no flush timer), no gRPC server, and consumes jobs', () => {
       assert.equal(has(worker.app, PredictionLogService), false);
+      assert.equal(has(worker.app, OipGrpcServer), false);
       assert.equal(has(worker.app, InferenceProcessor), true);
     });
 
@@ -113,6 +115,7 @@ describe('process roles (APP_ROLE) compose the application', () => {
         assert.ok(routes.includes(route), route);
       }
       assert.equal(has(api.app, PredictionLogService), true);
+      assert.equal(has(api.app, OipGrpcServer), true);
       assert.equal(has(api.app, InferenceProcessor), false);
       assert.equal((await get(api, '/api/v1/models', TEST_ADMIN_KEY)).status, 200);
       assert.equal((await get(api, '/docs-json')).status, 200);

@@ -14,7 +14,7 @@ export interface CreatedKey {
 /** An API key created through POST /api/v1/auth/keys as admin. */
 export async function createKey(
   t: TestApp,
-  body: { name: string; role: Role; models?: string[] },
+  body: { name: string; role: Role; models?: string[]; rateLimitPerMinute?: number },
 ): Promise<CreatedKey> {
   const res = await authed(t).post('/api/v1/auth/keys').send(body);
   assert.equal(res.status, 201, JSON.stringify(res.body));

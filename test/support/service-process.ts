@@ -70,6 +70,8 @@ export async function spawnService(
       LOG_LEVEL: 'info',
       PORT: String(port),
       HOST: '127.0.0.1',
+      // Not the default 8001: several services run at once.
+      GRPC_PORT: '0',
       DATA_DIR: dataDir,
       ADMIN_API_KEY: TEST_ADMIN_KEY,
       ...options.jobGate?.env(),

@@ -67,6 +67,8 @@ export async function startTestApp(engine: Engine, options: TestAppOptions = {})
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       LOG_FORMAT: 'json',
       ADMIN_API_KEY: TEST_ADMIN_KEY,
+      // No gRPC server unless a spec asks for one (on a port of its own): specs run in parallel.
+      GRPC_PORT: '0',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       ...options.env,
     }),

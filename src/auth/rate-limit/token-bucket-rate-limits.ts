@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import type { Response } from 'express';
 import { Clock } from '../../common/clock';
 import { TooManyRequestsError } from '../../common/errors';
 import { AppConfig, AuthConfig } from '../../config/app-config';
 import { MetricsService } from '../../metrics/metrics.service';
 import type { Principal } from '../principal';
-import { RateLimits } from '../rate-limits';
+import { RateLimitHeaderSink, RateLimits } from '../rate-limits';
 import { BucketStore } from './bucket-store';
 import { describeBucket, RateLimitOutcome } from './token-bucket';
 
@@ -50,7 +49,7 @@ export class TokenBucketRateLimits extends RateLimits {
     this.keyPrefix = `${config.redis.keyPrefix}:ratelimit:`;
   }
 
-  async admit(principal: Principal, res: Response): Promise<void> {
+  async admit(principal: Principal, res: RateLimitHeaderSink): Promise<void> {
     const limit = limitOf(principal, this.defaults);
     if (limit <= 0) return;
     const { allowed, units } = await this.store.take(this.keyPrefix + principal.actor, limit, this.clock.now());
