@@ -389,22 +389,22 @@ describe('decodeInputs', () => {
       [
         'int64',
         2 ** 60,
-        'value 1152921504606847000 at flat index 0 is not representable as int64 (use a safe integer or a decimal string)',
+        'value 1152921504606847000 at flat index 0 is not representable as int64 (a number past 2^53 may already be rounded; send it as a decimal string)',
       ],
       [
         'int64',
         2 ** 53,
-        'value 9007199254740992 at flat index 0 is not representable as int64 (use a safe integer or a decimal string)',
+        'value 9007199254740992 at flat index 0 is not representable as int64 (a number past 2^53 may already be rounded; send it as a decimal string)',
       ],
       [
         'int64',
         '9223372036854775808',
-        'value "9223372036854775808" at flat index 0 is not representable as int64 (use a safe integer or a decimal string)',
+        'value "9223372036854775808" at flat index 0 is not representable as int64 (its range is -9223372036854775808 to 9223372036854775807)',
       ],
       [
         'int64',
         '-9223372036854775809',
-        'value "-9223372036854775809" at flat index 0 is not representable as int64 (use a safe integer or a decimal string)',
+        'value "-9223372036854775809" at flat index 0 is not representable as int64 (its range is -9223372036854775808 to 9223372036854775807)',
       ],
       [
         'int64',
@@ -424,12 +424,12 @@ describe('decodeInputs', () => {
       [
         'uint64',
         '18446744073709551616',
-        'value "18446744073709551616" at flat index 0 is not representable as uint64 (use a safe integer or a decimal string)',
+        'value "18446744073709551616" at flat index 0 is not representable as uint64 (its range is 0 to 18446744073709551615)',
       ],
       [
         'uint64',
         -1,
-        'value -1 at flat index 0 is not representable as uint64 (use a safe integer or a decimal string)',
+        'value -1 at flat index 0 is not representable as uint64 (its range is 0 to 18446744073709551615)',
       ],
       ['bool', 1, 'value 1 at flat index 0 is not representable as bool'],
       ['bool', 'true', 'value "true" at flat index 0 is not representable as bool'],

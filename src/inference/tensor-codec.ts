@@ -65,8 +65,11 @@ export function writerFor(
     // A float32 value is representable when it rounds to a finite float32 (3.4028235e38 does).
     const finite = dtype === 'float32' ? (v: number) => Number.isFinite(Math.fround(v)) : Number.isFinite;
     return (value, at) => {
-      if (typeof value !== 'number' || !finite(value)) fail(value, at);
-      out[at] = value as number;
+      // Digits past 2^53, read exactly as a BigInt, are the double JSON.parse would give: floats
+      // from 2^53 to 1e21 are written that way (JSON.stringify(1e20), our own FP32 outputs).
+      const number = typeof value === 'bigint' ? Number(value) : value;
+      if (typeof number !== 'number' || !finite(number)) fail(value, at);
+      out[at] = number as number;
     };
   }
   const range = INTEGER_RANGES[dtype];
@@ -83,16 +86,20 @@ export function writerFor(
     const out = target as BigInt64Array | BigUint64Array;
     const [min, max] = bigRange;
     return (value, at) => {
-      let big: bigint | undefined;
-      if (typeof value === 'number' && Number.isSafeInteger(value)) big = BigInt(value);
-      else if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) big = BigInt(value);
-      if (big === undefined || big < min || big > max) {
-        throw new InputProblem(
-          `value ${boundedValue(value)} at flat index ${at} is not representable as ${typeName} ` +
-            '(use a safe integer or a decimal string)',
-        );
+      const big = exactInteger(value);
+      if (big !== undefined && big >= min && big <= max) {
+        out[at] = big;
+        return;
       }
-      out[at] = big;
+      const why =
+        big !== undefined
+          ? `its range is ${min} to ${max}`
+          : Number.isInteger(value)
+            ? 'a number past 2^53 may already be rounded; send it as a decimal string'
+            : 'use a safe integer or a decimal string';
+      throw new InputProblem(
+        `value ${boundedValue(value)} at flat index ${at} is not representable as ${typeName} (${why})`,
+      );
     };
   }
   if (dtype === 'bool') {
@@ -107,6 +114,17 @@ export function writerFor(
     if (typeof value !== 'string') fail(value, at);
     out[at] = value as string;
   };
+}
+
+/**
+ * A 64-bit integer value as given exactly: a safe-integer number, a BigInt (JSON digits past 2^53
+ * read exactly) or a decimal string. An integer number past 2^53 is not one: it may be rounded.
+ */
+function exactInteger(value: unknown): bigint | undefined {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) return BigInt(value);
+  return undefined;
 }
 
 /** Shape of a nested array, read along the first element of each level, at most MAX_TENSOR_RANK deep. */

@@ -254,19 +254,13 @@ describe('readInferRequest: JSON data', () => {
       'UINT64',
       [1],
       [-1],
-      "input 'x' value -1 at flat index 0 is not representable as UINT64 (use a safe integer or a decimal string)",
-    ],
-    [
-      'INT64',
-      [1],
-      [2 ** 60],
-      "input 'x' value 1152921504606847000 at flat index 0 is not representable as INT64 (use a safe integer or a decimal string)",
+      "input 'x' value -1 at flat index 0 is not representable as UINT64 (its range is 0 to 18446744073709551615)",
     ],
     [
       'INT64',
       [1],
       ['9223372036854775808'],
-      `input 'x' value "9223372036854775808" at flat index 0 is not representable as INT64 (use a safe integer or a decimal string)`,
+      `input 'x' value "9223372036854775808" at flat index 0 is not representable as INT64 (its range is -9223372036854775808 to 9223372036854775807)`,
     ],
     ['BOOL', [1], [1], "input 'x' value 1 at flat index 0 is not representable as BOOL"],
     ['FP16', [1], [65520], "input 'x' value 65520 at flat index 0 is not representable as FP16"],
@@ -292,6 +286,115 @@ describe('readInferRequest: JSON data', () => {
       "input 'x' has shape [4503599627370496, 4503599627370496, 4503599627370496], which takes the request past MAX_TENSOR_ELEMENTS",
     );
     assert.equal(read('FP32', [2 ** 52, 0, 2 ** 52], []).shape[1], 0, 'an empty tensor of huge dimensions is empty');
+  });
+});
+
+describe('readInferRequest: 64-bit integers past 2^53, written as digits', () => {
+  /** A body given as JSON text, since JSON.stringify cannot write integers past 2^53. */
+  const readText = (text: string) => readInferRequest(Buffer.from(text), undefined, LIMITS);
+  const body = (name: string, datatype: string, digits: string) =>
+    `{"inputs":[{"name":"${name}","datatype":"${datatype}","shape":[${digits.split(',').length}],"data":[${digits}]}]}`;
+
+  it('reads them exactly, as Triton and numpy-based clients write them', () => {
+    const request = readText(
+      '{"inputs":[{"name":"ids","datatype":"INT64","shape":[1,4],' +
+        '"data":[9007199254740993,-9223372036854775808,9223372036854775807,-9007199254740993]}]}',
+    );
+    assert.deepEqual(
+      request.inputs[0].data,
+      new Uint8Array(new BigInt64Array([2n ** 53n + 1n, -(2n ** 63n), 2n ** 63n - 1n, -(2n ** 53n) - 1n]).buffer),
+    );
+    const max = readText(body('u', 'UINT64', '18446744073709551615,9007199254740992,0'));
+    assert.deepEqual(valuesOf('UINT64', max.inputs[0].data as Uint8Array), [2n ** 64n - 1n, 2n ** 53n, 0n]);
+  });
+
+  it('reads nested data and keeps small numbers beside them as they were', () => {
+    const request = readText(
+      '{"inputs":[{"name":"n","datatype":"INT64","shape":[2,2],"data":[[1,-2],[3,1234567890123456789]]}],' +
+        '"parameters":{"seed":18446744073709551615,"t":0.5}}',
+    );
+    assert.deepEqual(valuesOf('INT64', request.inputs[0].data as Uint8Array), [1n, -2n, 3n, 1234567890123456789n]);
+    assert.deepEqual(request.parameters, { seed: 2n ** 64n - 1n, t: 0.5 });
+  });
+
+  const refused: [string, string, string, string][] = [
+    [
+      '2^63 as INT64',
+      'INT64',
+      '1,9223372036854775808',
+      "input 'x' value 9223372036854775808 at flat index 1 is not representable as INT64 (its range is -9223372036854775808 to 9223372036854775807)",
+    ],
+    [
+      '-1 as UINT64',
+      'UINT64',
+      '18446744073709551615,-1',
+      "input 'x' value -1 at flat index 1 is not representable as UINT64 (its range is 0 to 18446744073709551615)",
+    ],
+    [
+      '2^64 as UINT64',
+      'UINT64',
+      '18446744073709551616',
+      "input 'x' value 18446744073709551616 at flat index 0 is not representable as UINT64 (its range is 0 to 18446744073709551615)",
+    ],
+    [
+      'a big value as INT32',
+      'INT32',
+      '9007199254740993',
+      "input 'x' value 9007199254740993 at flat index 0 is not representable as INT32",
+    ],
+    [
+      'a big value as FP16',
+      'FP16',
+      '-9007199254740993',
+      "input 'x' value -9007199254740993 at flat index 0 is not representable as FP16",
+    ],
+    [
+      'a big value as BOOL',
+      'BOOL',
+      '9007199254740993',
+      "input 'x' value 9007199254740993 at flat index 0 is not representable as BOOL",
+    ],
+    [
+      'a big value as BYTES',
+      'BYTES',
+      '9007199254740993',
+      "input 'x' value 9007199254740993 at flat index 0 is not representable as BYTES",
+    ],
+  ];
+  for (const [what, datatype, digits, message] of refused) {
+    it(`refuses ${what}, quoting the digits as written`, () =>
+      refuses(() => readText(body('x', datatype, digits)), message));
+  }
+
+  it('reads digits past 2^53 as FP32 and FP64 to the doubles JSON.parse gives (how floats up to 1e21 are written)', () => {
+    const digits = `${JSON.stringify(1e20)},${JSON.stringify(Math.fround(1e17))},9007199254740993`;
+    const expected = JSON.parse(`[${digits}]`) as number[];
+    assert.deepEqual(valuesOf('FP64', readText(body('x', 'FP64', digits)).inputs[0].data as Uint8Array), expected);
+    assert.deepEqual(
+      valuesOf('FP32', readText(body('x', 'FP32', digits)).inputs[0].data as Uint8Array),
+      expected.map(Math.fround),
+    );
+  });
+
+  it('reads floats with many digits as JSON.parse does', () => {
+    const digits = '0.12345678901234567,-1.2345678901234567e-30,1234567890123456.5,12345678901234567e2';
+    const request = readText(body('x', 'FP64', digits));
+    assert.deepEqual(valuesOf('FP64', request.inputs[0].data as Uint8Array), JSON.parse(`[${digits}]`));
+  });
+
+  it('keeps the depth limit and the bounded error text', () => {
+    const deep = '['.repeat(70) + ']'.repeat(70);
+    refuses(
+      () => readText(`{"inputs":[],"parameters":{"a":9007199254740993,"deep":${deep}}}`),
+      'The JSON body is nested deeper than 67 levels',
+    );
+    assert.throws(
+      () => readText(`{"inputs":[{"data":[9007199254740993, ${'x'.repeat(10_000)}]}]}`),
+      (error: unknown) =>
+        error instanceof InvalidInputError &&
+        error.message.startsWith('The JSON header (10042 bytes) is not valid JSON: ') &&
+        error.message.length < 300,
+    );
   });
 });
 
@@ -522,6 +625,16 @@ describe('the building blocks for gRPC', () => {
     );
     const big = inputFromValues('i', 'UINT64', [1], ['18446744073709551615'], { left: 10 });
     assert.deepEqual(valuesOf('UINT64', big.data as Uint8Array), [2n ** 64n - 1n]);
+  });
+
+  it('inputFromValues takes 64-bit integers as BigInts, and never a number past 2^53, which may be rounded', () => {
+    const big = inputFromValues('i', 'INT64', [2], [-(2n ** 63n), 2n ** 53n + 1n], { left: 10 });
+    assert.deepEqual(valuesOf('INT64', big.data as Uint8Array), [-(2n ** 63n), 2n ** 53n + 1n]);
+    refuses(
+      () => inputFromValues('i', 'INT64', [1], [2 ** 53], { left: 10 }),
+      "input 'i' value 9007199254740992 at flat index 0 is not representable as INT64 " +
+        '(a number past 2^53 may already be rounded; send it as a decimal string)',
+    );
   });
 
   it('inputFromValues reads a typed array of values, and refuses an empty name', () => {

@@ -1,5 +1,6 @@
 import { boundedName, boundedShape, boundedValue } from '../common/bounded-text';
 import { InvalidInputError } from '../common/errors';
+import { parseJsonExact } from '../common/exact-json';
 import { checkJsonDepth, firstValueEnd } from '../common/json-depth';
 import { allocateTensorData, NumericArray } from '../inference/tensor';
 import { checkDims, flattenNested, InputProblem, MAX_TENSOR_RANK, writerFor } from '../inference/tensor-codec';
@@ -67,8 +68,9 @@ export function readInferRequest(
 /**
  * One input from JSON values (flat row-major or nested to match `shape`, as clients send both) or
  * gRPC typed contents, checked against its datatype: numeric and BOOL become little-endian bytes,
- * BYTES strings (given as strings or as UTF-8 bytes). 64-bit integers are safe-integer numbers or
- * decimal strings (what proto-loader gives with `longs: String`).
+ * BYTES strings (given as strings or as UTF-8 bytes). 64-bit integers are safe-integer numbers,
+ * BigInts (JSON digits past 2^53, read exactly) or decimal strings (what proto-loader gives with
+ * `longs: String`).
  */
 export function inputFromValues(
   name: string,
@@ -269,7 +271,7 @@ function parseJsonObject(json: Uint8Array): Record<string, unknown> {
   if (text === undefined) throw notJson('it is not valid UTF-8');
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonExact(text);
   } catch (error) {
     throw notJson((error as SyntaxError).message.slice(0, 200));
   }

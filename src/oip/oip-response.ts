@@ -1,3 +1,4 @@
+import { stringify } from 'lossless-json';
 import type { OipInferResult, OipOutput } from './oip-types';
 
 /** An infer response as bytes: the JSON part, then the binary outputs' bytes in order. */
@@ -32,10 +33,11 @@ function outputJson(output: OipOutput): string {
  */
 export function inferResponseBody(result: OipInferResult): InferResponseBody {
   const kept = result.parameters;
+  // lossless-json writes a parameter given as digits past 2^53 (read as a BigInt) back exactly.
   const json =
     `{"model_name":${JSON.stringify(result.modelName)},"model_version":${JSON.stringify(result.modelVersion)}` +
     (result.id === undefined ? '' : `,"id":${JSON.stringify(result.id)}`) +
-    (kept === undefined ? '' : `,"parameters":${JSON.stringify(kept)}`) +
+    (kept === undefined ? '' : `,"parameters":${stringify(kept)}`) +
     `,"outputs":[${result.outputs.map(outputJson).join(',')}]}`;
   const header = Buffer.from(json, 'utf8');
   const binary = result.outputs.filter((output) => output.binary).map((output) => output.raw);

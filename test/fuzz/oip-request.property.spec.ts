@@ -274,4 +274,19 @@ describe('readInferRequest (property)', () => {
       runs(400),
     );
   });
+
+  it('reads 64-bit integers written as exact JSON digits (as Triton and numpy send them) back exactly', () => {
+    const arrays = fc.oneof(
+      fc.bigInt64Array({ maxLength: 20 }).map((data) => ({ datatype: 'INT64', data })),
+      fc.bigUint64Array({ maxLength: 20 }).map((data) => ({ datatype: 'UINT64', data })),
+    );
+    fc.assert(
+      fc.property(arrays, ({ datatype, data }) => {
+        const text = `{"inputs":[{"name":"i","datatype":"${datatype}","shape":[${data.length}],"data":[${data.join(',')}]}]}`;
+        const input = readInferRequest(Buffer.from(text), undefined, LIMITS).inputs[0];
+        assert.deepEqual(input.data, new Uint8Array(data.buffer));
+      }),
+      runs(400),
+    );
+  });
 });
