@@ -15,9 +15,19 @@ import { OipGrpcClient } from '../test/support/oip-grpc-client';
 import { bytesOf } from '../test/support/oip-wire';
 import { DataType, encodeModel, graph, node, tensorInfo } from '../test/support/onnx-models';
 import { LoadResult, closedLoop, runLoad } from './load';
-import { AUTH_HEADER, BENCH_ADMIN_KEY, startModelForge } from './processes';
+import { AUTH_HEADER, BENCH_ADMIN_KEY, scrapeMetric, startModelForge } from './processes';
 import { Target, fmt, row, targetLines } from './targets';
-import { BenchModel, CNN, DURATION_MS, NO_CACHE, directRun, sampleValues, upload } from './workload';
+import {
+  BATCHING_SETTINGS,
+  BenchModel,
+  CNN,
+  DURATION_MS,
+  NO_CACHE,
+  directRun,
+  sampleValues,
+  setBatching,
+  upload,
+} from './workload';
 
 const HTTP_PORT = 39105;
 const GRPC_PORT = 39106;
@@ -57,6 +67,25 @@ interface OipCell {
   concurrency: number;
   bodyBytes: number;
   result: LoadResult;
+  /** CPU of the HTTP process per request (ms), warm-up included; undefined for direct runs. */
+  serverCpuMs?: number;
+}
+
+/** Warm-up of every cell (runLoad's default, and closedLoop's here): its requests count in the CPU. */
+const WARMUP_MS = 500;
+
+/**
+ * Runs a cell and measures the CPU the ModelForge HTTP process spent on it (its
+ * process_cpu_seconds_total), per request: how much serving one request costs the server,
+ * whatever the load generator on the same cores costs. Requests are counted at the measured
+ * rate over the warm-up too.
+ */
+async function withServerCpu(baseUrl: string, run: () => Promise<OipCell>): Promise<OipCell> {
+  const cpu = () => scrapeMetric(baseUrl, 'modelforge_process_cpu_seconds_total');
+  const before = await cpu();
+  const cell = await run();
+  const requests = (cell.result.rps * (DURATION_MS + WARMUP_MS)) / 1000;
+  return { ...cell, serverCpuMs: (((await cpu()) - before) * 1000) / requests };
 }
 
 /** Closed-loop load of one OIP REST request (the same body every time) on ModelForge. */
@@ -101,7 +130,7 @@ async function grpcCell(model: BenchModel, concurrency: number, channels: number
         ),
       concurrency,
       DURATION_MS,
-      500,
+      WARMUP_MS,
     );
     const side = `OIP gRPC, raw contents, ${channels} ${channels === 1 ? 'channel' : 'channels'}`;
     return { model: model.name, side, concurrency, bodyBytes: raw.length, result };
@@ -110,7 +139,19 @@ async function grpcCell(model: BenchModel, concurrency: number, channels: number
   }
 }
 
+/** A cell with the model's dynamic batching on (the throughput table's settings), then off again. */
+async function withBatching(baseUrl: string, model: BenchModel, run: () => Promise<OipCell>): Promise<OipCell> {
+  await setBatching(baseUrl, model, BATCHING_SETTINGS);
+  try {
+    const cell = await run();
+    return { ...cell, side: `${cell.side}, batching on` };
+  } finally {
+    await setBatching(baseUrl, model, { enabled: false });
+  }
+}
+
 const rps = (c: OipCell) => c.result.rps;
+const serverCpu = (c: OipCell) => c.serverCpuMs ?? NaN;
 
 /** Mean server time per request: the sum of the Server-Timing stages ModelForge reports. */
 const serverMs = (r: LoadResult) => Object.values(r.stages).reduce((a, b) => a + b, 0);
@@ -127,6 +168,7 @@ function cellRow(c: OipCell): string {
     Object.entries(c.result.stages)
       .map(([stage, ms]) => `${stage} ${fmt(ms, 2)}`)
       .join(', '),
+    c.serverCpuMs === undefined ? '' : fmt(c.serverCpuMs, 3),
     c.result.errors,
   ]);
 }
@@ -147,6 +189,7 @@ type Cells = Record<
   | 'json640'
   | 'binary640'
   | 'cnnBinary'
+  | 'cnnBinaryBatched'
   | 'direct'
   | 'binary640c16'
   | 'grpc640'
@@ -158,9 +201,12 @@ type Cells = Record<
 
 async function measure(baseUrl: string): Promise<Cells> {
   return {
-    json640: await restCell(baseUrl, IMAGE_640, false, 1),
-    binary640: await restCell(baseUrl, IMAGE_640, true, 1),
-    cnnBinary: await restCell(baseUrl, CNN, true, CONCURRENCY),
+    json640: await withServerCpu(baseUrl, () => restCell(baseUrl, IMAGE_640, false, 1)),
+    binary640: await withServerCpu(baseUrl, () => restCell(baseUrl, IMAGE_640, true, 1)),
+    cnnBinary: await withServerCpu(baseUrl, () => restCell(baseUrl, CNN, true, CONCURRENCY)),
+    cnnBinaryBatched: await withBatching(baseUrl, CNN, () =>
+      withServerCpu(baseUrl, () => restCell(baseUrl, CNN, true, CONCURRENCY)),
+    ),
     direct: {
       model: CNN.name,
       side: 'direct session.run',
@@ -168,11 +214,11 @@ async function measure(baseUrl: string): Promise<Cells> {
       bodyBytes: 0,
       result: await directRun(CNN, CONCURRENCY),
     },
-    binary640c16: await restCell(baseUrl, IMAGE_640, true, CONCURRENCY),
-    grpc640: await grpcCell(IMAGE_640, CONCURRENCY, CONCURRENCY),
-    grpc640Shared: await grpcCell(IMAGE_640, CONCURRENCY, 1),
-    grpcCnn: await grpcCell(CNN, CONCURRENCY, CONCURRENCY),
-    grpcCnnShared: await grpcCell(CNN, CONCURRENCY, 1),
+    binary640c16: await withServerCpu(baseUrl, () => restCell(baseUrl, IMAGE_640, true, CONCURRENCY)),
+    grpc640: await withServerCpu(baseUrl, () => grpcCell(IMAGE_640, CONCURRENCY, CONCURRENCY)),
+    grpc640Shared: await withServerCpu(baseUrl, () => grpcCell(IMAGE_640, CONCURRENCY, 1)),
+    grpcCnn: await withServerCpu(baseUrl, () => grpcCell(CNN, CONCURRENCY, CONCURRENCY)),
+    grpcCnnShared: await withServerCpu(baseUrl, () => grpcCell(CNN, CONCURRENCY, 1)),
   };
 }
 
@@ -194,9 +240,10 @@ function oipLines(cells: Cells): string[] {
       'client p50 / p99 ms',
       'server ms',
       'stages (mean ms)',
+      'server CPU ms / req',
       'errors',
     ]),
-    row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---', '---:']),
+    row(['---', '---:', '---', '---:', '---:', '---:', '---:', '---', '---:', '---:']),
     ...Object.values(cells).map(cellRow),
   ];
 }
@@ -220,6 +267,13 @@ function oipTargets(c: Cells): Target[] {
     ),
     ratioTarget(`CNN c${CONCURRENCY}: OIP REST binary / direct session.run rps`, 0.7, c.cnnBinary, c.direct, rps),
     ratioTarget(
+      `CNN c${CONCURRENCY}: OIP REST binary, batching on / direct session.run rps`,
+      0.7,
+      c.cnnBinaryBatched,
+      c.direct,
+      rps,
+    ),
+    ratioTarget(
       `${IMAGE_640.name} c${CONCURRENCY}: OIP gRPC raw (a channel per caller) / REST binary rps`,
       1,
       c.grpc640,
@@ -232,6 +286,21 @@ function oipTargets(c: Cells): Target[] {
       c.grpcCnn,
       c.cnnBinary,
       rps,
+    ),
+    // The server's own cost per request, whatever the client's: REST's over gRPC's (>= 1x: gRPC no dearer).
+    ratioTarget(
+      `${IMAGE_640.name} c${CONCURRENCY}: HTTP-process CPU per request, REST binary / gRPC raw (for context)`,
+      1,
+      c.binary640c16,
+      c.grpc640,
+      serverCpu,
+    ),
+    ratioTarget(
+      `CNN c${CONCURRENCY}: HTTP-process CPU per request, REST binary / gRPC raw (for context)`,
+      1,
+      c.cnnBinary,
+      c.grpcCnn,
+      serverCpu,
     ),
   ];
 }

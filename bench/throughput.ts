@@ -18,10 +18,10 @@ import {
   fixedBody,
   sampleInput,
   setBatching,
+  BATCHING_SETTINGS,
 } from './workload';
 
 const BATCHING = process.env.BENCH_BATCHING !== 'off';
-const BATCHING_SETTINGS = { enabled: true, maxBatchSize: 16, maxQueueDelayMs: 2 };
 
 export interface Cell {
   model: string;

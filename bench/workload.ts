@@ -100,6 +100,9 @@ export async function upload(baseUrl: string, model: Pick<BenchModel, 'name' | '
   if (res.status !== 201) throw new Error(`upload of ${model.name} failed: ${res.status} ${await res.text()}`);
 }
 
+/** Dynamic batching in the benchmark's batching rows: up to concurrency 16 in one run. */
+export const BATCHING_SETTINGS = { enabled: true, maxBatchSize: 16, maxQueueDelayMs: 2 };
+
 /** PATCHes the model's batching settings; anything but a 200 echoing them back fails the run. */
 export async function setBatching(baseUrl: string, model: BenchModel, batching: { enabled: boolean }): Promise<void> {
   const res = await fetch(`${baseUrl}/api/v1/models/${model.name}`, {

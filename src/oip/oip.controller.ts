@@ -169,8 +169,11 @@ export class OipController {
     }
     res.setHeader('Content-Length', String(response.byteLength));
     res.status(200);
+    // One write to the socket for the headers and every chunk (the binary outputs are not copied).
+    res.cork();
     for (const chunk of response.chunks) res.write(chunk);
     res.end();
+    res.uncork();
   }
 
   /** The JSON part is read here when small, else in an inference process (with the body). */
