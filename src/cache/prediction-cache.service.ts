@@ -11,8 +11,8 @@ import { CacheStore } from './cache-store';
  */
 export interface CachedPrediction {
   model: string;
-  /** The version as requested (null = latest). */
-  requestedVersion: number | null;
+  /** The version as requested: a number, an alias name, or null for the latest. */
+  requestedVersion: number | string | null;
   /** The model's cache generation when stored. */
   epoch: string;
   /** sha256 of the version that ran. */

@@ -1,6 +1,7 @@
 import { boundedName, MAX_SIMILAR_PROBLEMS } from '../common/bounded-text';
 import { ErrorDetail, InvalidInputError } from '../common/errors';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../models/model-name';
+import { readVersionRef, VERSION_REF_RULE, VersionRef } from '../models/version-ref';
 import { loosenInputs, MAX_TENSOR_RANK, nestsDeeperThan } from './tensor-codec';
 import { hashInputs } from './tensor-hash';
 import type { DecodedRequest } from './worker/protocol';
@@ -8,7 +9,8 @@ import type { DecodedRequest } from './worker/protocol';
 /** The top level of a prediction request body (docs/api.md, "Predictions"). */
 export interface PredictEnvelope {
   model: string;
-  version?: number;
+  /** A version number or an alias name. */
+  version?: VersionRef;
   inputs: Record<string, unknown>;
   outputs?: string[];
 }
@@ -50,12 +52,8 @@ export function parsePredictBody(body: Uint8Array): PredictEnvelope {
   if (typeof model !== 'string' || !MODEL_NAME_PATTERN.test(model)) {
     problems.push({ field: 'model', problem: `model ${MODEL_NAME_RULE}` });
   }
-  if (
-    version !== undefined &&
-    (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > 2_147_483_647)
-  ) {
-    problems.push({ field: 'version', problem: 'version must be a positive integer (omit it for the latest version)' });
-  }
+  const ref = readVersionRef(version);
+  if (ref === null) problems.push({ field: 'version', problem: `version ${VERSION_REF_RULE}` });
   if (!isPlainObject(inputs)) problems.push({ field: 'inputs', problem: 'inputs must be an object' });
   else problems.push(...tooDeep(inputs));
   if (outputs !== undefined) {
@@ -75,7 +73,7 @@ export function parsePredictBody(body: Uint8Array): PredictEnvelope {
   if (problems.length > 0) throw new InvalidInputError(problems.map((p) => p.problem).join('; '), problems);
   return {
     model: model as string,
-    version: version as number | undefined,
+    version: ref ?? undefined,
     inputs: inputs as Record<string, unknown>,
     outputs: outputs as string[] | undefined,
   };

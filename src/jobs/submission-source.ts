@@ -1,5 +1,6 @@
 import { ErrorDetail, InvalidInputError, PayloadTooLargeError } from '../common/errors';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../models/model-name';
+import { readVersionRef, VERSION_REF_RULE, VersionRef } from '../models/version-ref';
 
 /** One instance as the client sent it, with where it came from for error messages. */
 export interface RawInstance {
@@ -13,12 +14,9 @@ export interface RawInstance {
 
 export interface JobTarget {
   model: string;
-  version?: number;
+  /** A version number or an alias name, resolved once when the job is submitted. */
+  version?: VersionRef;
 }
-
-/** The largest version number (the column is a 32-bit integer). */
-export const MAX_VERSION = 2_147_483_647;
-export const VERSION_RULE = `must be an integer from 1 to ${MAX_VERSION}`;
 
 export function tooManyInstances(max: number): PayloadTooLargeError {
   return new PayloadTooLargeError(
@@ -56,12 +54,8 @@ export function parseJobBody(body: unknown): { target: JobTarget; instances: unk
   if (typeof model !== 'string' || !MODEL_NAME_PATTERN.test(model)) {
     problems.push({ field: 'model', problem: MODEL_NAME_RULE });
   }
-  if (
-    version !== undefined &&
-    (typeof version !== 'number' || !Number.isInteger(version) || version < 1 || version > MAX_VERSION)
-  ) {
-    problems.push({ field: 'version', problem: VERSION_RULE });
-  }
+  const ref = readVersionRef(version);
+  if (ref === null) problems.push({ field: 'version', problem: VERSION_REF_RULE });
   if (!Array.isArray(instances))
     problems.push({ field: 'instances', problem: 'must be an array of {"inputs": {...}}' });
   else if (instances.length === 0) problems.push({ field: 'instances', problem: 'must hold at least one instance' });
@@ -69,7 +63,7 @@ export function parseJobBody(body: unknown): { target: JobTarget; instances: unk
     throw new InvalidInputError(problems.map((p) => `${p.field} ${p.problem}`).join('; '), problems);
   }
   return {
-    target: { model: model as string, version: version as number | undefined },
+    target: { model: model as string, version: ref ?? undefined },
     instances: instances as unknown[],
   };
 }

@@ -4,7 +4,15 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 /** The event name listeners subscribe to: `@OnEvent(MODEL_CHANGED)`. */
 export const MODEL_CHANGED = 'model.changed';
 
-export type ModelChangeKind = 'created' | 'updated' | 'version-added' | 'version-deleted' | 'deleted' | 'cache-cleared';
+export type ModelChangeKind =
+  | 'created'
+  | 'updated'
+  | 'version-added'
+  | 'version-updated'
+  | 'version-deleted'
+  | 'alias-changed'
+  | 'deleted'
+  | 'cache-cleared';
 
 /**
  * What the registry announces after each committed write. The registry does not know who

@@ -110,6 +110,7 @@ export class ModelUploadService {
       producerVersion: inspection.producerVersion.slice(0, 255),
       inputs: inspection.inputs,
       outputs: inspection.outputs,
+      metadata: {},
     };
     return this.versions.insert(model, fields, (version) => ({
       caller,

@@ -2,9 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { AuditService } from '../auth/audit/audit.service';
-import { ModelNotFoundError } from '../common/errors';
+import { boundedList } from '../common/bounded-text';
+import { ConflictError, ModelNotFoundError } from '../common/errors';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
+import { aliasesOf, lockModel } from './model-lock';
 import type { AuditRecord } from './registry-audit';
 
 /** The bytes a version points at. Versions with the same bytes share one artifact. */
@@ -100,20 +102,48 @@ export class ModelVersionRepository {
 
   /**
    * Deletes the version and points the model's latest at its highest ready version left.
-   * Returns the version's artifact when no other version uses it.
+   * Returns the version's artifact when no other version uses it. 409 naming the aliases that
+   * point at it, checked under the model's lock so that no alias moves onto it meanwhile.
    */
   delete(version: ModelVersionEntity, audit: AuditRecord): Promise<StoredArtifact[]> {
     return this.dataSource.transaction(async (manager) => {
+      const model = await lockModel(manager, { id: version.modelId });
+      const aliases = aliasesOf(model, version.version);
+      if (aliases.length > 0) {
+        throw new ConflictError(
+          `Version ${version.version} of '${model.name}' is the target of alias ${boundedList(aliases.map((a) => `'${a}'`))}; ` +
+            'move or delete the alias first',
+        );
+      }
       await manager.delete(ModelVersionEntity, { id: version.id });
       await this.audit.record(manager, audit.caller, audit.entry);
-      const row = await manager
-        .createQueryBuilder(ModelVersionEntity, 'v')
-        .select('MAX(v.version)', 'latest')
-        .where('v.modelId = :modelId AND v.status = :status', { modelId: version.modelId, status: 'ready' })
-        .getRawOne<{ latest: number | string | null }>();
-      const latest = row?.latest == null ? null : Number(row.latest);
-      await manager.update(ModelEntity, { id: version.modelId }, { latestVersion: latest });
+      await refreshLatest(manager, version.modelId);
       return unreferencedArtifacts(manager, [version]);
     });
   }
+
+  /**
+   * Saves a change of the version's description, status or metadata and points the model's latest
+   * at its highest ready version (an archived one is skipped, an unarchived one may be it again).
+   */
+  update(version: ModelVersionEntity, audit: AuditRecord): Promise<ModelVersionEntity> {
+    return this.dataSource.transaction(async (manager) => {
+      await lockModel(manager, { id: version.modelId });
+      const saved = await manager.save(version);
+      await this.audit.record(manager, audit.caller, audit.entry);
+      await refreshLatest(manager, version.modelId);
+      return saved;
+    });
+  }
+}
+
+/** Sets the model's `latest_version` to its highest ready version, null when none is ready. */
+async function refreshLatest(manager: EntityManager, modelId: string): Promise<void> {
+  const row = await manager
+    .createQueryBuilder(ModelVersionEntity, 'v')
+    .select('MAX(v.version)', 'latest')
+    .where('v.modelId = :modelId AND v.status = :status', { modelId, status: 'ready' })
+    .getRawOne<{ latest: number | string | null }>();
+  const latest = row?.latest == null ? null : Number(row.latest);
+  await manager.update(ModelEntity, { id: modelId }, { latestVersion: latest });
 }

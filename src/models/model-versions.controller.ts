@@ -1,6 +1,18 @@
 import { Access } from '../auth/access.decorator';
 import { Caller, CurrentCaller } from '../auth/caller';
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, StreamableFile } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  StreamableFile,
+} from '@nestjs/common';
 import {
   ApiBody,
   ApiConsumes,
@@ -14,10 +26,11 @@ import {
 import type { Request } from 'express';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { PageQueryDto } from '../common/pagination';
-import { ModelVersionDto, ModelVersionPageDto } from './dto/model-version.dto';
+import { ModelVersionDto, ModelVersionPageDto, UpdateVersionDto } from './dto/model-version.dto';
 import { ModelUploadService } from './model-upload.service';
 import { ModelVersionsService } from './model-versions.service';
 import { ModelNamePipe, VersionNumberPipe } from './pipes';
+import { METADATA_RULE } from './version-metadata';
 
 @ApiTags('versions')
 @Controller('api/v1/models/:name/versions')
@@ -85,6 +98,27 @@ export class ModelVersionsController {
     return this.versions.get(name, version, caller);
   }
 
+  @Patch(':version')
+  @Access('maintainer')
+  @ApiOperation({
+    operationId: 'updateModelVersion',
+    summary: 'Archive or restore a version, change its description or metadata',
+    description:
+      'Fields left out stay as they are; metadata replaces the whole object. An archived version is served only ' +
+      'when pinned by number: the latest ready version skips it and an alias pointing at it answers 409. ' +
+      `Bounds: ${METADATA_RULE}.`,
+  })
+  @ApiOkResponse({ type: ModelVersionDto })
+  @ApiErrors(400, 404, 409, 413, 415)
+  update(
+    @Param('name', ModelNamePipe) name: string,
+    @Param('version', VersionNumberPipe) version: number,
+    @Body() dto: UpdateVersionDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ModelVersionDto> {
+    return this.versions.update(name, version, dto, caller);
+  }
+
   @Get(':version/file')
   @Access('maintainer')
   @ApiOperation({ operationId: 'downloadModelVersionFile', summary: 'Download the ONNX bytes of a version' })
@@ -107,9 +141,13 @@ export class ModelVersionsController {
   @Delete(':version')
   @Access('maintainer')
   @HttpCode(204)
-  @ApiOperation({ operationId: 'deleteModelVersion', summary: 'Delete a version (and its file unless shared)' })
+  @ApiOperation({
+    operationId: 'deleteModelVersion',
+    summary: 'Delete a version (and its file unless shared)',
+    description: 'Refused (409, naming them) while an alias points at the version.',
+  })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiErrors(400, 404)
+  @ApiErrors(400, 404, 409)
   async delete(
     @Param('name', ModelNamePipe) name: string,
     @Param('version', VersionNumberPipe) version: number,

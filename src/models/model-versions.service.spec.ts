@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller';
 import { AUTH_DISABLED_PRINCIPAL } from '../auth/principal';
 import { ForbiddenError, ModelNotFoundError, VersionNotFoundError } from '../common/errors';
 import type { ArtifactStore } from '../storage/artifact-store';
+import type { ModelEvents } from './model-events';
 import type { ModelVersionRepository } from './model-version.repository';
 import { ModelVersionsService } from './model-versions.service';
 import type { ModelRepository } from './model.repository';
@@ -29,6 +30,7 @@ function setup(versions: Partial<ModelVersionRepository>, store: Partial<Artifac
     strictFake<ModelVersionRepository>('versions', versions, log),
     strictFake<VersionCleanupService>('cleanup', { afterDelete: () => Promise.resolve() }, log),
     strictFake<ArtifactStore>('store', store, log),
+    strictFake<ModelEvents>('events', {}, log),
   );
   return { service, log };
 }

@@ -67,6 +67,7 @@ export function toVersionDto(modelName: string, entity: ModelVersionEntity): Mod
     version: entity.version,
     status: entity.status,
     description: entity.description,
+    metadata: entity.metadata,
     sha256: entity.sha256,
     sizeBytes: entity.sizeBytes,
     irVersion: entity.irVersion,

@@ -1,13 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../auth/audit/audit.service';
 import { modelPatternsWhere } from '../auth/model-patterns';
-import { ModelNotFoundError } from '../common/errors';
+import { ConflictError, ModelNotFoundError, NotFoundError, VersionNotFoundError } from '../common/errors';
 import { escapeLike, isUniqueViolation } from '../database/errors';
+import { ModelVersionEntity, VersionStatus } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
+import { lockModel } from './model-lock';
 import { StoredArtifact, unreferencedArtifacts } from './model-version.repository';
 import type { AuditRecord } from './registry-audit';
+
+/** Statuses an alias may point at: it resolves only to a ready one, but may wait on an archived one. */
+const ALIAS_TARGET_STATUSES: readonly VersionStatus[] = ['ready', 'archived'];
 
 /** A new model's columns; the database sets the rest. */
 export type NewModel = Omit<ModelEntity, 'id' | 'createdAt' | 'updatedAt'>;
@@ -93,6 +98,58 @@ export class ModelRepository {
       await this.audit.record(manager, audit.caller, audit.entry);
       return unreferencedArtifacts(manager, versions);
     });
+  }
+
+  /**
+   * Points the alias at the version, which must exist and be ready or archived, checked in the same
+   * transaction as the write so that a concurrent delete of the version cannot leave it dangling.
+   * Returns the saved model and the version the alias pointed at before (null if new).
+   */
+  setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    audit: (previous: number | null) => AuditRecord,
+  ): Promise<{ model: ModelEntity; previous: number | null }> {
+    return this.dataSource.transaction(async (manager) => {
+      const model = await lockModel(manager, { name });
+      const target = await manager.findOneBy(ModelVersionEntity, { modelId: model.id, version });
+      if (!target) throw new VersionNotFoundError(name, version);
+      if (!ALIAS_TARGET_STATUSES.includes(target.status)) {
+        throw new ConflictError(
+          `Version ${version} of '${name}' is ${target.status}; an alias may point only at a ready or archived version`,
+        );
+      }
+      const previous = Object.hasOwn(model.aliases, alias) ? model.aliases[alias] : null;
+      model.aliases = { ...model.aliases, [alias]: version };
+      return this.saveAudited(manager, model, audit(previous), previous);
+    });
+  }
+
+  /** Removes the alias; 404 naming it when the model has none by that name. Returns what it pointed at. */
+  removeAlias(
+    name: string,
+    alias: string,
+    audit: (previous: number) => AuditRecord,
+  ): Promise<{ model: ModelEntity; previous: number }> {
+    return this.dataSource.transaction(async (manager) => {
+      const model = await lockModel(manager, { name });
+      if (!Object.hasOwn(model.aliases, alias)) throw new NotFoundError(`Model '${name}' has no alias '${alias}'`);
+      const { [alias]: previous, ...rest } = model.aliases;
+      model.aliases = rest;
+      return this.saveAudited(manager, model, audit(previous), previous);
+    });
+  }
+
+  private async saveAudited<P>(
+    manager: EntityManager,
+    model: ModelEntity,
+    audit: AuditRecord,
+    previous: P,
+  ): Promise<{ model: ModelEntity; previous: P }> {
+    const saved = await manager.save(model);
+    await this.audit.record(manager, audit.caller, audit.entry);
+    return { model: saved, previous };
   }
 
   /** An audit event about the model that changes no row (a cache flush). */

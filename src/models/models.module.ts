@@ -5,6 +5,7 @@ import { InferenceModule } from '../inference/inference.module';
 import { StorageModule } from '../storage/storage.module';
 import { Clock, SystemClock } from '../common/clock';
 import { StagingSweeper } from '../storage/staging-sweep';
+import { AliasesService } from './aliases.service';
 import { ModelEvents } from './model-events';
 import { ModelPreloader } from './model-preloader';
 import { ModelUploadService } from './model-upload.service';
@@ -32,6 +33,7 @@ import { VersionCleanupService } from './version-cleanup.service';
     ModelEvents,
     ModelsService,
     ModelVersionsService,
+    AliasesService,
     ModelUploadService,
     ServableVersionsService,
     VersionCleanupService,
@@ -40,6 +42,6 @@ import { VersionCleanupService } from './version-cleanup.service';
     { provide: Clock, useClass: SystemClock },
     StagingSweeper,
   ],
-  exports: [ModelsService, ModelVersionsService, ModelUploadService, ServableVersionsService],
+  exports: [ModelsService, ModelVersionsService, AliasesService, ModelUploadService, ServableVersionsService],
 })
 export class ModelsModule {}

@@ -1,12 +1,26 @@
 import { Injectable, PipeTransform } from '@nestjs/common';
 import { InvalidInputError } from '../common/errors';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from './model-name';
+import { ALIAS_RULE, isAlias } from './version-ref';
 
 @Injectable()
 export class ModelNamePipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!MODEL_NAME_PATTERN.test(value)) {
       throw new InvalidInputError(`Model name ${MODEL_NAME_RULE}`, [{ field: 'name', problem: MODEL_NAME_RULE }]);
+    }
+    return value;
+  }
+}
+
+/** An alias name in a path: 400 for a number-shaped one, `latest`, or one off the pattern. */
+@Injectable()
+export class AliasNamePipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!isAlias(value)) {
+      throw new InvalidInputError(`Alias '${value.slice(0, 40)}' ${ALIAS_RULE}`, [
+        { field: 'alias', problem: ALIAS_RULE },
+      ]);
     }
     return value;
   }

@@ -1,6 +1,7 @@
 import type { AuditEntry } from '../auth/audit/audit.service';
 import type { Caller } from '../auth/caller';
 import type { BatchingSettings } from './batching-settings';
+import type { UpdateVersionDto } from './dto/model-version.dto';
 import type { CreateModelDto, UpdateModelDto } from './dto/model.dto';
 
 /**
@@ -14,7 +15,10 @@ export const REGISTRY_ACTIONS = {
   modelDelete: 'model.delete',
   modelCacheClear: 'model.cache.clear',
   versionCreate: 'version.create',
+  versionUpdate: 'version.update',
   versionDelete: 'version.delete',
+  aliasSet: 'alias.set',
+  aliasDelete: 'alias.delete',
 } as const;
 
 export function modelTarget(name: string): string {
@@ -52,6 +56,16 @@ export function modelUpdateDetails(dto: UpdateModelDto, batching?: BatchingSetti
     ...(dto.cache !== undefined ? { cache: { ...dto.cache } } : {}),
     ...(dto.logPayloads !== undefined ? { logPayloads: dto.logPayloads } : {}),
     ...(batching ? { batching } : {}),
+  };
+}
+
+/** The fields a version PATCH changed, the new status, and the metadata keys (not their values). */
+export function versionUpdateDetails(dto: UpdateVersionDto): Record<string, unknown> {
+  const fields = (['description', 'status', 'metadata'] as const).filter((f) => dto[f] !== undefined);
+  return {
+    fields,
+    ...(dto.status !== undefined ? { status: dto.status } : {}),
+    ...(dto.metadata !== undefined ? { metadataKeys: Object.keys(dto.metadata) } : {}),
   };
 }
 

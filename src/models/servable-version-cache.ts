@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { Clock } from '../common/clock';
 import { MODEL_CHANGED, ModelChangedEvent } from './model-events';
 import type { ServableVersion } from './servable-version';
+import type { VersionRef } from './version-ref';
 
 /** An upper bound only: entries are keyed by the model's cache generation, which writes replace. */
 export const RESOLVE_CACHE_MS = 5_000;
@@ -30,11 +31,11 @@ export class ServableVersionCache {
     });
   }
 
-  get(name: string, version: number | undefined, epoch: string): ServableVersion | undefined {
+  get(name: string, version: VersionRef | undefined, epoch: string): ServableVersion | undefined {
     return this.entries.get(key(name, version, epoch));
   }
 
-  set(name: string, version: number | undefined, epoch: string, value: ServableVersion): void {
+  set(name: string, version: VersionRef | undefined, epoch: string, value: ServableVersion): void {
     this.entries.set(key(name, version, epoch), value);
   }
 
@@ -53,6 +54,6 @@ export class ServableVersionCache {
   }
 }
 
-function key(name: string, version: number | undefined, epoch: string): string {
+function key(name: string, version: VersionRef | undefined, epoch: string): string {
   return `${name}@${version ?? 'latest'}#${epoch}`;
 }

@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError, NoReadyVersionError, VersionNotFoundError } from '../common/errors';
+import { ConflictError, NoReadyVersionError, NotFoundError, VersionNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ModelVersionRepository } from './model-version.repository';
+import type { ModelEntity } from './entities/model.entity';
 import { ModelRepository } from './model.repository';
 import { toServableVersion } from './model.mapper';
 import { ServableVersionCache } from './servable-version-cache';
 import type { ServableVersion } from './servable-version';
+import type { VersionRef } from './version-ref';
 
 /**
  * What the registry offers other features: the version a prediction or job runs on, as the
@@ -22,14 +24,15 @@ export class ServableVersionsService {
   ) {}
 
   /**
-   * The given version number, or the newest ready version. 404 when there is none, 409 when it
-   * exists but is not ready.
+   * The given version number, the version an alias points at, or the newest ready version. 404
+   * when there is none (or no such alias), 409 when it is not ready: an archived version is served
+   * only when pinned by number.
    *
    * `epoch` is the model's prediction cache generation: a write on any replica starts a new one,
    * so what was resolved under it is remembered (ServableVersionCache) and never used after a
    * write. Without one (the cache store is down), the database is asked every time.
    */
-  async resolve(name: string, version?: number, epoch?: string): Promise<ServableVersion> {
+  async resolve(name: string, version?: VersionRef, epoch?: string): Promise<ServableVersion> {
     if (epoch === undefined) return this.resolveFromDatabase(name, version);
     const cached = this.cache.get(name, version, epoch);
     if (cached) return cached;
@@ -54,15 +57,28 @@ export class ServableVersionsService {
     return found && toServableVersion(found.model, found.version, this.config.cache.defaults);
   }
 
-  private async resolveFromDatabase(name: string, version?: number): Promise<ServableVersion> {
+  private async resolveFromDatabase(name: string, version?: VersionRef): Promise<ServableVersion> {
     const model = await this.models.getByName(name);
-    const number = version ?? model.latestVersion;
+    const number = typeof version === 'string' ? aliasTarget(model, version) : (version ?? model.latestVersion);
     if (number === null) throw new NoReadyVersionError(name);
     const entity = await this.versions.find(model.id, number);
     if (!entity) throw new VersionNotFoundError(name, number);
-    if (entity.status !== 'ready') {
-      throw new ConflictError(`Version ${number} of '${name}' is ${entity.status}, not ready`);
+    const pinned = typeof version === 'number';
+    if (entity.status !== 'ready' && !(pinned && entity.status === 'archived')) {
+      const named =
+        typeof version === 'string'
+          ? `Alias '${version}' of '${name}' points at version ${number}, which`
+          : `Version ${number} of '${name}'`;
+      const hint = entity.status === 'archived' ? ' (an archived version is served only when pinned by number)' : '';
+      throw new ConflictError(`${named} is ${entity.status}, not ready${hint}`);
     }
     return toServableVersion(model, entity, this.config.cache.defaults);
   }
+}
+
+/** The version number an alias of the model points at; 404 naming the alias when it has none. */
+export function aliasTarget(model: Pick<ModelEntity, 'name' | 'aliases'>, alias: string): number {
+  // Own keys only: an alias named like an Object.prototype member is just another name.
+  if (!Object.hasOwn(model.aliases, alias)) throw new NotFoundError(`Model '${model.name}' has no alias '${alias}'`);
+  return model.aliases[alias];
 }

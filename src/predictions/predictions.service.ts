@@ -56,7 +56,11 @@ export class PredictionsService {
     } catch {
       return undefined; // gone since: the full path answers with the right error
     }
-    if (!servable.cache.enabled || servable.sha256 !== entry.sha256) return undefined;
+    // The version too, not only the bytes: an alias moved to a version with the same file must
+    // still say which version serves it now.
+    if (!servable.cache.enabled || servable.sha256 !== entry.sha256 || servable.version !== entry.version) {
+      return undefined;
+    }
     this.cache.countHit();
     context.model = entry.model;
     context.servedModel = servable.name;
@@ -76,7 +80,8 @@ export class PredictionsService {
     const request = await this.read(body, deadline);
     const readTrip = elapsedMs(mark);
     context.model = request.model;
-    context.version = request.version;
+    // An alias is not a version: the log learns the number once it is resolved.
+    if (typeof request.version === 'number') context.version = request.version;
     mark = process.hrtime.bigint();
     assertModelInScope(caller, request.model);
     let epoch = await this.cache.epoch(request.model);
@@ -103,7 +108,7 @@ export class PredictionsService {
         request.inputHash,
       );
       const found = await this.cache.getCanonical(key);
-      if (found && found.sha256 === servable.sha256) {
+      if (found && found.sha256 === servable.sha256 && found.version === servable.version) {
         this.cache.countHit();
         const outcome = this.hit(found, servable.logPayloads, { receive, parse: request.parseMs, resolve });
         // The raw alias lives only as long as the entry it points to.

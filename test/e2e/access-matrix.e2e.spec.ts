@@ -43,7 +43,10 @@ const ROLE_TABLE: Record<string, Rule> = {
   listModelVersions: { roles: [M, P, V] },
   getModelVersion: { roles: [M, P, V] },
   downloadModelVersionFile: { roles: [M] },
+  updateModelVersion: { roles: [M] },
   deleteModelVersion: { roles: [M] },
+  setModelAlias: { roles: [M] },
+  deleteModelAlias: { roles: [M] },
   // predictions
   predict: { roles: [M, P] },
   listPredictions: { roles: [M] },

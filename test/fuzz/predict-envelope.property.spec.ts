@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parsePredictBody } from '../../src/inference/predict-envelope';
 import { MODEL_NAME_PATTERN } from '../../src/models/model-name';
+import { isAlias } from '../../src/models/version-ref';
 import { utf8 } from './fuzz-case';
 import { hostileValue } from './hostile-values';
 import { brokenJson, mutatedJson } from './json-bodies';
@@ -24,9 +25,9 @@ function parseChecked(bytes: Uint8Array): void {
   const envelope = resultOrClientError(() => parsePredictBody(bytes));
   if (envelope === undefined) return;
   assert.match(envelope.model, MODEL_NAME_PATTERN);
-  if (envelope.version !== undefined) {
-    assert.ok(Number.isInteger(envelope.version) && envelope.version >= 1 && envelope.version <= 2_147_483_647);
-  }
+  const { version } = envelope;
+  if (typeof version === 'number') assert.ok(Number.isInteger(version) && version >= 1 && version <= 2_147_483_647);
+  else if (version !== undefined) assert.ok(isAlias(version), `version '${version}' accepted`);
   assert.ok(envelope.inputs !== null && typeof envelope.inputs === 'object' && !Array.isArray(envelope.inputs));
   if (envelope.outputs !== undefined) {
     assert.ok(envelope.outputs.length > 0 && envelope.outputs.every((o) => typeof o === 'string'));

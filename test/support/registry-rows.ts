@@ -45,6 +45,7 @@ export function versionRow(model: ModelEntity, version: number, fields: Partial<
     producerVersion: '1',
     inputs: [{ name: 'x', dtype: 'float32', shape: [-1, 4] }],
     outputs: [{ name: 'y', dtype: 'float32', shape: [-1, 3] }],
+    metadata: {},
     createdAt: AT,
     updatedAt: AT,
     ...fields,

@@ -46,7 +46,7 @@ export class AuditEventDto {
   @ApiProperty({
     description:
       'What was done: model.create, model.update, model.delete, model.cache.clear, version.create, ' +
-      'version.delete, key.create, key.revoke, user.*',
+      'version.update, version.delete, alias.set, alias.delete, key.create, key.revoke, user.*',
     example: 'version.create',
   })
   action: string;

@@ -4,6 +4,7 @@ import type { TensorSpec } from '../tensor-spec';
 import type { LooseInputs } from '../tensor-codec';
 import type { RawTensor, TensorData } from '../tensor';
 import type { TensorDtype } from '../tensor-spec';
+import type { VersionRef } from '../../models/version-ref';
 
 /** Settings every inference process receives at start. */
 export interface ProcessSettings {
@@ -77,7 +78,7 @@ export interface NdjsonBatch {
 /** The envelope of a job body parsed by `parseJob`. */
 export interface ParsedJob {
   model: string;
-  version?: number;
+  version?: VersionRef;
   /** Instances in the body. */
   count: number;
 }
@@ -95,7 +96,8 @@ export interface ModelInspection {
 /** A prediction body read by `decode` (or on the HTTP side, for small bodies). */
 export interface DecodedRequest {
   model: string;
-  version?: number;
+  /** A version number or an alias name. */
+  version?: VersionRef;
   outputs?: string[];
   inputs: LooseInputs;
   /** Canonical hash of the inputs (see tensor-hash.ts). */

@@ -1,21 +1,21 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, ValidateIf } from 'class-validator';
 import { PageDtoOf, PageQueryDto } from '../../common/pagination';
 import { SAFE_ERROR_KINDS, SafeErrorKind } from '../../common/safe-error';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { OutputTensorDto, TENSOR_INPUTS_SCHEMA } from '../../predictions/dto/prediction.dto';
 import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
-import { MAX_VERSION, VERSION_RULE } from '../submission-source';
+import { parseVersionRef, VERSION_REF_RULE, VersionRef, versionRefSchema } from '../../models/version-ref';
 
 /**
- * A version in the query: decimal digits only, 1..MAX_VERSION. Anything else (`1e20`, `0x10`,
- * ` 1`, a repeated parameter) becomes NaN, which IsInt refuses with a 400.
+ * A version in the query: decimal digits (1..2147483647) or an alias name. Anything else (`1e20`,
+ * `0x10`, ` 1`, a repeated parameter) becomes NaN, which IsInt refuses with a 400.
  */
 function strictVersion({ value }: { value: unknown }): unknown {
   if (value === undefined) return undefined;
-  if (typeof value === 'string' && /^[1-9]\d{0,9}$/.test(value) && Number(value) <= MAX_VERSION) return Number(value);
-  return Number.NaN;
+  const ref = typeof value === 'string' ? parseVersionRef(value) : null;
+  return ref === null ? Number.NaN : ref;
 }
 
 /** The named `ErrorKind` enum; its description is the schema's own, whichever property comes first. */
@@ -45,14 +45,10 @@ export class CreateJobDto {
   @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source })
   model: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_VERSION,
-    example: 2,
-    description: 'Default: the latest ready version',
-  })
-  version?: number;
+  @ApiPropertyOptional(
+    versionRefSchema('Resolved once, at submission; the job records the number. Default: the latest ready version'),
+  )
+  version?: VersionRef;
 
   @ApiProperty({
     type: [JobInstanceDto],
@@ -74,16 +70,13 @@ export class SubmitJobQueryDto {
   @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
   model?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 1,
-    maximum: MAX_VERSION,
-    description: 'Version, for an application/x-ndjson upload (decimal digits)',
-  })
+  @ApiPropertyOptional(versionRefSchema('For an application/x-ndjson upload'))
   @IsOptional()
   @Transform(strictVersion)
-  @IsInt({ message: `version ${VERSION_RULE}, in decimal digits` })
-  version?: number;
+  // An alias name passed strictVersion's check; anything else left is a number, or NaN.
+  @ValidateIf((_query: object, value: unknown) => typeof value !== 'string')
+  @IsInt({ message: `version ${VERSION_REF_RULE}` })
+  version?: VersionRef;
 }
 
 export class ListJobsQueryDto extends PageQueryDto {

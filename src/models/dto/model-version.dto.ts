@@ -1,7 +1,20 @@
 import { PageDtoOf } from '../../common/pagination';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { VERSION_STATUSES, VersionStatus } from '../entities/model-version.entity';
+import { IsIn, IsString, MaxLength, ValidateBy, ValidateIf } from 'class-validator';
+import { VERSION_STATUSES, VersionMetadata, VersionStatus } from '../entities/model-version.entity';
+import { MAX_DESCRIPTION_LENGTH } from '../model-name';
+import { METADATA_LIMITS, METADATA_RULE, metadataProblem } from '../version-metadata';
 import { TENSOR_DTYPES, TensorDtype } from '../../inference/tensor-spec';
+
+const METADATA_SCHEMA = {
+  type: 'object' as const,
+  maxProperties: METADATA_LIMITS.maxKeys,
+  propertyNames: { pattern: METADATA_LIMITS.keyPattern.source },
+  additionalProperties: {
+    oneOf: [{ type: 'string' as const, maxLength: METADATA_LIMITS.maxStringLength }, { type: 'number' as const }],
+  },
+  example: { accuracy: 0.97, dataset: 'iris-2025-11', commit: '4f2a9c1' },
+};
 
 export class TensorSpecDto {
   @ApiProperty({ example: 'x' })
@@ -35,6 +48,9 @@ export class ModelVersionDto {
   @ApiProperty()
   description: string;
 
+  @ApiProperty({ ...METADATA_SCHEMA, description: 'Free-form facts about the version, set by PATCH' })
+  metadata: VersionMetadata;
+
   @ApiProperty({ example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' })
   sha256: string;
 
@@ -61,6 +77,42 @@ export class ModelVersionDto {
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
+}
+
+/** The statuses a PATCH may set; `failed` is the server's to write. */
+export const SETTABLE_STATUSES = ['ready', 'archived'] as const;
+
+/** Optional, not nullable: an absent field is skipped, a `null` one refused. */
+const Present = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+/** PATCH /api/v1/models/{name}/versions/{version}: fields left out stay as they are. */
+export class UpdateVersionDto {
+  @ApiPropertyOptional({ maxLength: MAX_DESCRIPTION_LENGTH })
+  @Present()
+  @IsString({ message: 'description must be a string' })
+  @MaxLength(MAX_DESCRIPTION_LENGTH, { message: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters` })
+  description?: string;
+
+  @ApiPropertyOptional({
+    enum: SETTABLE_STATUSES,
+    description:
+      'archived: not served unless pinned by number (the latest and aliases skip it: an alias pointing at ' +
+      'it answers 409); ready: served again',
+  })
+  @Present()
+  @IsIn(SETTABLE_STATUSES, { message: `status must be one of ${SETTABLE_STATUSES.join(', ')}` })
+  status?: (typeof SETTABLE_STATUSES)[number];
+
+  @ApiPropertyOptional({ ...METADATA_SCHEMA, description: `Replaces the whole metadata; ${METADATA_RULE}` })
+  @Present()
+  @ValidateBy({
+    name: 'isVersionMetadata',
+    validator: {
+      validate: (value: unknown) => metadataProblem(value) === undefined,
+      defaultMessage: (args) => metadataProblem(args?.value) ?? METADATA_RULE,
+    },
+  })
+  metadata?: VersionMetadata;
 }
 
 export class ModelVersionPageDto extends PageDtoOf(ModelVersionDto, 'ModelVersionPageDto') {}

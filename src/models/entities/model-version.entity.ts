@@ -14,6 +14,9 @@ import { ModelEntity } from './model.entity';
 export const VERSION_STATUSES = ['ready', 'failed', 'archived'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
+/** A version's metadata: string or number values by key. */
+export type VersionMetadata = Record<string, string | number>;
+
 @Entity('model_versions')
 export class ModelVersionEntity {
   @PrimaryGeneratedColumn('uuid')
@@ -56,6 +59,10 @@ export class ModelVersionEntity {
 
   @Column({ name: 'producer_version', type: 'varchar', length: 255, default: '' })
   producerVersion: string;
+
+  /** Free-form facts about the version (metrics, dataset, commit); bounds in version-metadata.ts. */
+  @Column({ type: 'simple-json', default: '{}' })
+  metadata: VersionMetadata;
 
   @Column({ type: 'simple-json' })
   inputs: TensorSpec[];

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
+import { VersionRef, versionRefSchema } from '../../models/version-ref';
 import { TENSOR_DTYPES, TensorDtype } from '../../inference/tensor-spec';
 
 export class TensorInputDto {
@@ -46,14 +47,10 @@ export class PredictRequestDto {
   @ApiProperty({ example: 'iris', pattern: MODEL_NAME_PATTERN.source, description: `model ${MODEL_NAME_RULE}` })
   model: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 1,
-    maximum: 2_147_483_647,
-    example: 2,
-    description: 'Default: the latest ready version',
-  })
-  version?: number;
+  @ApiPropertyOptional(
+    versionRefSchema('The response names the version that served. Default: the latest ready version'),
+  )
+  version?: VersionRef;
 
   @ApiProperty(TENSOR_INPUTS_SCHEMA)
   inputs: Record<string, unknown>;

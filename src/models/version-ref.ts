@@ -1,0 +1,54 @@
+/**
+ * How a request names the version it wants: a version number, an alias name (MLflow's
+ * `champion`), or nothing for the latest ready version.
+ */
+export type VersionRef = number | string;
+
+export const MAX_VERSION_NUMBER = 2_147_483_647;
+export const ALIAS_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+/** Requests may spell "the latest ready version" by this name; no alias may take it. */
+export const LATEST = 'latest';
+export const ALIAS_RULE = `must match ${ALIAS_PATTERN.source} (1-32 characters, starting with a letter) and not be '${LATEST}'`;
+export const VERSION_REF_RULE = `must be a version number from 1 to ${MAX_VERSION_NUMBER} or an alias name (omit it for the latest ready version)`;
+
+/**
+ * The OpenAPI schema of a `version` field or parameter: a number or an alias name. Its
+ * description says what leaving it out means.
+ */
+export function versionRefSchema(description: string) {
+  return {
+    oneOf: [
+      { type: 'integer' as const, minimum: 1, maximum: MAX_VERSION_NUMBER },
+      { type: 'string' as const, pattern: ALIAS_PATTERN.source },
+    ],
+    example: 2,
+    description: `A version number or an alias name (\`champion\`). ${description}`,
+  };
+}
+
+export function isAlias(value: string): boolean {
+  return ALIAS_PATTERN.test(value) && value !== LATEST;
+}
+
+/**
+ * A `version` field of a JSON body: undefined (absent, or "latest"), a version number or an alias
+ * name; null when it is none of these.
+ */
+export function readVersionRef(value: unknown): VersionRef | undefined | null {
+  if (value === undefined || value === LATEST) return undefined;
+  if (typeof value === 'number') {
+    return Number.isInteger(value) && value >= 1 && value <= MAX_VERSION_NUMBER ? value : null;
+  }
+  return typeof value === 'string' && isAlias(value) ? value : null;
+}
+
+/**
+ * A version spelled as text (a path segment, a query parameter, gRPC `model_version`): decimal
+ * digits are a number, anything else an alias name; empty or "latest" is the latest. Null when
+ * it is neither.
+ */
+export function parseVersionRef(text: string): VersionRef | undefined | null {
+  if (text === '' || text === LATEST) return undefined;
+  if (/^[1-9]\d{0,9}$/.test(text)) return Number(text) <= MAX_VERSION_NUMBER ? Number(text) : null;
+  return isAlias(text) ? text : null;
+}
