@@ -83,7 +83,10 @@ export class OipController {
 
   @Get('models/:name/versions/:version')
   @Access('maintainer', 'predictor', 'viewer')
-  @OipModelMetadataDocs('oipModelVersionMetadata', 'One version: signature with OIP datatypes, -1 dims')
+  @OipModelMetadataDocs(
+    'oipModelVersionMetadata',
+    'One version (a number or an alias): signature with OIP datatypes, -1 dims',
+  )
   versionMetadata(
     @Param('name') model: string,
     @Param('version') version: string,
@@ -101,7 +104,10 @@ export class OipController {
 
   @Get('models/:name/versions/:version/ready')
   @Access('maintainer', 'predictor', 'viewer')
-  @OipReadyDocs('oipModelVersionReady', 'Whether the version can serve: 200, or 503; 404 unknown model or version')
+  @OipReadyDocs(
+    'oipModelVersionReady',
+    'Whether the version (a number or an alias) can serve: 200, or 503; 404 unknown model, version or alias',
+  )
   async versionReady(
     @Param('name') model: string,
     @Param('version') version: string,
@@ -127,7 +133,7 @@ export class OipController {
   @Post('models/:name/versions/:version/infer')
   @HttpCode(200)
   @Access('maintainer', 'predictor')
-  @OipInferResponseDocs('oipModelVersionInfer', 'Run one version')
+  @OipInferResponseDocs('oipModelVersionInfer', 'Run one version (a number or an alias name)')
   inferVersion(
     @Param('name') model: string,
     @Param('version') version: string,

@@ -70,7 +70,11 @@ export class SubmitJobQueryDto {
   @Matches(MODEL_NAME_PATTERN, { message: `model ${MODEL_NAME_RULE}` })
   model?: string;
 
-  @ApiPropertyOptional(versionRefSchema('For an application/x-ndjson upload'))
+  @ApiPropertyOptional({
+    type: 'string',
+    example: '2',
+    description: 'Version number (decimal digits) or alias name, for an application/x-ndjson upload',
+  })
   @IsOptional()
   @Transform(strictVersion)
   // An alias name passed strictVersion's check; anything else left is a number, or NaN.

@@ -9,7 +9,6 @@ import { TENSOR_DTYPES, TensorDtype } from '../../inference/tensor-spec';
 const METADATA_SCHEMA = {
   type: 'object' as const,
   maxProperties: METADATA_LIMITS.maxKeys,
-  propertyNames: { pattern: METADATA_LIMITS.keyPattern.source },
   additionalProperties: {
     oneOf: [{ type: 'string' as const, maxLength: METADATA_LIMITS.maxStringLength }, { type: 'number' as const }],
   },
