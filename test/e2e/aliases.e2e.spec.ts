@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { auditPage } from '../support/audit-helpers';
+import { redisPrefix } from '../support/job-helpers';
 import { OipGrpcClient, outputsAsJson } from '../support/oip-grpc-client';
 import { mlpModel } from '../support/onnx-models';
-import { createModel, Http, predictReply, uploadVersion } from '../support/prediction-cache-helpers';
+import {
+  createModel,
+  Http,
+  predictReply,
+  twoReplicas,
+  uniqueModelName,
+  uploadVersion,
+} from '../support/prediction-cache-helpers';
 import { testEngines } from '../support/postgres';
+import { redisTestUrl } from '../support/redis-server';
 import { freePort } from '../support/service-process';
 import { authed, startTestApp, TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 /**
  * Aliases and the version lifecycle over every transport: an alias names a version wherever a
@@ -323,3 +334,133 @@ for (const engine of testEngines()) {
     });
   });
 }
+
+/** One answer of the load: what was current when its request was sent, and what served it. */
+interface LoadAnswer {
+  replica: 'A' | 'B';
+  /** Completed alias moves when the request was sent. */
+  moves: number;
+  /**
+   * Whether a move overlapped the request (in flight when it was sent, or begun before its answer):
+   * either target may answer it.
+   */
+  overlapped: boolean;
+  input: number;
+  status: number;
+  version: number;
+  xCache: string | undefined;
+  outputs: unknown;
+}
+
+// Replicas need a database they can share: PostgreSQL (not run when TEST_POSTGRES=off, like every engine loop).
+if (testEngines().includes('postgres'))
+  describe('an alias moved under prediction load on two replicas sharing PostgreSQL and Redis', () => {
+    const CLIENTS_PER_REPLICA = 4;
+    const INPUTS = [X, [[1, 2, 3, 4]], [[-0.5, 0.25, -3, 2]]];
+    /** Answers each replica must give from requests sent after a move, before the next one. */
+    const AFTER_EACH_MOVE = 40;
+    let a: TestApp;
+    let b: TestApp;
+    const httpA: Http = () => authed(a);
+    const httpB: Http = () => authed(b);
+
+    before(async () => {
+      [a, b] = await twoReplicas({
+        REDIS_URL: redisTestUrl(),
+        JOBS_QUEUE_PREFIX: redisPrefix('aliases'),
+        SHUTDOWN_GRACE_MS: '1000',
+        // A slow Redis answer counts as a miss: these tests are about which version answers.
+        CACHE_TIMEOUT_MS: '10000',
+      });
+    });
+    after(async () => {
+      await b?.close();
+      await a?.close();
+    });
+
+    it('no request sent after the PUT returns is answered by the old version, on either replica', async () => {
+      const name = uniqueModelName('alias-load');
+      await createModel(httpA, name, { cache: { enabled: true } });
+      await uploadVersion(httpA, name, V1, 1);
+      await uploadVersion(httpB, name, V2, 2);
+      // Each input's outputs per version, pinned by number: what an answer by the alias must equal.
+      const expected = new Map<string, unknown>();
+      for (const [input, x] of INPUTS.entries()) {
+        for (const version of [1, 2]) {
+          const reply = await predictReply(httpB, { model: name, version, inputs: { x } });
+          assert.equal(reply.status, 200);
+          expected.set(`${input}@${version}`, reply.body.outputs);
+        }
+      }
+      assert.notDeepEqual(expected.get('0@1'), expected.get('0@2'));
+
+      const targets = [1, 2, 1, 2];
+      await httpA().put(`/api/v1/models/${name}/aliases/champion`).send({ version: targets[0] }).expect(200);
+      const answers: LoadAnswer[] = [];
+      let begun = 0;
+      let moves = 0;
+      let stop = false;
+      const client = async (replica: 'A' | 'B', http: Http, seed: number) => {
+        for (let n = seed; !stop; n++) {
+          const input = n % INPUTS.length;
+          const sent = { moves, begun };
+          const reply = await predictReply(http, { model: name, version: 'champion', inputs: { x: INPUTS[input] } });
+          answers.push({
+            replica,
+            moves: sent.moves,
+            overlapped: sent.begun !== sent.moves || begun !== sent.begun,
+            input,
+            status: reply.status,
+            version: reply.body.version,
+            xCache: reply.xCache,
+            outputs: reply.body.outputs,
+          });
+        }
+      };
+      const load = [httpA, httpB].flatMap((http, r) =>
+        Array.from({ length: CLIENTS_PER_REPLICA }, (_, c) => client(r === 0 ? 'A' : 'B', http, c)),
+      );
+      /** Until each replica answered AFTER_EACH_MOVE requests sent after the last move completed. */
+      const settle = (what: string) =>
+        waitFor(
+          () =>
+            (['A', 'B'] as const).every(
+              (replica) =>
+                answers.filter((x) => x.replica === replica && x.moves === moves && !x.overlapped).length >=
+                AFTER_EACH_MOVE,
+            ),
+          { what, timeoutMs: 60_000 },
+        );
+      try {
+        await settle('answers before the first move');
+        for (const target of targets.slice(1)) {
+          begun++;
+          await httpB().put(`/api/v1/models/${name}/aliases/champion`).send({ version: target }).expect(200);
+          moves++;
+          await settle(`answers after move ${moves} (to version ${target})`);
+        }
+      } finally {
+        stop = true;
+        await Promise.all(load);
+      }
+
+      const failed = answers.filter((x) => x.status !== 200);
+      assert.deepEqual(failed.slice(0, 3), [], `${failed.length} failed predictions`);
+      const settled = answers.filter((x) => !x.overlapped);
+      const stale = settled.filter(
+        (x) =>
+          x.version !== targets[x.moves] ||
+          !isDeepStrictEqual(x.outputs, expected.get(`${x.input}@${targets[x.moves]}`)),
+      );
+      assert.deepEqual(
+        stale.slice(0, 3).map(({ replica, moves: m, version, xCache }) => ({ replica, moves: m, version, xCache })),
+        [],
+        `${stale.length} of ${settled.length} answers came from the old version`,
+      );
+      // The cache was exercised across the moves: hits on both replicas, after a move too.
+      for (const replica of ['A', 'B'] as const) {
+        const hits = settled.filter((x) => x.replica === replica && x.moves > 0 && x.xCache === 'HIT');
+        assert.ok(hits.length > 0, `replica ${replica} answered some requests from the cache after a move`);
+      }
+    });
+  });

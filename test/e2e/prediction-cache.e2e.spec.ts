@@ -14,6 +14,7 @@ import {
   modelWithVersion,
   predictReply,
   uniqueModelName,
+  twoReplicas,
   uploadVersion,
 } from '../support/prediction-cache-helpers';
 import { redisTestUrl } from '../support/redis-server';
@@ -490,27 +491,6 @@ for (const { store, env } of STORES) {
   });
 }
 
-/** Two replicas of the service on one PostgreSQL database and one artifact directory. */
-async function twoReplicas(env: Record<string, string>): Promise<[TestApp, TestApp]> {
-  const a = await startTestApp('postgres', { env: { ...baseEnv(), ...env } });
-  try {
-    const b = await startTestApp('postgres', {
-      env: {
-        ...baseEnv(),
-        ...env,
-        DATABASE_URL: a.config.database.url as string,
-        DATABASE_MIGRATIONS_RUN: 'false',
-        // replicas share the artifact store as they share the database
-        DATA_DIR: a.dataDir,
-      },
-    });
-    return [a, b];
-  } catch (error) {
-    await a.close();
-    throw error;
-  }
-}
-
 const withPostgres = testEngines().includes('postgres');
 
 // Replicas need a database they can share: PostgreSQL (not run when TEST_POSTGRES=off, like every engine loop).
@@ -522,7 +502,7 @@ if (withPostgres)
     const httpB: Http = httpOf(() => b);
 
     before(async () => {
-      [a, b] = await twoReplicas({ REDIS_URL: redisTestUrl() });
+      [a, b] = await twoReplicas({ ...baseEnv(), REDIS_URL: redisTestUrl() });
     });
     after(async () => {
       await b?.close();

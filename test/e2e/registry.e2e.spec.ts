@@ -257,6 +257,7 @@ for (const engine of testEngines()) {
           'description',
           'inputs',
           'irVersion',
+          'metadata',
           'model',
           'opsetVersion',
           'outputs',
@@ -268,6 +269,7 @@ for (const engine of testEngines()) {
           'version',
         ]);
         assert.equal(res.body.model, 'versioned');
+        assert.deepEqual(res.body.metadata, {});
         assert.equal(res.body.sizeBytes, bytesA.length);
         assert.equal(typeof res.body.sizeBytes, 'number');
         assert.deepEqual(res.body.inputs, [{ name: 'x', dtype: 'float32', shape: [-1, 4], dimNames: ['batch', null] }]);

@@ -2,7 +2,7 @@ import type { CacheStats } from '../../src/cache/prediction-cache.service';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { authed, type TestApp } from './test-app';
+import { authed, startTestApp, type TestApp } from './test-app';
 
 /** Helpers shared by the prediction cache, prediction log and Redis outage suites. */
 
@@ -121,4 +121,27 @@ export function matrix(rows: number, width: number, seed: number): number[][] {
   return Array.from({ length: rows }, (_, r) =>
     Array.from({ length: width }, (_, c) => Math.round(((seed * 7919 + r * 31 + c * 17) % 1000) - 500) / 100),
   );
+}
+
+/**
+ * Two replicas of the service on one PostgreSQL database and one artifact directory, with the same
+ * `env` (a shared REDIS_URL makes them share the cache and its generations).
+ */
+export async function twoReplicas(env: Record<string, string>): Promise<[TestApp, TestApp]> {
+  const a = await startTestApp('postgres', { env });
+  try {
+    const b = await startTestApp('postgres', {
+      env: {
+        ...env,
+        DATABASE_URL: a.config.database.url as string,
+        DATABASE_MIGRATIONS_RUN: 'false',
+        // replicas share the artifact store as they share the database
+        DATA_DIR: a.dataDir,
+      },
+    });
+    return [a, b];
+  } catch (error) {
+    await a.close();
+    throw error;
+  }
 }
