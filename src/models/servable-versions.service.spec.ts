@@ -89,6 +89,31 @@ describe('ServableVersionsService', () => {
     await assert.rejects(service.resolve('nope'), ModelNotFoundError);
   });
 
+  it('resolves an alias to its target; archived serves only when pinned by number', async () => {
+    const ranked = modelRow('ranked', { latestVersion: 1, aliases: { champion: 1, old: 2, broken: 3 } });
+    const rows = [
+      versionRow(ranked, 1),
+      versionRow(ranked, 2, { status: 'archived' }),
+      versionRow(ranked, 3, { status: 'failed' }),
+    ];
+    const { service } = setup([ranked], rows);
+    assert.equal((await service.resolve('ranked', 'champion')).version, 1);
+    assert.equal((await service.resolve('ranked', 2)).version, 2);
+    await assert.rejects(
+      service.resolve('ranked', 'old'),
+      (e: Error) =>
+        e instanceof ConflictError && /Alias 'old' of 'ranked' points at version 2, which is archived/.test(e.message),
+    );
+    await assert.rejects(service.resolve('ranked', 'broken'), ConflictError);
+    await assert.rejects(service.resolve('ranked', 3), ConflictError);
+    for (const alias of ['nobody', 'constructor', 'toString']) {
+      await assert.rejects(
+        service.resolve('ranked', alias),
+        (e: Error) => e instanceof NotFoundError && e.message === `Model 'ranked' has no alias '${alias}'`,
+      );
+    }
+  });
+
   it('remembers a resolution per cache generation, and asks the database every time without one', async () => {
     const { service, log } = setup([iris], versions);
     const first = await service.resolve('iris', undefined, 'epoch-1');
