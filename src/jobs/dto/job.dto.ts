@@ -9,12 +9,13 @@ import { JOB_STATUSES, JobStatus } from '../entities/job.entity';
 import { parseVersionRef, VERSION_REF_RULE, VersionRef, versionRefSchema } from '../../models/version-ref';
 
 /**
- * A version in the query: decimal digits (1..2147483647) or an alias name. Anything else (`1e20`,
- * `0x10`, ` 1`, a repeated parameter) becomes NaN, which IsInt refuses with a 400.
+ * A version in the query: decimal digits (1..2147483647), an alias name or `latest`. Anything else
+ * (`1e20`, `0x10`, ` 1`, empty, a repeated parameter) becomes NaN, which IsInt refuses with a 400.
  */
 function strictVersion({ value }: { value: unknown }): unknown {
   if (value === undefined) return undefined;
-  const ref = typeof value === 'string' ? parseVersionRef(value) : null;
+  // An empty parameter is a mistake here, not a way to say "latest" (leave it out, or send `latest`).
+  const ref = typeof value === 'string' && value !== '' ? parseVersionRef(value) : null;
   return ref === null ? Number.NaN : ref;
 }
 
