@@ -6,7 +6,7 @@ import { AccessControl1764160000000 } from './1764160000000-AccessControl';
 import { JobPayloadParts1764165000000 } from './1764165000000-JobPayloadParts';
 import { ModelBatching1764170000000 } from './1764170000000-ModelBatching';
 import { PredictionProtocol1764180000000 } from './1764180000000-PredictionProtocol';
-import { VersionMetadata1764190000000 } from './1764190000000-VersionMetadata';
+import { VersionLifecycle1764190000000 } from './1764190000000-VersionLifecycle';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -18,5 +18,5 @@ export const ALL_MIGRATIONS = [
   JobPayloadParts1764165000000,
   ModelBatching1764170000000,
   PredictionProtocol1764180000000,
-  VersionMetadata1764190000000,
+  VersionLifecycle1764190000000,
 ];

@@ -4,6 +4,7 @@ import { CacheModule } from '../cache/cache.module';
 import { AppConfig } from '../config/app-config';
 import { InferenceModule } from '../inference/inference.module';
 import { JobsModule } from '../jobs/jobs.module';
+import { ModelsModule } from '../models/models.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { ShutdownState } from './shutdown-state';
@@ -14,7 +15,7 @@ import { ShutdownState } from './shutdown-state';
  */
 const built = new WeakMap<AppConfig, DynamicModule>();
 
-/** /health/live and /health/ready in every process role: database, engine, job queue and cache. */
+/** /health/live and /health/ready in every process role: database, engine, job queue, cache and registry. */
 @Module({})
 export class HealthModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -22,7 +23,13 @@ export class HealthModule {
     if (!module) {
       module = {
         module: HealthModule,
-        imports: [TerminusModule.forRoot({ logger: false }), InferenceModule, CacheModule, JobsModule.forRoot(config)],
+        imports: [
+          TerminusModule.forRoot({ logger: false }),
+          InferenceModule,
+          CacheModule,
+          ModelsModule,
+          JobsModule.forRoot(config),
+        ],
         controllers: [HealthController],
         providers: [HealthService, ShutdownState],
         exports: [ShutdownState, HealthService],

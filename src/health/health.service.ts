@@ -9,6 +9,7 @@ import { PredictionCacheService } from '../cache/prediction-cache.service';
 import { InferenceService } from '../inference/inference.service';
 import { JobQueue } from '../jobs/queue/job-queue';
 import { queueHealth } from '../jobs/queue/queue-health';
+import { ModelPreloader } from '../models/model-preloader';
 import type { HealthResultDto } from './health.dto';
 import { ShutdownState } from './shutdown-state';
 
@@ -22,7 +23,23 @@ export class HealthService {
     private readonly inference: InferenceService,
     private readonly jobs: JobQueue,
     private readonly cache: PredictionCacheService,
+    private readonly preloader: ModelPreloader,
   ) {}
+
+  /**
+   * Versions whose file failed its check at start degrade readiness without failing it: the other
+   * versions still serve. A count only: model names stay out of this public probe.
+   */
+  private registryCheck() {
+    const failedVersions = this.preloader.failedVersions;
+    const check = this.indicators.check('registry');
+    return failedVersions === 0
+      ? check.up({ failedVersions })
+      : check.degraded({
+          failedVersions,
+          message: 'versions failed their file check at start; their failureReason says why',
+        });
+  }
 
   /** The prediction cache never fails readiness: while its store is down it is only degraded. */
   private async cacheCheck() {
@@ -56,6 +73,7 @@ export class HealthService {
       () => this.engineCheck(),
       () => queueHealth(this.jobs, this.indicators),
       () => this.cacheCheck(),
+      () => this.registryCheck(),
     ];
     try {
       return (await this.health.check(checks)) as HealthResultDto;

@@ -100,6 +100,7 @@ export class ModelUploadService {
   ): Promise<ModelVersionEntity> {
     const fields: NewVersion = {
       status: 'ready',
+      failureReason: null,
       description,
       sha256: staged.sha256,
       storageKey,

@@ -123,6 +123,27 @@ export class ModelVersionRepository {
   }
 
   /**
+   * Marks every ready version stored as these bytes `failed`, with the reason, and recomputes the
+   * latest ready version of their models. Returns the versions marked, by model name.
+   */
+  markFailed(sha256: string, reason: string): Promise<{ model: string; version: number }[]> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await manager.find(ModelVersionEntity, {
+        where: { sha256, status: 'ready' },
+        relations: { model: true },
+      });
+      if (rows.length === 0) return [];
+      await manager.update(
+        ModelVersionEntity,
+        { id: In(rows.map((r) => r.id)) },
+        { status: 'failed', failureReason: reason },
+      );
+      for (const modelId of new Set(rows.map((r) => r.modelId))) await refreshLatest(manager, modelId);
+      return rows.map((r) => ({ model: r.model?.name ?? r.modelId, version: r.version }));
+    });
+  }
+
+  /**
    * Saves a change of the version's description, status or metadata and points the model's latest
    * at its highest ready version (an archived one is skipped, an unarchived one may be it again).
    */

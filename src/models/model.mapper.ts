@@ -66,6 +66,7 @@ export function toVersionDto(modelName: string, entity: ModelVersionEntity): Mod
     model: modelName,
     version: entity.version,
     status: entity.status,
+    failureReason: entity.failureReason,
     description: entity.description,
     metadata: entity.metadata,
     sha256: entity.sha256,

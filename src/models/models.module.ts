@@ -42,6 +42,13 @@ import { VersionCleanupService } from './version-cleanup.service';
     { provide: Clock, useClass: SystemClock },
     StagingSweeper,
   ],
-  exports: [ModelsService, ModelVersionsService, AliasesService, ModelUploadService, ServableVersionsService],
+  exports: [
+    ModelsService,
+    ModelVersionsService,
+    AliasesService,
+    ModelUploadService,
+    ServableVersionsService,
+    ModelPreloader,
+  ],
 })
 export class ModelsModule {}

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { auditPage } from '../support/audit-helpers';
@@ -464,3 +466,62 @@ if (testEngines().includes('postgres'))
       }
     });
   });
+
+for (const engine of testEngines()) {
+  describe(`a version whose file is damaged in the store, found at start on ${engine}`, () => {
+    let a: TestApp;
+    let b: TestApp | undefined;
+    const httpB: Http = () => authed(b as TestApp);
+
+    before(async () => {
+      a = await startTestApp(engine);
+      const httpA: Http = () => authed(a);
+      await createModel(httpA, 'sturdy');
+      await uploadVersion(httpA, 'sturdy', V1, 1);
+      await uploadVersion(httpA, 'sturdy', V2, 2);
+      const [{ storage_key: key }] = await a.dataSource.query<{ storage_key: string }[]>(
+        "SELECT v.storage_key FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'sturdy' AND v.version = 2",
+      );
+      // Half the file: what a disk or a copy gone wrong leaves behind.
+      const file = path.join(a.dataDir, 'artifacts', key);
+      fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+      // A replica starting on the same database and store preloads (INFERENCE_LOAD=eager) and checks.
+      const shared: Record<string, string> = a.config.database.url
+        ? { DATABASE_URL: a.config.database.url, DATABASE_MIGRATIONS_RUN: 'false', DATA_DIR: a.dataDir }
+        : { DATA_DIR: a.dataDir };
+      b = await startTestApp('sqlite', { env: { INFERENCE_LOAD: 'eager', ...shared } });
+    });
+    after(async () => {
+      await b?.close();
+      await a?.close();
+    });
+
+    it('is marked failed with the reason, skipped by the latest and never served', async () => {
+      const version = await httpB().get('/api/v1/models/sturdy/versions/2').expect(200);
+      assert.equal(version.body.status, 'failed');
+      assert.match(version.body.failureReason, /no longer matches its sha256.*upload the model again/);
+      const intact = await httpB().get('/api/v1/models/sturdy/versions/1').expect(200);
+      assert.deepEqual([intact.body.status, intact.body.failureReason], ['ready', null]);
+      const model = await httpB().get('/api/v1/models/sturdy').expect(200);
+      assert.equal(model.body.latestVersion, 1);
+      const latest = await predictReply(httpB, body(undefined, 'sturdy'));
+      assert.equal(latest.body.version, 1);
+      const pinned = await predictReply(httpB, body(2, 'sturdy'));
+      assert.equal(pinned.status, 409);
+      assert.match(pinned.body.message ?? '', /Version 2 of 'sturdy' is failed/);
+      const restore = await httpB().patch('/api/v1/models/sturdy/versions/2').send({ status: 'ready' }).expect(409);
+      assert.match(restore.body.message, /failed to load; upload it again/);
+      await httpB().put('/api/v1/models/sturdy/aliases/champion').send({ version: 2 }).expect(409);
+    });
+
+    it('readiness says so, degraded but ready: the other versions still serve', async () => {
+      const res = await authed(b as TestApp)
+        .get('/health/ready')
+        .expect(200);
+      assert.equal(res.body.status, 'degraded');
+      assert.equal(res.body.details.registry.status, 'degraded');
+      assert.equal(res.body.details.registry.failedVersions, 1);
+      assert.ok(!JSON.stringify(res.body).includes('sturdy'), 'no model name in the public probe');
+    });
+  });
+}

@@ -255,6 +255,7 @@ for (const engine of testEngines()) {
         assert.deepEqual(Object.keys(res.body).sort(), [
           'createdAt',
           'description',
+          'failureReason',
           'inputs',
           'irVersion',
           'metadata',

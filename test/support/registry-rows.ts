@@ -35,6 +35,7 @@ export function versionRow(model: ModelEntity, version: number, fields: Partial<
     modelId: model.id,
     version,
     status: 'ready',
+    failureReason: null,
     description: '',
     sha256: String(version % 10).repeat(64),
     storageKey: `key-${model.name}-${version}`,

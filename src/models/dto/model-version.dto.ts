@@ -41,8 +41,17 @@ export class ModelVersionDto {
   @ApiProperty({ type: 'integer', example: 1 })
   version: number;
 
-  @ApiProperty({ enum: VERSION_STATUSES, enumName: 'VersionStatus' })
+  @ApiProperty({
+    enum: VERSION_STATUSES,
+    enumName: 'VersionStatus',
+    description:
+      'ready: served; archived: served only when pinned by number; failed: its file failed the check at start ' +
+      '(missing, or bytes that no longer match sha256), never served',
+  })
   status: VersionStatus;
+
+  @ApiProperty({ type: 'string', nullable: true, description: 'Why the version failed; null unless failed' })
+  failureReason: string | null;
 
   @ApiProperty()
   description: string;

@@ -35,6 +35,10 @@ export class ModelVersionEntity {
   @Column({ type: 'varchar', length: 16 })
   status: VersionStatus;
 
+  /** Why the version is `failed` (its file failed the check at start); null otherwise. */
+  @Column({ name: 'failure_reason', type: 'text', nullable: true })
+  failureReason: string | null;
+
   @Column({ type: 'text', default: '' })
   description: string;
 
