@@ -43,6 +43,7 @@ const ROLE_TABLE: Record<string, Rule> = {
   listModelVersions: { roles: [M, P, V] },
   getModelVersion: { roles: [M, P, V] },
   downloadModelVersionFile: { roles: [M] },
+  getPredictionSchema: { roles: [M, P, V] },
   deleteModelVersion: { roles: [M] },
   // predictions
   predict: { roles: [M, P] },
