@@ -4,6 +4,9 @@ import type { TensorDtype, TensorSpec } from '../inference/tensor-spec';
 /** A JSON Schema (2020-12) object; `false` where nothing is valid. */
 export type JsonSchema = false | { [keyword: string]: unknown };
 
+/** The dtypes predictions over JSON take (float16 is refused). */
+type ValueDtype = Exclude<TensorDtype, 'float16'>;
+
 /** What a request schema is generated from: a version and its signature. */
 export interface SchemaSource {
   model: string;
@@ -51,6 +54,7 @@ export function predictionRequestSchema(source: SchemaSource): JsonSchema {
     type: 'object',
     required: ['model', 'inputs'],
     additionalProperties: false,
+    $defs: valueSchemas(source.inputs),
     properties: {
       model: { const: source.model },
       version: {
@@ -96,11 +100,18 @@ function sharedDimensions(specs: readonly TensorSpec[]): string[] {
   return [...uses].filter(([, count]) => count > 1).map(([name]) => name);
 }
 
-/** One input: its nested-array form or its {shape, data, dtype?} form. */
-export function inputSchema(spec: TensorSpec): JsonSchema {
+/** The value schemas of the input dtypes, by dtype, for the inputs' `$ref`s. */
+function valueSchemas(specs: readonly TensorSpec[]): Record<string, JsonSchema> {
+  const dtypes = new Set(specs.map((spec) => spec.dtype));
+  dtypes.delete('float16');
+  return Object.fromEntries([...dtypes].map((dtype) => [dtype, itemSchema(dtype as ValueDtype)]));
+}
+
+/** One input: its nested-array form or its {shape, data, dtype?} form; values are `$defs` refs. */
+function inputSchema(spec: TensorSpec): JsonSchema {
   const label = `${spec.dtype} [${spec.shape.join(', ')}]`;
   if (spec.dtype === 'float16') return { description: `${label}: ${FLOAT16_REFUSED}`, not: {} };
-  const item = itemSchema(spec.dtype);
+  const item = { $ref: `#/$defs/${spec.dtype}` };
   const forms = [nestedSchema(spec.shape, item), explicitSchema(spec, item)].filter((form) => form !== false);
   return { description: `${label}, -1 a dynamic dimension`, anyOf: forms };
 }
@@ -153,7 +164,7 @@ function shapeSchema(shape: readonly number[]): JsonSchema {
 }
 
 /** One value of a dtype, as tensor-codec's writerFor takes it from JSON. */
-export function itemSchema(dtype: Exclude<TensorDtype, 'float16'>): JsonSchema {
+export function itemSchema(dtype: ValueDtype): JsonSchema {
   if (dtype === 'float32') return { type: 'number', exclusiveMinimum: -FLOAT32_LIMIT, exclusiveMaximum: FLOAT32_LIMIT };
   // JSON.parse reads an overlong exponent as Infinity, which no float64 tensor takes.
   if (dtype === 'float64') return { type: 'number', minimum: -Number.MAX_VALUE, maximum: Number.MAX_VALUE };
