@@ -149,6 +149,7 @@ describe('predictionRequestSchema', () => {
     assert.ok(valid({ model: 'iris', inputs: { x } }));
     assert.ok(valid({ model: 'iris', version: 7, inputs: { x }, outputs: ['label', 'y'] }));
     assert.ok(valid({ model: 'iris', version: 'champion', inputs: { x } }), 'an alias');
+    assert.ok(valid({ model: 'iris', version: 'latest', inputs: { x } }), 'the latest, by name');
     assert.ok(valid({ model: 'iris', inputs: { x: { shape: [1, 4], data: [1, 2, 3, 4], dtype: 'float32' } } }));
     const invalid: unknown[] = [
       { model: 'other', inputs: { x } },
@@ -156,7 +157,7 @@ describe('predictionRequestSchema', () => {
       { model: 'iris' },
       { model: 'iris', inputs: { x }, priority: 1 },
       { model: 'iris', version: 0, inputs: { x } },
-      { model: 'iris', version: 'latest', inputs: { x } },
+      { model: 'iris', version: 'Champion', inputs: { x } },
       { model: 'iris', version: '2', inputs: { x } },
       { model: 'iris', inputs: { x }, outputs: [] },
       { model: 'iris', inputs: { x }, outputs: ['y', 'y'] },

@@ -19,7 +19,7 @@ const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 /** parsePredictBody's bounds on `version` and `outputs`. */
 const MAX_VERSION = 2_147_483_647;
 const MAX_OUTPUTS = 256;
-/** Alias names (API.md, "Aliases, traffic and version lifecycle"); `latest` is reserved. */
+/** Alias names (API.md, "Aliases, traffic and version lifecycle"); `latest` names the latest. */
 const ALIAS_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
 /**
  * The smallest magnitude Math.fround turns into Infinity (2^128 - 2^103, halfway between the
@@ -58,10 +58,10 @@ export function predictionRequestSchema(source: SchemaSource): JsonSchema {
     properties: {
       model: { const: source.model },
       version: {
-        description: 'A version number or an alias; omit it for the latest ready version',
+        description: 'A version number, an alias or `latest`; omit it for the latest ready version',
         anyOf: [
           { type: 'integer', minimum: 1, maximum: MAX_VERSION },
-          { type: 'string', pattern: ALIAS_PATTERN, not: { const: 'latest' } },
+          { type: 'string', pattern: ALIAS_PATTERN },
         ],
       },
       inputs: {

@@ -42,8 +42,8 @@ const ROLE_TABLE: Record<string, Rule> = {
   uploadModelVersion: { roles: [M] },
   listModelVersions: { roles: [M, P, V] },
   getModelVersion: { roles: [M, P, V] },
-  downloadModelVersionFile: { roles: [M] },
   getPredictionSchema: { roles: [M, P, V] },
+  downloadModelVersionFile: { roles: [M] },
   deleteModelVersion: { roles: [M] },
   // predictions
   predict: { roles: [M, P] },
