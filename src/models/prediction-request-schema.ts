@@ -31,17 +31,6 @@ const FLOAT16_REFUSED =
   'float16 inputs are refused: predictions over JSON do not support float16 yet, so no request to this version is valid';
 
 /**
- * Where the server checks more than a JSON Schema can say. A validator's verdict equals the
- * server's for every body except ones these describe (the agreement test leaves exactly them out).
- */
-const GAPS = [
-  'Nested arrays must be rectangular: arrays at the same depth have the same length, which this schema states only for fixed dimensions.',
-  'In the {shape, data} form, data holds exactly as many values as the product of shape, which this schema states only when every dimension is fixed.',
-  'All inputs together hold at most MAX_TENSOR_ELEMENTS values and the body fits the server body limit.',
-  'version may name any version or alias of the model (an unknown one answers 404); this schema describes the inputs of version {version}.',
-];
-
-/**
  * A JSON Schema (2020-12) of a POST /api/v1/predictions body for one version, generated from its
  * signature: both input forms the server reads (nested arrays and {shape, data, dtype?}), fixed
  * dimensions exactly, dynamic ones as any size, each dtype's values as the server takes them.
@@ -50,7 +39,7 @@ export function predictionRequestSchema(source: SchemaSource): JsonSchema {
   return {
     $schema: DRAFT_2020_12,
     title: `Prediction request for ${source.model} version ${source.version}`,
-    description: describe(source),
+    description: description(source),
     type: 'object',
     required: ['model', 'inputs'],
     additionalProperties: false,
@@ -82,12 +71,22 @@ export function predictionRequestSchema(source: SchemaSource): JsonSchema {
   };
 }
 
-function describe(source: SchemaSource): string {
-  const gaps = GAPS.map((gap) => gap.replace('{version}', String(source.version)));
+/**
+ * What the schema says in words: where the server checks more than a JSON Schema can state. A
+ * validator's verdict equals the server's on every body but ones these describe (the agreement
+ * tests leave exactly those out).
+ */
+function description(source: SchemaSource): string {
   const shared = sharedDimensions(source.inputs);
-  if (shared.length > 0) {
-    gaps.unshift(`Dimensions with the same symbolic name have the same size in every input: ${shared.join(', ')}.`);
-  }
+  const gaps = [
+    ...(shared.length > 0
+      ? [`Dimensions with the same symbolic name have the same size in every input: ${shared.join(', ')}.`]
+      : []),
+    'Nested arrays must be rectangular: arrays at the same depth have the same length, which this schema states only for fixed dimensions.',
+    'In the {shape, data} form, data holds exactly as many values as the product of shape, which this schema states only when every dimension is fixed.',
+    'All inputs together hold at most MAX_TENSOR_ELEMENTS values (a server setting) and the body at most MAX_JSON_BODY_BYTES.',
+    `version may name any version or alias of the model (an unknown one answers 404); this schema describes the inputs of version ${source.version}.`,
+  ];
   return `The body of POST /api/v1/predictions for ${source.model} version ${source.version}. Not stated here: ${gaps.join(' ')}`;
 }
 
