@@ -30,7 +30,8 @@ export interface ElementCap {
   variable: string;
 }
 
-const INTEGER_RANGES: Partial<Record<TensorDtype, [number, number]>> = {
+/** Values each integer dtype holds (the request schema states the same ranges). */
+export const INTEGER_RANGES: Partial<Record<TensorDtype, [number, number]>> = {
   int8: [-128, 127],
   uint8: [0, 255],
   int16: [-32768, 32767],
@@ -38,7 +39,7 @@ const INTEGER_RANGES: Partial<Record<TensorDtype, [number, number]>> = {
   int32: [-2147483648, 2147483647],
   uint32: [0, 4294967295],
 };
-const BIGINT_RANGES: Partial<Record<TensorDtype, [bigint, bigint]>> = {
+export const BIGINT_RANGES: Partial<Record<TensorDtype, [bigint, bigint]>> = {
   int64: [-(2n ** 63n), 2n ** 63n - 1n],
   uint64: [0n, 2n ** 64n - 1n],
 };
@@ -116,6 +117,9 @@ export function writerFor(
   };
 }
 
+/** A 64-bit integer sent as a string: decimal digits, optionally signed (the range is checked apart). */
+export const DECIMAL_INTEGER = /^-?\d{1,20}$/;
+
 /**
  * A 64-bit integer value as given exactly: a safe-integer number, a BigInt (JSON digits past 2^53
  * read exactly) or a decimal string. An integer number past 2^53 is not one: it may be rounded.
@@ -123,7 +127,7 @@ export function writerFor(
 function exactInteger(value: unknown): bigint | undefined {
   if (typeof value === 'bigint') return value;
   if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  if (typeof value === 'string' && /^-?\d{1,20}$/.test(value)) return BigInt(value);
+  if (typeof value === 'string' && DECIMAL_INTEGER.test(value)) return BigInt(value);
   return undefined;
 }
 

@@ -25,6 +25,8 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ApiErrors } from '../common/api-errors.decorator';
+import { PredictionRequestSchemaDto } from './dto/prediction-request-schema.dto';
+import { JsonSchema, predictionRequestSchema } from './prediction-request-schema';
 import { PageQueryDto } from '../common/pagination';
 import { ModelVersionDto, ModelVersionPageDto, UpdateVersionDto } from './dto/model-version.dto';
 import { ModelUploadService } from './model-upload.service';
@@ -154,5 +156,29 @@ export class ModelVersionsController {
     @CurrentCaller() caller: Caller,
   ): Promise<void> {
     await this.versions.delete(name, version, caller);
+  }
+
+  @Get(':version/schema')
+  @Access('maintainer', 'predictor', 'viewer')
+  @ApiOperation({
+    operationId: 'getPredictionSchema',
+    summary: 'JSON Schema (2020-12) of a prediction request for the version',
+    description:
+      'Generated from the signature: `model`, `version`, `outputs` and each input in both forms the server ' +
+      'reads (nested arrays, `{shape, data, dtype?}`), fixed dimensions exactly, dynamic ones as any size, values ' +
+      "in the dtype's range. Its `description` names what the server checks beyond a JSON Schema (rectangular " +
+      'nesting, element count against shape, shared symbolic dimensions, size limits).',
+  })
+  @ApiOkResponse({
+    type: PredictionRequestSchemaDto,
+    description: 'A JSON Schema (draft 2020-12) of a POST /api/v1/predictions body',
+  })
+  @ApiErrors(400, 404)
+  async schema(
+    @Param('name', ModelNamePipe) name: string,
+    @Param('version', VersionNumberPipe) version: number,
+    @CurrentCaller() caller: Caller,
+  ): Promise<JsonSchema> {
+    return predictionRequestSchema(await this.versions.get(name, version, caller));
   }
 }

@@ -42,6 +42,7 @@ const ROLE_TABLE: Record<string, Rule> = {
   uploadModelVersion: { roles: [M] },
   listModelVersions: { roles: [M, P, V] },
   getModelVersion: { roles: [M, P, V] },
+  getPredictionSchema: { roles: [M, P, V] },
   downloadModelVersionFile: { roles: [M] },
   updateModelVersion: { roles: [M] },
   deleteModelVersion: { roles: [M] },

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import '../../src/inference/worker/float16-words';
 import * as ort from 'onnxruntime-node';
 
 /** A scalar value as the API carries it in JSON. */

@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
+import './float16-words';
 import * as ort from 'onnxruntime-node';
 import { TensorDtype } from '../tensor-spec';
 import type { RawTensor, TensorData } from '../tensor';
