@@ -72,7 +72,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
   // a request without one before reading it.
   const authEnabled = config.auth.enabled;
   app.use(authenticateMiddleware(app.get(CredentialsService), authEnabled));
-  const budget = new BodyBudget(config.http.maxInflightBodyBytes);
+  // The API's budget is shared with the gRPC transport (BodyBudgetModule); a worker reads no body.
+  const budget = config.app.servesApi ? app.get(BodyBudget) : new BodyBudget(config.http.maxInflightBodyBytes);
   if (config.app.servesApi) mountBodyReaders(app, config, requireCredential(authEnabled, app.get(RateLimits)), budget);
   app
     .get(MetricsService)

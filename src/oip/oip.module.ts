@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { CacheModule } from '../cache/cache.module';
+import { BodyBudgetModule } from '../common/body-budget.module';
 import { AppConfig } from '../config/app-config';
 import { HealthModule } from '../health/health.module';
 import { InferenceModule } from '../inference/inference.module';
@@ -23,6 +24,7 @@ export class OipModule {
       module: OipModule,
       imports: [
         AuthModule,
+        BodyBudgetModule,
         ModelsModule,
         InferenceModule,
         CacheModule,

@@ -17,6 +17,7 @@ import {
   stringModel,
 } from '../support/onnx-models';
 import { assertOutputsMatch, JsonTensor, referenceRun, releaseReferenceSessions } from '../support/reference-run';
+import { BodyBudget } from '../../src/common/body-reader';
 import { freePort, spawnService } from '../support/service-process';
 import { authed, startTestApp, TestApp } from '../support/test-app';
 import { track, waitFor } from '../support/wait-for';
@@ -448,6 +449,33 @@ describe('Open Inference Protocol over gRPC: deadlines, auth off and shutdown', 
     const gate = await holdModelLoads(t, sha256.mlp);
     try {
       await failsWith(grpc.modelInfer(mlpRaw()), GrpcStatus.DEADLINE_EXCEEDED, /INFERENCE_TIMEOUT_MS/);
+    } finally {
+      gate.release();
+      grpc.close();
+      await t.close();
+    }
+  });
+
+  it('holds a message against MAX_INFLIGHT_BODY_BYTES until it is answered: UNAVAILABLE past it, all of it back after', async () => {
+    const { t, address } = await startGrpcApp({ MAX_INFLIGHT_BODY_BYTES: '1024', CACHE_DEFAULT_ENABLED: 'false' });
+    const grpc = new OipGrpcClient(address, t.adminKey);
+    const budget = t.app.get(BodyBudget);
+    const rows = (n: number) =>
+      mlpRaw({
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [n, 4] }],
+        raw_input_contents: [bytesOf('FP32', new Array<number>(n * 4).fill(0.5))],
+      });
+    const sha256 = await upload(t, { mlp: [mlpModel()] });
+    const gate = await holdModelLoads(t, sha256.mlp);
+    try {
+      const held = track(grpc.modelInfer(rows(48))); // 768 bytes of the 1024
+      await waitFor(() => budget.inUse === 768, { what: 'the held call to reserve its bytes' });
+      await failsWith(grpc.modelInfer(rows(32)), GrpcStatus.UNAVAILABLE, /MAX_INFLIGHT_BODY_BYTES/);
+      gate.release();
+      await held.promise;
+      assert.equal(budget.inUse, 0, 'an answered call gives its bytes back');
+      await grpc.modelInfer(rows(32));
+      assert.equal(budget.inUse, 0);
     } finally {
       gate.release();
       grpc.close();

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../common/errors';
 import type { OipInferResult } from '../oip-types';
 import { inferenceServiceDefinition, InferParameters, ModelInferRequestMessage } from './grpc-definition';
-import { inferParametersOf, inferRequestOf, inferResponseOf, parametersOf } from './grpc-infer';
+import { inferParametersOf, inferRequestOf, inferResponseOf, parametersOf, tensorBytes } from './grpc-infer';
 
 const definition = inferenceServiceDefinition();
 const modelInfer = definition.ModelInfer;
@@ -83,6 +83,31 @@ describe('parameters', () => {
       e: { int64_param: '10' },
       f: { string_param: '{"g":1}' },
     });
+  });
+});
+
+describe('tensorBytes', () => {
+  it('counts raw contents as received, typed contents at 8 bytes an element and bytes elements at their length', () => {
+    const message = received({
+      inputs: [
+        { name: 'f', datatype: 'FP32', shape: [3], contents: { fp32_contents: [1, 2, 3] } },
+        {
+          name: 's',
+          datatype: 'BYTES',
+          shape: [2],
+          contents: { bytes_contents: [Buffer.from('ab'), Buffer.from('cde')] },
+        },
+        { name: 'r', datatype: 'FP32', shape: [4] },
+      ],
+      raw_input_contents: [],
+    });
+    assert.equal(tensorBytes(message), 3 * 8 + 5);
+    assert.equal(
+      tensorBytes(
+        received({ inputs: [{ name: 'r', datatype: 'FP32', shape: [4] }], raw_input_contents: [Buffer.alloc(16)] }),
+      ),
+      16,
+    );
   });
 });
 

@@ -42,6 +42,24 @@ const CONTENTS_FIELDS: readonly ContentsField[] = [
   'bytes_contents',
 ];
 
+/**
+ * Bytes a decoded ModelInferRequest holds in its tensors: raw contents as received, typed contents
+ * at 8 bytes per element (a JS array of numbers or strings holds at least that), bytes elements
+ * at their length. The rest of a message (names, shapes, parameters) is small beside them.
+ */
+export function tensorBytes(message: ModelInferRequestMessage): number {
+  let bytes = message.raw_input_contents.reduce((n, raw) => n + raw.byteLength, 0);
+  for (const input of message.inputs) {
+    const contents = input.contents;
+    if (!contents) continue;
+    for (const field of CONTENTS_FIELDS) {
+      if (field === 'bytes_contents') bytes += contents.bytes_contents.reduce((n, b) => n + b.byteLength, 0);
+      else bytes += contents[field].length * 8;
+    }
+  }
+  return bytes;
+}
+
 /** An int64 or uint64 parameter: a number when it is exact as one, else its decimal string. */
 function integerValue(decimal: string | number): number | string {
   const value = Number(decimal);

@@ -9,14 +9,15 @@ import {
 import { Injectable, Logger } from '@nestjs/common';
 import type { AccessRule } from '../../auth/access.decorator';
 import type { Caller } from '../../auth/caller';
-import { InvalidInputError, TimeoutError } from '../../common/errors';
+import { BodyBudget } from '../../common/body-reader';
+import { InvalidInputError, TimeoutError, UnavailableError } from '../../common/errors';
 import { requestIdFrom } from '../../common/request-id';
 import { internalDetail } from '../../common/safe-error';
 import { AppConfig } from '../../config/app-config';
 import { cacheControlBypasses, serverTiming } from '../../predictions/prediction-context';
 import { OipService } from '../oip.service';
 import { GrpcAccess, INFER_ACCESS, READ_ACCESS } from './grpc-access';
-import { inferRequestOf, inferResponseOf } from './grpc-infer';
+import { inferRequestOf, inferResponseOf, tensorBytes } from './grpc-infer';
 import type { ModelInferRequestMessage, ModelInferResponseMessage, ModelRequestMessage } from './grpc-definition';
 import { grpcStatusOf } from './grpc-status';
 
@@ -56,6 +57,7 @@ export class OipGrpcServicer {
   constructor(
     private readonly oip: OipService,
     private readonly access: GrpcAccess,
+    private readonly budget: BodyBudget,
     config: AppConfig,
   ) {
     this.maxTensorElements = config.inference.maxTensorElements;
@@ -87,13 +89,27 @@ export class OipGrpcServicer {
     // The deadline may have passed while the credential was checked: nobody waits for an answer then.
     if (scope.call.cancelled) throw new TimeoutError('The call was cancelled or its deadline passed before inference');
     const version = versionOf(message.model_version);
+    // The message stays in memory until the answer: it holds its share of MAX_INFLIGHT_BODY_BYTES,
+    // as an HTTP body does, so waiting calls cannot pile up past the budget.
+    const held = tensorBytes(message);
+    if (!this.budget.tryReserve(held)) {
+      throw new UnavailableError(
+        'The server is holding too many request bodies at once (MAX_INFLIGHT_BODY_BYTES); retry shortly',
+        1,
+      );
+    }
     const read = () => Promise.resolve(inferRequestOf(message, { left: this.maxTensorElements }));
-    const result = await this.oip.infer(caller, message.model_name, version, read, {
-      protocol: 'oip-grpc',
-      requestId: scope.requestId,
-      bypassCache: cacheControlBypasses(firstString(scope.call.metadata, 'cache-control')),
-      receivedAt: scope.receivedAt,
-    });
+    let result;
+    try {
+      result = await this.oip.infer(caller, message.model_name, version, read, {
+        protocol: 'oip-grpc',
+        requestId: scope.requestId,
+        bypassCache: cacheControlBypasses(firstString(scope.call.metadata, 'cache-control')),
+        receivedAt: scope.receivedAt,
+      });
+    } finally {
+      this.budget.release(held);
+    }
     scope.trailers.set('x-cache', result.cache);
     scope.trailers.set('server-timing', serverTiming(result.stages));
     return inferResponseOf(result);
