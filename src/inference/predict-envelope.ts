@@ -16,7 +16,7 @@ export interface PredictEnvelope {
 }
 
 const KNOWN_FIELDS = new Set(['model', 'version', 'inputs', 'outputs']);
-const MAX_OUTPUTS = 256;
+export const MAX_OUTPUTS = 256;
 /** JSON.parse's messages quote part of the body. */
 const MAX_PARSE_MESSAGE_CHARS = 200;
 

@@ -1,5 +1,7 @@
 import { BIGINT_RANGES, DECIMAL_INTEGER, INTEGER_RANGES } from '../inference/tensor-codec';
 import type { TensorDtype, TensorSpec } from '../inference/tensor-spec';
+import { ALIAS_PATTERN, MAX_VERSION_NUMBER } from './version-ref';
+import { MAX_OUTPUTS } from '../inference/predict-envelope';
 
 /** A JSON Schema (2020-12) object; `false` where nothing is valid. */
 export type JsonSchema = false | { [keyword: string]: unknown };
@@ -16,11 +18,6 @@ export interface SchemaSource {
 }
 
 const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
-/** parsePredictBody's bounds on `version` and `outputs`. */
-const MAX_VERSION = 2_147_483_647;
-const MAX_OUTPUTS = 256;
-/** Alias names (API.md, "Aliases, traffic and version lifecycle"); `latest` names the latest. */
-const ALIAS_PATTERN = '^[a-z][a-z0-9_-]{0,31}$';
 /**
  * The smallest magnitude Math.fround turns into Infinity (2^128 - 2^103, halfway between the
  * largest float32 and 2^128): the server takes a float32 value when it rounds to a finite one.
@@ -49,8 +46,9 @@ export function predictionRequestSchema(source: SchemaSource): JsonSchema {
       version: {
         description: 'A version number, an alias or `latest`; omit it for the latest ready version',
         anyOf: [
-          { type: 'integer', minimum: 1, maximum: MAX_VERSION },
-          { type: 'string', pattern: ALIAS_PATTERN },
+          { type: 'integer', minimum: 1, maximum: MAX_VERSION_NUMBER },
+          // Alias names; `latest` (which matches the pattern) names the latest ready version.
+          { type: 'string', pattern: ALIAS_PATTERN.source },
         ],
       },
       inputs: {
