@@ -13,6 +13,7 @@ import { InvalidInputError, TimeoutError, TooManyRequestsError, UnavailableError
 import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
 import type { PoolRequest } from './process-pool';
 import { ACTIVE_LANE_MS, Scheduler, type BatchSettings } from './scheduler';
+import { prng } from '../../test/support/prng';
 import type { RunOutcome } from './worker/protocol';
 
 type RunRequest = Extract<PoolRequest, { type: 'run' }>;
@@ -672,17 +673,6 @@ describe('Scheduler: dynamic batching', () => {
     h.assertIdle();
   });
 });
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(state ^ (state >>> 15), 1 | state);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Works whose id is a multiple of this are bad data: the process rejects any run that holds one. */
 const BAD_EVERY = 7;
