@@ -7,6 +7,7 @@ import { JobPayloadParts1764165000000 } from './1764165000000-JobPayloadParts';
 import { ModelBatching1764170000000 } from './1764170000000-ModelBatching';
 import { PredictionProtocol1764180000000 } from './1764180000000-PredictionProtocol';
 import { VersionLifecycle1764190000000 } from './1764190000000-VersionLifecycle';
+import { TrafficPolicy1764200000000 } from './1764200000000-TrafficPolicy';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -19,4 +20,5 @@ export const ALL_MIGRATIONS = [
   ModelBatching1764170000000,
   PredictionProtocol1764180000000,
   VersionLifecycle1764190000000,
+  TrafficPolicy1764200000000,
 ];

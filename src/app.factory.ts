@@ -112,6 +112,7 @@ function mountBodyReaders(
   server.post('/api/v1/models', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.put('/api/v1/models/:name/aliases/:alias', authenticated, bodyReader({ ...registry, mode: 'json' }));
+  server.put('/api/v1/models/:name/traffic', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.patch('/api/v1/models/:name/versions/:version', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.post('/api/v1/auth/keys', authenticated, bodyReader({ ...registry, mode: 'json' }));
   server.post('/api/v1/auth/users', authenticated, bodyReader({ ...registry, mode: 'json' }));

@@ -11,6 +11,7 @@ export type ModelChangeKind =
   | 'version-updated'
   | 'version-deleted'
   | 'alias-changed'
+  | 'traffic-changed'
   | 'deleted'
   | 'cache-cleared';
 

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { ModelNotFoundError } from '../common/errors';
+import { ConflictError, ModelNotFoundError, NotFoundError } from '../common/errors';
 import { ModelEntity } from './entities/model.entity';
+import type { VersionRef } from './version-ref';
 
 /**
  * The model row, locked until the transaction `manager` runs ends (PostgreSQL: SELECT ... FOR
@@ -25,4 +26,23 @@ export function aliasesOf(model: Pick<ModelEntity, 'aliases'>, version: number):
     .filter(([, target]) => target === version)
     .map(([alias]) => alias)
     .sort();
+}
+
+/** The version number an alias of the model points at; 404 naming the alias when it has none. */
+export function aliasTarget(model: Pick<ModelEntity, 'name' | 'aliases'>, alias: string): number {
+  // Own keys only: an alias named like an Object.prototype member is just another name.
+  if (!Object.hasOwn(model.aliases, alias)) throw new NotFoundError(`Model '${model.name}' has no alias '${alias}'`);
+  return model.aliases[alias];
+}
+
+/**
+ * 409 when the model's traffic policy names this version number or alias: deleting it would leave
+ * requests naming no version with a member that resolves to nothing.
+ */
+export function assertNotInTraffic(model: Pick<ModelEntity, 'name' | 'traffic'>, ref: VersionRef): void {
+  if (!model.traffic?.split.some((member) => member.version === ref)) return;
+  const named = typeof ref === 'string' ? `Alias '${ref}'` : `Version ${ref}`;
+  throw new ConflictError(
+    `${named} of '${model.name}' is a member of its traffic policy; change it (PUT .../traffic) or delete it (DELETE .../traffic) first`,
+  );
 }

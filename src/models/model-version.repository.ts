@@ -6,7 +6,7 @@ import { boundedList } from '../common/bounded-text';
 import { ConflictError, ModelNotFoundError } from '../common/errors';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
-import { aliasesOf, lockModel } from './model-lock';
+import { aliasesOf, assertNotInTraffic, lockModel } from './model-lock';
 import type { AuditRecord } from './registry-audit';
 
 /** The bytes a version points at. Versions with the same bytes share one artifact. */
@@ -103,11 +103,12 @@ export class ModelVersionRepository {
   /**
    * Deletes the version and points the model's latest at its highest ready version left.
    * Returns the version's artifact when no other version uses it. 409 naming the aliases that
-   * point at it, checked under the model's lock so that no alias moves onto it meanwhile.
+   * point at it, or the traffic policy that names it, checked under the model's lock so that no alias moves onto it meanwhile.
    */
   delete(version: ModelVersionEntity, audit: AuditRecord): Promise<StoredArtifact[]> {
     return this.dataSource.transaction(async (manager) => {
       const model = await lockModel(manager, { id: version.modelId });
+      assertNotInTraffic(model, version.version);
       const aliases = aliasesOf(model, version.version);
       if (aliases.length > 0) {
         throw new ConflictError(

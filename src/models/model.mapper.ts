@@ -100,5 +100,6 @@ export function toServableVersion(
     cache: effectiveCache(model, defaults),
     batching: effectiveBatching(model),
     logPayloads: model.logPayloads,
+    traffic: model.traffic,
   };
 }

@@ -7,12 +7,31 @@ import { ConflictError, ModelNotFoundError, NotFoundError, VersionNotFoundError 
 import { escapeLike, isUniqueViolation } from '../database/errors';
 import { ModelVersionEntity, VersionStatus } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
-import { lockModel } from './model-lock';
+import { aliasTarget, assertNotInTraffic, lockModel } from './model-lock';
 import { StoredArtifact, unreferencedArtifacts } from './model-version.repository';
 import type { AuditRecord } from './registry-audit';
+import type { TrafficPolicy } from './traffic-policy';
+import type { VersionRef } from './version-ref';
 
 /** Statuses an alias may point at: it resolves only to a ready one, but may wait on an archived one. */
 const ALIAS_TARGET_STATUSES: readonly VersionStatus[] = ['ready', 'archived'];
+
+/**
+ * 404 naming a traffic member that is no version or alias of the model, 409 naming one whose
+ * version is not ready (an archived version is served only when pinned by number, and a split
+ * pins nothing).
+ */
+async function assertServable(manager: EntityManager, model: ModelEntity, ref: VersionRef): Promise<void> {
+  const number = typeof ref === 'string' ? aliasTarget(model, ref) : ref;
+  const target = await manager.findOneBy(ModelVersionEntity, { modelId: model.id, version: number });
+  if (!target) throw new VersionNotFoundError(model.name, number);
+  if (target.status !== 'ready') {
+    const named = typeof ref === 'string' ? `alias '${ref}' (version ${number})` : `version ${number}`;
+    throw new ConflictError(
+      `The traffic split names ${named} of '${model.name}', which is ${target.status}, not ready`,
+    );
+  }
+}
 
 /** A new model's columns; the database sets the rest. */
 export type NewModel = Omit<ModelEntity, 'id' | 'createdAt' | 'updatedAt'>;
@@ -126,7 +145,10 @@ export class ModelRepository {
     });
   }
 
-  /** Removes the alias; 404 naming it when the model has none by that name. Returns what it pointed at. */
+  /**
+   * Removes the alias; 404 naming it when the model has none by that name, 409 while the traffic
+   * policy names it. Returns what it pointed at.
+   */
   removeAlias(
     name: string,
     alias: string,
@@ -135,8 +157,43 @@ export class ModelRepository {
     return this.dataSource.transaction(async (manager) => {
       const model = await lockModel(manager, { name });
       if (!Object.hasOwn(model.aliases, alias)) throw new NotFoundError(`Model '${name}' has no alias '${alias}'`);
+      assertNotInTraffic(model, alias);
       const { [alias]: previous, ...rest } = model.aliases;
       model.aliases = rest;
+      return this.saveAudited(manager, model, audit(previous), previous);
+    });
+  }
+
+  /**
+   * Sets the model's traffic policy. Every member must name an existing version (or alias) that is
+   * ready now, checked under the model's lock in the same transaction as the write, so that no
+   * delete or alias move slips in between. 404 naming an unknown member, 409 naming a member that is
+   * not ready. Returns the saved model and the policy it replaced (null if none).
+   */
+  setTraffic(
+    name: string,
+    policy: TrafficPolicy,
+    audit: (previous: TrafficPolicy | null) => AuditRecord,
+  ): Promise<{ model: ModelEntity; previous: TrafficPolicy | null }> {
+    return this.dataSource.transaction(async (manager) => {
+      const model = await lockModel(manager, { name });
+      for (const member of policy.split) await assertServable(manager, model, member.version);
+      const previous = model.traffic;
+      model.traffic = policy;
+      return this.saveAudited(manager, model, audit(previous), previous);
+    });
+  }
+
+  /** Removes the traffic policy; 404 when the model has none. Returns the policy removed. */
+  clearTraffic(
+    name: string,
+    audit: (previous: TrafficPolicy) => AuditRecord,
+  ): Promise<{ model: ModelEntity; previous: TrafficPolicy }> {
+    return this.dataSource.transaction(async (manager) => {
+      const model = await lockModel(manager, { name });
+      const previous = model.traffic;
+      if (!previous) throw new NotFoundError(`Model '${name}' has no traffic policy`);
+      model.traffic = null;
       return this.saveAudited(manager, model, audit(previous), previous);
     });
   }

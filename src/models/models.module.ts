@@ -15,6 +15,7 @@ import { ModelRepository } from './model.repository';
 import { ModelsService } from './models.service';
 import { ServableVersionCache } from './servable-version-cache';
 import { ServableVersionsService } from './servable-versions.service';
+import { TrafficService } from './traffic.service';
 import { VersionCleanupService } from './version-cleanup.service';
 
 /**
@@ -34,6 +35,7 @@ import { VersionCleanupService } from './version-cleanup.service';
     ModelsService,
     ModelVersionsService,
     AliasesService,
+    TrafficService,
     ModelUploadService,
     ServableVersionsService,
     VersionCleanupService,
@@ -46,6 +48,7 @@ import { VersionCleanupService } from './version-cleanup.service';
     ModelsService,
     ModelVersionsService,
     AliasesService,
+    TrafficService,
     ModelUploadService,
     ServableVersionsService,
     ModelPreloader,

@@ -46,6 +46,7 @@ export class ModelsService {
       batchingMaxBatchSize: null,
       batchingMaxQueueDelayMs: null,
       batchingPreferredBatchSizes: null,
+      traffic: null,
     };
     // A new model has no versions yet, so any valid batching settings apply.
     const batching = dto.batching && this.applyBatching(fields, dto.batching);

@@ -44,7 +44,8 @@ export function predictionRequestSchema(source: SchemaSource): JsonSchema {
     properties: {
       model: { const: source.model },
       version: {
-        description: 'A version number, an alias or `latest`; omit it for the latest ready version',
+        description:
+          "A version number, an alias or `latest`; omit it to follow the model's traffic policy (the latest ready version without one)",
         anyOf: [
           { type: 'integer', minimum: 1, maximum: MAX_VERSION_NUMBER },
           // Alias names; `latest` (which matches the pattern) names the latest ready version.

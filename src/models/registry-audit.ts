@@ -19,6 +19,8 @@ export const REGISTRY_ACTIONS = {
   versionDelete: 'version.delete',
   aliasSet: 'alias.set',
   aliasDelete: 'alias.delete',
+  trafficSet: 'traffic.set',
+  trafficDelete: 'traffic.delete',
 } as const;
 
 export function modelTarget(name: string): string {

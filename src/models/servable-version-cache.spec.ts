@@ -18,6 +18,7 @@ function servable(name: string, version = 1): ServableVersion {
     cache: { enabled: true, ttlSeconds: 60 },
     batching: { enabled: false, maxBatchSize: 8, maxQueueDelayMs: 0, preferredBatchSizes: [] },
     logPayloads: false,
+    traffic: null,
   };
 }
 

@@ -1,5 +1,6 @@
 import type { TensorSpec } from '../inference/tensor-spec';
 import type { BatchingSettings } from './batching-settings';
+import type { TrafficPolicy } from './traffic-policy';
 
 /** The prediction cache settings that apply to a model: its own, else the configured defaults. */
 export interface CacheSettings {
@@ -29,4 +30,6 @@ export interface ServableVersion {
   cache: CacheSettings;
   batching: BatchingSettings;
   logPayloads: boolean;
+  /** The model's traffic policy, for requests that name no version; null: the latest ready version. */
+  traffic: TrafficPolicy | null;
 }

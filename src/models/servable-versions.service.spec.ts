@@ -71,6 +71,7 @@ describe('ServableVersionsService', () => {
       cache: { enabled: true, ttlSeconds: 300 },
       batching: { enabled: true, maxBatchSize: 16, maxQueueDelayMs: 0, preferredBatchSizes: [] },
       logPayloads: true,
+      traffic: null,
     });
     assert.equal((await service.resolve('iris', 1)).version, 1);
   });
@@ -111,6 +112,29 @@ describe('ServableVersionsService', () => {
         service.resolve('ranked', alias),
         (e: Error) => e instanceof NotFoundError && e.message === `Model 'ranked' has no alias '${alias}'`,
       );
+    }
+  });
+
+  it('a request naming no version follows the traffic policy, by sticky header when set; latest stays the latest', async () => {
+    const traffic = {
+      split: [
+        { version: 1, weight: 1 },
+        { version: 'champion', weight: 1 },
+      ],
+      sticky: { header: 'x-user' },
+    };
+    const split = modelRow('split', { latestVersion: 3, aliases: { champion: 2 }, traffic });
+    const { service } = setup([split], [versionRow(split, 1), versionRow(split, 2), versionRow(split, 3)]);
+    assert.equal((await service.resolve('split', 'latest')).version, 3);
+    assert.equal((await service.resolve('split', 1)).version, 1);
+    const served = new Set<number>();
+    for (let i = 0; i < 200; i++) served.add((await service.resolve('split')).version);
+    assert.deepEqual([...served].sort(), [1, 2]);
+    for (const user of ['alice', 'bob', 'carol']) {
+      const headers = (name: string) => (name === 'x-user' ? user : undefined);
+      const first = (await service.resolve('split', undefined, undefined, headers)).version;
+      for (let i = 0; i < 20; i++)
+        assert.equal((await service.resolve('split', undefined, 'epoch-1', headers)).version, first);
     }
   });
 

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError, NoReadyVersionError, NotFoundError, VersionNotFoundError } from '../common/errors';
+import { ConflictError, NoReadyVersionError, VersionNotFoundError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ModelVersionRepository } from './model-version.repository';
-import type { ModelEntity } from './entities/model.entity';
+import { aliasTarget } from './model-lock';
 import { ModelRepository } from './model.repository';
 import { toServableVersion } from './model.mapper';
 import { ServableVersionCache } from './servable-version-cache';
 import type { ServableVersion } from './servable-version';
-import type { VersionRef } from './version-ref';
+import { HeaderLookup, pickMember } from './traffic-policy';
+import { LATEST, VersionRef } from './version-ref';
 
 /**
  * What the registry offers other features: the version a prediction or job runs on, as the
@@ -24,15 +25,26 @@ export class ServableVersionsService {
   ) {}
 
   /**
-   * The given version number, the version an alias points at, or the newest ready version. 404
-   * when there is none (or no such alias), 409 when it is not ready: an archived version is served
-   * only when pinned by number.
+   * The given version number, the version an alias points at, or the newest ready version for
+   * `latest`. A request naming no version follows the model's traffic policy: a member picked by
+   * weight (by the sticky header's value when `headers` has it, see pickMember), resolved like a
+   * named one; without a policy, the newest ready version. 404 when there is none (or no such
+   * alias), 409 when it is not ready: an archived version is served only when pinned by number.
    *
    * `epoch` is the model's prediction cache generation: a write on any replica starts a new one,
    * so what was resolved under it is remembered (ServableVersionCache) and never used after a
    * write. Without one (the cache store is down), the database is asked every time.
    */
-  async resolve(name: string, version?: VersionRef, epoch?: string): Promise<ServableVersion> {
+  async resolve(name: string, version?: VersionRef, epoch?: string, headers?: HeaderLookup): Promise<ServableVersion> {
+    if (version !== undefined) return this.resolveNamed(name, version === LATEST ? undefined : version, epoch);
+    const latest = await this.resolveNamed(name, undefined, epoch);
+    if (!latest.traffic) return latest;
+    const member = pickMember(latest.traffic.split, latest.traffic.sticky, headers);
+    return this.resolveNamed(name, member.version, epoch);
+  }
+
+  /** A named version (undefined: the latest), remembered under `epoch`. */
+  private async resolveNamed(name: string, version: VersionRef | undefined, epoch: string | undefined) {
     if (epoch === undefined) return this.resolveFromDatabase(name, version);
     const cached = this.cache.get(name, version, epoch);
     if (cached) return cached;
@@ -74,11 +86,4 @@ export class ServableVersionsService {
     }
     return toServableVersion(model, entity, this.config.cache.defaults);
   }
-}
-
-/** The version number an alias of the model points at; 404 naming the alias when it has none. */
-export function aliasTarget(model: Pick<ModelEntity, 'name' | 'aliases'>, alias: string): number {
-  // Own keys only: an alias named like an Object.prototype member is just another name.
-  if (!Object.hasOwn(model.aliases, alias)) throw new NotFoundError(`Model '${model.name}' has no alias '${alias}'`);
-  return model.aliases[alias];
 }

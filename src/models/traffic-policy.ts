@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../common/errors';
-import { MAX_VERSION_NUMBER, readVersionRef, VersionRef } from './version-ref';
+import { LATEST, MAX_VERSION_NUMBER, readVersionRef, VersionRef } from './version-ref';
 
 /** Members of a split at most: a canary or an A/B test needs a handful, not a hundred. */
 export const MAX_SPLIT_MEMBERS = 16;
@@ -79,7 +79,8 @@ function readMember(value: unknown, i: number): TrafficMember {
   const extra = Object.keys(value).find((key) => key !== 'version' && key !== 'weight');
   if (extra !== undefined) throw new InvalidInputError(`split[${i}]: unknown field '${extra.slice(0, 64)}'`);
   const version = readVersionRef(value.version);
-  if (version === undefined || version === null) throw new InvalidInputError(`split[${i}].version ${MEMBER_RULE}`);
+  if (version === undefined || version === null || version === LATEST)
+    throw new InvalidInputError(`split[${i}].version ${MEMBER_RULE}`);
   const weight = value.weight;
   if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT) {
     throw new InvalidInputError(`split[${i}].weight must be an integer from 0 to ${MAX_WEIGHT}`);

@@ -12,7 +12,7 @@ describe('version references', () => {
 
   it('a JSON version is a number in range, an alias, "latest" or absent; anything else is null', () => {
     assert.equal(readVersionRef(undefined), undefined);
-    assert.equal(readVersionRef('latest'), undefined);
+    assert.equal(readVersionRef('latest'), 'latest');
     assert.equal(readVersionRef(3), 3);
     assert.equal(readVersionRef(2_147_483_647), 2_147_483_647);
     assert.equal(readVersionRef('champion'), 'champion');
@@ -21,9 +21,9 @@ describe('version references', () => {
     }
   });
 
-  it('a version in text is decimal digits or an alias; empty or "latest" is the latest', () => {
+  it('a version in text is decimal digits, an alias or "latest"; empty names none', () => {
     assert.equal(parseVersionRef(''), undefined);
-    assert.equal(parseVersionRef('latest'), undefined);
+    assert.equal(parseVersionRef('latest'), 'latest');
     assert.equal(parseVersionRef('7'), 7);
     assert.equal(parseVersionRef('champion'), 'champion');
     for (const bad of ['0', '07', '1e3', ' 1', '2147483648', '99999999999', 'Champion', '-1']) {

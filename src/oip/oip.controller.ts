@@ -161,6 +161,7 @@ export class OipController {
       requestId: caller.requestId,
       bypassCache: bypassesCache(req),
       receivedAt: req.startedAt,
+      headers: (name) => req.header(name),
       // The JSON of a body without binary tensors, for models that log payloads.
       loggedBody: () => (headerLength === undefined ? body.subarray(0, LOGGED_BODY_BYTES).toString('utf8') : null),
     });

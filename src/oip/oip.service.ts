@@ -22,6 +22,7 @@ import { checkRequestedOutputs, conformOipInputs } from './oip-signature';
 import { cachedOutputs, outputsForCache } from './oip-cache-entry';
 import { returnedParameters } from './oip-response';
 import { parseVersion, SERVER_METADATA } from './oip-server';
+import type { HeaderLookup } from '../models/traffic-policy';
 import type {
   OipInferRequest,
   OipInferResult,
@@ -40,6 +41,8 @@ export interface OipInferContext {
   receivedAt: bigint;
   /** The request body's head, for models that log payloads (REST JSON only). */
   loggedBody?: () => string | null;
+  /** Request headers (gRPC metadata), for a traffic policy's sticky header. */
+  headers?: HeaderLookup;
 }
 
 /**
@@ -149,7 +152,12 @@ export class OipService {
     const parse = elapsedMs(mark);
     mark = process.hrtime.bigint();
     let epoch = await this.cache.epoch(name);
-    const servable = await this.versions.resolve(name, parseVersion(name, version), epoch ?? undefined);
+    const servable = await this.versions.resolve(
+      name,
+      parseVersion(name, version),
+      epoch ?? undefined,
+      context.headers,
+    );
     progress.servable = servable;
     if (epoch === null) epoch = await this.cache.ensureEpoch(name);
     const resolve = elapsedMs(mark);

@@ -29,7 +29,7 @@ export class PredictionCacheInterceptor implements NestInterceptor {
     const bypassCache = bypassesCache(req);
     // The body reader hashed the raw bytes as they arrived (src/common/body-reader.ts).
     const rawHash = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.rawBodySha256 : undefined;
-    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash };
+    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash, headers: (name: string) => req.header(name) };
     req.prediction = prediction;
     if (!bypassCache && rawHash) {
       const hit = await this.predictions.fromRawCache(prediction, callerOf(req));

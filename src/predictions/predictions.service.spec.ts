@@ -40,6 +40,7 @@ function servable(over: { cacheEnabled?: boolean; logPayloads?: boolean } = {}):
     cache: { enabled: over.cacheEnabled ?? true, ttlSeconds: 600 },
     batching: { ...BATCHING_DEFAULTS, enabled: false, preferredBatchSizes: [...BATCHING_DEFAULTS.preferredBatchSizes] },
     logPayloads: over.logPayloads ?? false,
+    traffic: null,
   };
 }
 
@@ -156,7 +157,7 @@ describe('PredictionsService.predict', () => {
       'InferenceService.predict',
     ]);
     const resolve = log.find((c) => c.call === 'ServableVersionsService.resolve');
-    assert.deepEqual(resolve?.args, ['iris', undefined, 'epoch-1']);
+    assert.deepEqual(resolve?.args, ['iris', undefined, 'epoch-1', undefined]);
     const [model, inputs, outputs] = log.find((c) => c.call === 'InferenceService.predict')?.args as [
       ServableVersion,
       unknown,
@@ -334,7 +335,12 @@ describe('PredictionsService.fromRawCache', () => {
     const outcome = await service.fromRawCache(ctx, caller);
     assert.equal(outcome?.cache, 'HIT');
     assert.equal(outcome?.outputsJson, entry.outputs);
-    assert.deepEqual(log.find((c) => c.call === 'ServableVersionsService.resolve')?.args, ['iris', 3, 'epoch-1']);
+    assert.deepEqual(log.find((c) => c.call === 'ServableVersionsService.resolve')?.args, [
+      'iris',
+      3,
+      'epoch-1',
+      undefined,
+    ]);
     assert.deepEqual(
       { model: ctx.model, servedModel: ctx.servedModel, version: ctx.version },
       { model: 'iris', servedModel: 'iris', version: 3 },

@@ -22,6 +22,7 @@ export function modelRow(name: string, fields: Partial<ModelEntity> = {}): Model
     batchingMaxBatchSize: null,
     batchingMaxQueueDelayMs: null,
     batchingPreferredBatchSizes: null,
+    traffic: null,
     createdAt: AT,
     updatedAt: AT,
     ...fields,

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { TrafficPolicy } from '../traffic-policy';
 
 @Entity('models')
 export class ModelEntity {
@@ -53,6 +54,10 @@ export class ModelEntity {
   /** Ascending, distinct. */
   @Column({ name: 'batching_preferred_batch_sizes', type: 'simple-json', nullable: true })
   batchingPreferredBatchSizes: number[] | null;
+
+  /** How requests naming no version are split between versions; null: the latest ready version. */
+  @Column({ type: 'simple-json', nullable: true })
+  traffic: TrafficPolicy | null;
 
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;

@@ -106,6 +106,7 @@ export class OipGrpcServicer {
         requestId: scope.requestId,
         bypassCache: cacheControlBypasses(firstString(scope.call.metadata, 'cache-control')),
         receivedAt: scope.receivedAt,
+        headers: (name) => firstString(scope.call.metadata, name),
       });
     } finally {
       this.budget.release(held);
