@@ -10,7 +10,7 @@ export const ALIAS_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Requests may spell "the latest ready version" by this name; no alias may take it. */
 export const LATEST = 'latest';
 export const ALIAS_RULE = `must match ${ALIAS_PATTERN.source} (1-32 characters, starting with a letter) and not be '${LATEST}'`;
-export const VERSION_REF_RULE = `must be a version number from 1 to ${MAX_VERSION_NUMBER}, an alias name or '${LATEST}' (omit it to follow the model's traffic policy)`;
+export const VERSION_REF_RULE = `must be a version number from 1 to ${MAX_VERSION_NUMBER} or an alias name ('${LATEST}' for the latest ready version; omit it to follow the model's traffic policy)`;
 
 /**
  * The OpenAPI schema of a `version` field or parameter: a number or an alias name. Its

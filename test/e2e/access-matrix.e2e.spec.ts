@@ -48,6 +48,9 @@ const ROLE_TABLE: Record<string, Rule> = {
   deleteModelVersion: { roles: [M] },
   setModelAlias: { roles: [M] },
   deleteModelAlias: { roles: [M] },
+  getModelTraffic: { roles: [M, P, V] },
+  setModelTraffic: { roles: [M] },
+  deleteModelTraffic: { roles: [M] },
   // predictions
   predict: { roles: [M, P] },
   listPredictions: { roles: [M] },
