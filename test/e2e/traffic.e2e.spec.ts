@@ -3,9 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { memberAt, stablePoint } from '../../src/models/traffic-policy';
 import { PredictionLogService } from '../../src/predictions/prediction-log.service';
 import { auditPage } from '../support/audit-helpers';
+import { OipGrpcClient } from '../support/oip-grpc-client';
 import { mlpModel } from '../support/onnx-models';
 import { createModel, Http, predictReply, uploadVersion } from '../support/prediction-cache-helpers';
 import { testEngines } from '../support/postgres';
+import { freePort } from '../support/service-process';
 import { authed, startTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -34,6 +36,7 @@ const EVEN = {
 for (const engine of testEngines()) {
   describe(`traffic policy on ${engine}`, () => {
     let t: TestApp;
+    let grpc: OipGrpcClient;
     const http: Http = () => authed(t);
     const outputs: Record<number, unknown> = {};
 
@@ -51,7 +54,9 @@ for (const engine of testEngines()) {
     }
 
     before(async () => {
-      t = await startTestApp(engine);
+      const port = await freePort();
+      t = await startTestApp(engine, { env: { GRPC_PORT: String(port) } });
+      grpc = new OipGrpcClient(`127.0.0.1:${port}`, t.adminKey);
       await createModel(http, 'splitter', { cache: { enabled: true } });
       for (const seed of [1, 2, 3]) await uploadVersion(http, 'splitter', mlpModel({ seed }), seed);
       for (const version of [1, 2, 3]) outputs[version] = (await served(version)).outputs;
@@ -60,6 +65,7 @@ for (const engine of testEngines()) {
       await http().put('/api/v1/models/splitter/aliases/champion').send({ version: 2 }).expect(200);
     });
     after(async () => {
+      grpc?.close();
       await t?.close();
     });
 
@@ -147,6 +153,32 @@ for (const engine of testEngines()) {
         (await http().post('/v2/models/splitter/versions/latest/infer').send(oipBody).expect(200)).body.model_version,
         '2',
       );
+    });
+
+    it('gRPC with an empty model_version follows the policy, sticky by metadata', async () => {
+      const infer = async (metadata?: Record<string, string>) =>
+        (
+          await grpc.modelInfer(
+            {
+              model_name: 'splitter',
+              model_version: '',
+              inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: X.flat() } }],
+            },
+            { metadata: { 'cache-control': 'no-cache', ...metadata } },
+          )
+        ).response.model_version;
+      await putTraffic({
+        split: [
+          { version: 1, weight: 0 },
+          { version: 2, weight: 1 },
+        ],
+      }).expect(200);
+      assert.equal(await infer(), '2');
+      await putTraffic({ ...EVEN, sticky: { header: 'x-user-id' } }).expect(200);
+      for (const user of ['ann', 'ben', 'cat']) {
+        const want = String(memberAt(EVEN.split, stablePoint(user)).version === 1 ? 1 : 2);
+        for (let i = 0; i < 5; i++) assert.equal(await infer({ 'x-user-id': user }), want, user);
+      }
     });
 
     it('a job naming no version runs on a member of the policy', async () => {
