@@ -36,8 +36,9 @@ export function aliasTarget(model: Pick<ModelEntity, 'name' | 'aliases'>, alias:
 }
 
 /**
- * 409 when the model's traffic policy names this version number or alias: deleting it would leave
- * requests naming no version with a member that resolves to nothing.
+ * 409 when the model's traffic policy names this version number or alias: deleting it (or making
+ * it resolve to a version that is not ready) would leave requests naming no version with a member
+ * that cannot serve.
  */
 export function assertNotInTraffic(model: Pick<ModelEntity, 'name' | 'traffic'>, ref: VersionRef): void {
   if (!model.traffic?.split.some((member) => member.version === ref)) return;

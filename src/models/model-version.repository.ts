@@ -150,7 +150,11 @@ export class ModelVersionRepository {
    */
   update(version: ModelVersionEntity, audit: AuditRecord): Promise<ModelVersionEntity> {
     return this.dataSource.transaction(async (manager) => {
-      await lockModel(manager, { id: version.modelId });
+      const model = await lockModel(manager, { id: version.modelId });
+      // The traffic split serves only ready versions: archiving one it names, directly or by alias, is refused.
+      if (version.status !== 'ready') {
+        for (const ref of [version.version, ...aliasesOf(model, version.version)]) assertNotInTraffic(model, ref);
+      }
       const saved = await manager.save(version);
       await this.audit.record(manager, audit.caller, audit.entry);
       await refreshLatest(manager, version.modelId);

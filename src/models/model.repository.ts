@@ -139,6 +139,7 @@ export class ModelRepository {
           `Version ${version} of '${name}' is ${target.status}; an alias may point only at a ready or archived version`,
         );
       }
+      if (target.status !== 'ready') assertNotInTraffic(model, alias);
       const previous = Object.hasOwn(model.aliases, alias) ? model.aliases[alias] : null;
       model.aliases = { ...model.aliases, [alias]: version };
       return this.saveAudited(manager, model, audit(previous), previous);

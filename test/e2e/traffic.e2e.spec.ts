@@ -236,6 +236,21 @@ for (const engine of testEngines()) {
       await http().get('/api/v1/models/splitter/versions/1').expect(200);
     });
 
+    it('archiving a version the policy serves, or moving its alias onto an archived one, answers 409', async () => {
+      await putTraffic({ split: [member(1, 1), member('champion', 1)] }).expect(200);
+      const byNumber = await http()
+        .patch('/api/v1/models/splitter/versions/1')
+        .send({ status: 'archived' })
+        .expect(409);
+      assert.match(byNumber.body.message, /Version 1 of 'splitter' is a member of its traffic policy/);
+      const byAlias = await http().patch('/api/v1/models/splitter/versions/2').send({ status: 'archived' }).expect(409);
+      assert.match(byAlias.body.message, /Alias 'champion' of 'splitter' is a member of its traffic policy/);
+      const moved = await http().put('/api/v1/models/splitter/aliases/champion').send({ version: 3 }).expect(409);
+      assert.match(moved.body.message, /Alias 'champion' of 'splitter' is a member of its traffic policy/);
+      await http().patch('/api/v1/models/splitter/versions/1').send({ description: 'still served' }).expect(200);
+      assert.equal((await http().get('/api/v1/models/splitter/versions/1').expect(200)).body.status, 'ready');
+    });
+
     it('DELETE removes the policy (204, audited): requests naming no version get the latest again', async () => {
       await putTraffic({ split: [member(1, 1)] }).expect(200);
       await http().delete('/api/v1/models/splitter/traffic').expect(204);
