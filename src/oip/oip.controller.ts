@@ -120,7 +120,10 @@ export class OipController {
   @Post('models/:name/infer')
   @HttpCode(200)
   @Access('maintainer', 'predictor')
-  @OipInferResponseDocs('oipModelInfer', 'Run the latest ready version')
+  @OipInferResponseDocs(
+    'oipModelInfer',
+    "Run the version the model's traffic split picks, else the latest ready version",
+  )
   inferLatest(
     @Param('name') model: string,
     @Req() req: RequestWithId,

@@ -23,6 +23,7 @@ import { cachedOutputs, outputsForCache } from './oip-cache-entry';
 import { returnedParameters } from './oip-response';
 import { parseVersion, SERVER_METADATA } from './oip-server';
 import type { HeaderLookup } from '../models/traffic-policy';
+import { LATEST } from '../models/version-ref';
 import type {
   OipInferRequest,
   OipInferResult,
@@ -85,7 +86,8 @@ export class OipService {
 
   async modelMetadata(caller: Caller, name: string, version?: string): Promise<OipModelMetadata> {
     assertModelInScope(caller, name);
-    const servable = await this.versions.resolve(name, parseVersion(name, version));
+    // Without a version, the latest ready one: a traffic split's pick would make metadata random.
+    const servable = await this.versions.resolve(name, parseVersion(name, version) ?? LATEST);
     const versions = await this.versions.readyVersions(name);
     return {
       name: servable.name,
@@ -104,7 +106,7 @@ export class OipService {
   async modelReady(caller: Caller, name: string, version?: string): Promise<boolean> {
     assertModelInScope(caller, name);
     try {
-      await this.versions.resolve(name, parseVersion(name, version));
+      await this.versions.resolve(name, parseVersion(name, version) ?? LATEST);
     } catch (error) {
       if (error instanceof ConflictError || error instanceof NoReadyVersionError) return false;
       throw error;

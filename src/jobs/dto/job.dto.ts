@@ -47,7 +47,9 @@ export class CreateJobDto {
   model: string;
 
   @ApiPropertyOptional(
-    versionRefSchema('Resolved once, at submission; the job records the number. Default: the latest ready version'),
+    versionRefSchema(
+      "Resolved once, at submission; the job records the number. Default: the version the model's traffic split picks, else the latest ready version; `latest`: the latest ready version",
+    ),
   )
   version?: VersionRef;
 

@@ -32,7 +32,7 @@ interface CallScope {
   trailers: Metadata;
 }
 
-/** An empty version field: the server chooses (the latest ready version). */
+/** An empty version field: the server chooses (the model's traffic split, else the latest ready version). */
 function versionOf(version: string): string | undefined {
   return version === '' ? undefined : version;
 }

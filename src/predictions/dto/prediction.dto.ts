@@ -48,7 +48,9 @@ export class PredictRequestDto {
   model: string;
 
   @ApiPropertyOptional(
-    versionRefSchema('The response names the version that served. Default: the latest ready version'),
+    versionRefSchema(
+      "The response names the version that served. Default: the version the model's traffic split picks, else the latest ready version; `latest`: the latest ready version",
+    ),
   )
   version?: VersionRef;
 
