@@ -10,6 +10,7 @@ import type { ModelVersionRepository } from './model-version.repository';
 import type { ModelRepository } from './model.repository';
 import { ServableVersionCache } from './servable-version-cache';
 import { ServableVersionsService } from './servable-versions.service';
+import { trafficPick } from './traffic-policy';
 
 /** ServableVersionsService against strict fakes of the repositories, with a real resolution cache. */
 function setup(models: ModelEntity[], versions: ModelVersionEntity[]) {
@@ -132,9 +133,9 @@ describe('ServableVersionsService', () => {
     assert.deepEqual([...served].sort(), [1, 2]);
     for (const user of ['alice', 'bob', 'carol']) {
       const headers = (name: string) => (name === 'x-user' ? user : undefined);
-      const first = (await service.resolve('split', undefined, undefined, headers)).version;
+      const first = (await service.resolve('split', undefined, undefined, trafficPick(headers))).version;
       for (let i = 0; i < 20; i++)
-        assert.equal((await service.resolve('split', undefined, 'epoch-1', headers)).version, first);
+        assert.equal((await service.resolve('split', undefined, 'epoch-1', trafficPick(headers))).version, first);
     }
   });
 

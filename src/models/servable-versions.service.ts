@@ -7,7 +7,7 @@ import { ModelRepository } from './model.repository';
 import { toServableVersion } from './model.mapper';
 import { ServableVersionCache } from './servable-version-cache';
 import type { ServableVersion } from './servable-version';
-import { HeaderLookup, pickMember } from './traffic-policy';
+import { pickMember, TrafficPick } from './traffic-policy';
 import { LATEST, VersionRef } from './version-ref';
 
 /**
@@ -27,7 +27,7 @@ export class ServableVersionsService {
   /**
    * The given version number, the version an alias points at, or the newest ready version for
    * `latest`. A request naming no version follows the model's traffic policy: a member picked by
-   * weight (by the sticky header's value when `headers` has it, see pickMember), resolved like a
+   * weight (the request's `traffic` point, or its sticky header's value, see pickMember), resolved like a
    * named one; without a policy, the newest ready version. 404 when there is none (or no such
    * alias), 409 when it is not ready: an archived version is served only when pinned by number.
    *
@@ -35,11 +35,11 @@ export class ServableVersionsService {
    * so what was resolved under it is remembered (ServableVersionCache) and never used after a
    * write. Without one (the cache store is down), the database is asked every time.
    */
-  async resolve(name: string, version?: VersionRef, epoch?: string, headers?: HeaderLookup): Promise<ServableVersion> {
+  async resolve(name: string, version?: VersionRef, epoch?: string, traffic?: TrafficPick): Promise<ServableVersion> {
     if (version !== undefined) return this.resolveNamed(name, version === LATEST ? undefined : version, epoch);
     const latest = await this.resolveNamed(name, undefined, epoch);
     if (!latest.traffic) return latest;
-    const member = pickMember(latest.traffic.split, latest.traffic.sticky, headers);
+    const member = pickMember(latest.traffic.split, latest.traffic.sticky, traffic);
     return this.resolveNamed(name, member.version, epoch);
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { prng } from '../../test/support/prng';
 import { InvalidInputError } from '../common/errors';
-import { MAX_SPLIT_MEMBERS, pickMember, readTrafficPolicy, TrafficMember } from './traffic-policy';
+import { MAX_SPLIT_MEMBERS, pickMember, readTrafficPolicy, TrafficMember, trafficPick } from './traffic-policy';
 
 const REQUESTS = 10_000;
 
@@ -11,7 +11,7 @@ function shares(split: TrafficMember[], seed: number): Map<string | number, numb
   const random = prng(seed);
   const counts = new Map<string | number, number>();
   for (let i = 0; i < REQUESTS; i++) {
-    const member = pickMember(split, null, undefined, random);
+    const member = pickMember(split, null, trafficPick(undefined, random));
     counts.set(member.version, (counts.get(member.version) ?? 0) + 1);
   }
   return new Map([...counts].map(([version, count]) => [version, count / REQUESTS]));
@@ -20,7 +20,14 @@ function shares(split: TrafficMember[], seed: number): Map<string | number, numb
 /** The member each of `keys` lands on under a sticky split. */
 function stickyPicks(split: TrafficMember[], keys: string[]): (string | number)[] {
   const sticky = { header: 'x-user-id' };
-  return keys.map((key) => pickMember(split, sticky, (name) => (name === 'x-user-id' ? key : undefined)).version);
+  return keys.map(
+    (key) =>
+      pickMember(
+        split,
+        sticky,
+        trafficPick((name) => (name === 'x-user-id' ? key : undefined)),
+      ).version,
+  );
 }
 
 const USERS = Array.from({ length: REQUESTS }, (_, i) => `user-${i}`);
@@ -95,30 +102,18 @@ describe('traffic split selection', () => {
     for (const [i] of USERS.entries()) if (before[i] !== after[i]) assert.deepEqual([before[i], after[i]], [1, 2]);
   });
 
-  it('without the sticky header, or with it empty, picks at random by weight', () => {
+  it("without the sticky header, or with it empty, uses the request's one random point", () => {
     const split = [
       { version: 1, weight: 1 },
       { version: 2, weight: 1 },
     ];
     const sticky = { header: 'x-user-id' };
-    assert.equal(
-      pickMember(
-        split,
-        sticky,
-        () => undefined,
-        () => 0.75,
-      ).version,
-      2,
-    );
-    assert.equal(
-      pickMember(
-        split,
-        sticky,
-        () => '',
-        () => 0.25,
-      ).version,
-      1,
-    );
+    assert.equal(pickMember(split, sticky, { headers: () => undefined, point: 0.75 }).version, 2);
+    assert.equal(pickMember(split, sticky, { headers: () => '', point: 0.25 }).version, 1);
+    // One request, resolved twice (raw cache lookup, then the full path): the same member.
+    const request = trafficPick(undefined, prng(9));
+    const first = pickMember(split, null, request).version;
+    for (let i = 0; i < 10; i++) assert.equal(pickMember(split, null, request).version, first);
   });
 
   it('a zero-weight member is never picked', () => {
@@ -127,7 +122,7 @@ describe('traffic split selection', () => {
       { version: 2, weight: 5 },
       { version: 3, weight: 0 },
     ];
-    for (const point of [0, 0.5, 0.999999999]) assert.equal(pickMember(split, null, undefined, () => point).version, 2);
+    for (const point of [0, 0.5, 0.999999999]) assert.equal(pickMember(split, null, { point }).version, 2);
   });
 });
 

@@ -50,6 +50,21 @@ export interface TrafficPolicy {
 /** How a request's headers are read when a sticky policy needs one: by lower-case name. */
 export type HeaderLookup = (name: string) => string | undefined;
 
+/**
+ * What a request brings to a traffic pick: its headers, for a sticky split, and one random point
+ * drawn when it arrived, so that every resolution of the request (the raw cache lookup, then the
+ * full path) picks the same member. Two independent draws would favour whichever member a cached
+ * answer came from.
+ */
+export interface TrafficPick {
+  headers?: HeaderLookup;
+  point: number;
+}
+
+export function trafficPick(headers?: HeaderLookup, random: () => number = Math.random): TrafficPick {
+  return { headers, point: random() };
+}
+
 /** The body of PUT /api/v1/models/{name}/traffic, checked; 400 naming the field otherwise. */
 export function readTrafficPolicy(body: unknown): TrafficPolicy {
   if (!isRecord(body)) throw new InvalidInputError('The body must be a JSON object {split, sticky?}');
@@ -110,7 +125,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * The member a request lands on. With a sticky header present, the point is a stable hash of its
- * value; otherwise `random()`. The point falls into the members' cumulative weights, in the order
+ * value; otherwise the request's random point (a fresh one without a request). The point falls into the members' cumulative weights, in the order
  * the split lists them: [A 90, B 10] gives A [0, 0.9) and B [0.9, 1).
  *
  * Why cumulative intervals over a stable hash (and not a hash modulo the member count): moving
@@ -122,11 +137,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function pickMember(
   split: readonly TrafficMember[],
   sticky: TrafficPolicy['sticky'],
-  headers: HeaderLookup | undefined,
-  random: () => number = Math.random,
+  request: TrafficPick | undefined,
 ): TrafficMember {
-  const value = sticky && headers?.(sticky.header);
-  return memberAt(split, value !== undefined && value !== null && value !== '' ? stablePoint(value) : random());
+  const value = sticky && request?.headers?.(sticky.header);
+  if (value !== undefined && value !== null && value !== '') return memberAt(split, stablePoint(value));
+  return memberAt(split, request?.point ?? Math.random());
 }
 
 /** The member whose cumulative-weight interval holds `point` (in [0, 1)). */

@@ -9,6 +9,7 @@ import type { RequestWithId } from '../common/request-id';
 import { AppConfig } from '../config/app-config';
 import { deadlineIn, InferenceService } from '../inference/inference.service';
 import { MODEL_NAME_PATTERN } from '../models/model-name';
+import { trafficPick } from '../models/traffic-policy';
 import { bypassesCache, LOGGED_BODY_BYTES, serverTiming } from '../predictions/prediction-context';
 import { readInferRequest } from './infer-request';
 import { OipInferResponseDocs, OipModelMetadataDocs, OipOperationDocs, OipReadyDocs } from './oip-openapi';
@@ -164,7 +165,7 @@ export class OipController {
       requestId: caller.requestId,
       bypassCache: bypassesCache(req),
       receivedAt: req.startedAt,
-      headers: (name) => req.header(name),
+      traffic: trafficPick((name) => req.header(name)),
       // The JSON of a body without binary tensors, for models that log payloads.
       loggedBody: () => (headerLength === undefined ? body.subarray(0, LOGGED_BODY_BYTES).toString('utf8') : null),
     });

@@ -22,7 +22,7 @@ import { checkRequestedOutputs, conformOipInputs } from './oip-signature';
 import { cachedOutputs, outputsForCache } from './oip-cache-entry';
 import { returnedParameters } from './oip-response';
 import { parseVersion, SERVER_METADATA } from './oip-server';
-import type { HeaderLookup } from '../models/traffic-policy';
+import type { TrafficPick } from '../models/traffic-policy';
 import { LATEST } from '../models/version-ref';
 import type {
   OipInferRequest,
@@ -42,8 +42,8 @@ export interface OipInferContext {
   receivedAt: bigint;
   /** The request body's head, for models that log payloads (REST JSON only). */
   loggedBody?: () => string | null;
-  /** Request headers (gRPC metadata), for a traffic policy's sticky header. */
-  headers?: HeaderLookup;
+  /** The request's traffic pick (headers or gRPC metadata), for requests naming no version. */
+  traffic?: TrafficPick;
 }
 
 /**
@@ -158,7 +158,7 @@ export class OipService {
       name,
       parseVersion(name, version),
       epoch ?? undefined,
-      context.headers,
+      context.traffic,
     );
     progress.servable = servable;
     if (epoch === null) epoch = await this.cache.ensureEpoch(name);

@@ -6,6 +6,7 @@ import { PredictionCacheService } from '../cache/prediction-cache.service';
 import type { RequestWithId } from '../common/request-id';
 import { bypassesCache, PredictionOutcome, RequestWithPrediction, serverTiming } from './prediction-context';
 import { PredictionsService } from './predictions.service';
+import { trafficPick } from '../models/traffic-policy';
 
 /**
  * ModelForge's own cache interceptor for POST /api/v1/predictions (Nest's CacheInterceptor only
@@ -29,7 +30,8 @@ export class PredictionCacheInterceptor implements NestInterceptor {
     const bypassCache = bypassesCache(req);
     // The body reader hashed the raw bytes as they arrived (src/common/body-reader.ts).
     const rawHash = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.rawBodySha256 : undefined;
-    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash, headers: (name: string) => req.header(name) };
+    const traffic = trafficPick((name) => req.header(name));
+    const prediction = { receivedAt: req.startedAt, bypassCache, rawHash, traffic };
     req.prediction = prediction;
     if (!bypassCache && rawHash) {
       const hit = await this.predictions.fromRawCache(prediction, callerOf(req));

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { CachedPrediction } from '../cache/prediction-cache.service';
-import type { HeaderLookup } from '../models/traffic-policy';
+import type { TrafficPick } from '../models/traffic-policy';
 
 /** Milliseconds spent per stage of one prediction, reported in the Server-Timing header. */
 export type PredictionStages = Partial<
@@ -28,8 +28,8 @@ export interface PredictionContext {
   receivedAt: bigint;
   bypassCache: boolean;
   rawHash?: string;
-  /** The request's headers, for a traffic policy's sticky header (requests naming no version). */
-  headers?: HeaderLookup;
+  /** The request's traffic pick, for requests naming no version (see ServableVersionsService.resolve). */
+  traffic?: TrafficPick;
   /** Known as soon as the body names them, so failed predictions are logged with them. */
   model?: string;
   version?: number;

@@ -52,7 +52,7 @@ export class PredictionsService {
     if (!epoch || epoch !== entry.epoch) return undefined;
     let servable: ServableVersion;
     try {
-      servable = await this.versions.resolve(entry.model, entry.requestedVersion ?? undefined, epoch, context.headers);
+      servable = await this.versions.resolve(entry.model, entry.requestedVersion ?? undefined, epoch, context.traffic);
     } catch {
       return undefined; // gone since: the full path answers with the right error
     }
@@ -85,7 +85,7 @@ export class PredictionsService {
     mark = process.hrtime.bigint();
     assertModelInScope(caller, request.model);
     let epoch = await this.cache.epoch(request.model);
-    const servable = await this.versions.resolve(request.model, request.version, epoch ?? undefined, context.headers);
+    const servable = await this.versions.resolve(request.model, request.version, epoch ?? undefined, context.traffic);
     context.servedModel = servable.name;
     checkOutputs(servable, request.outputs);
     // The first prediction of a model creates its generation: an unknown name never gets one.

@@ -14,6 +14,7 @@ import { InvalidInputError, TimeoutError, UnavailableError } from '../../common/
 import { requestIdFrom } from '../../common/request-id';
 import { internalDetail } from '../../common/safe-error';
 import { AppConfig } from '../../config/app-config';
+import { trafficPick } from '../../models/traffic-policy';
 import { cacheControlBypasses, serverTiming } from '../../predictions/prediction-context';
 import { OipService } from '../oip.service';
 import { GrpcAccess, INFER_ACCESS, READ_ACCESS } from './grpc-access';
@@ -106,7 +107,7 @@ export class OipGrpcServicer {
         requestId: scope.requestId,
         bypassCache: cacheControlBypasses(firstString(scope.call.metadata, 'cache-control')),
         receivedAt: scope.receivedAt,
-        headers: (name) => firstString(scope.call.metadata, name),
+        traffic: trafficPick((name) => firstString(scope.call.metadata, name)),
       });
     } finally {
       this.budget.release(held);
