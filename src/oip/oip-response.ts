@@ -32,12 +32,11 @@ function outputJson(output: OipOutput): string {
  * with each output's data already JSON text or raw bytes, so nothing is encoded twice.
  */
 export function inferResponseBody(result: OipInferResult): InferResponseBody {
-  const kept = result.parameters;
   // lossless-json writes a parameter given as digits past 2^53 (read as a BigInt) back exactly.
   const json =
     `{"model_name":${JSON.stringify(result.modelName)},"model_version":${JSON.stringify(result.modelVersion)}` +
     (result.id === undefined ? '' : `,"id":${JSON.stringify(result.id)}`) +
-    (kept === undefined ? '' : `,"parameters":${stringify(kept)}`) +
+    (result.parameters === undefined ? '' : `,"parameters":${stringify(result.parameters)}`) +
     `,"outputs":[${result.outputs.map(outputJson).join(',')}]}`;
   const header = Buffer.from(json, 'utf8');
   const binary = result.outputs.filter((output) => output.binary).map((output) => output.raw);

@@ -3,7 +3,7 @@
  * request bodies (JSON header then raw tensor bytes) and split binary responses, independently of
  * the server's codec so that tests check it rather than agree with it by construction.
  */
-import type { OipDatatype } from '../../src/oip/oip-datatypes';
+import { elementBytes, type OipDatatype } from '../../src/oip/oip-datatypes';
 
 export type WireValue = number | bigint | boolean | string;
 
@@ -40,21 +40,6 @@ export function decodeInferResponse(
   return { header, binaries };
 }
 
-const FIXED: Record<Exclude<OipDatatype, 'BYTES'>, number> = {
-  BOOL: 1,
-  UINT8: 1,
-  INT8: 1,
-  UINT16: 2,
-  INT16: 2,
-  FP16: 2,
-  UINT32: 4,
-  INT32: 4,
-  FP32: 4,
-  UINT64: 8,
-  INT64: 8,
-  FP64: 8,
-};
-
 /** Little-endian element bytes; BYTES elements as a 4-byte LE length then their UTF-8 bytes. */
 export function bytesOf(datatype: OipDatatype, values: WireValue[]): Buffer {
   if (datatype === 'BYTES') {
@@ -67,7 +52,7 @@ export function bytesOf(datatype: OipDatatype, values: WireValue[]): Buffer {
       }),
     );
   }
-  const size = FIXED[datatype];
+  const size = elementBytes(datatype) as number;
   const out = Buffer.alloc(values.length * size);
   values.forEach((value, i) => writeElement(out, i * size, datatype, value));
   return out;
@@ -114,7 +99,7 @@ export function valuesOf(datatype: OipDatatype, bytes: Uint8Array): WireValue[] 
     }
     return values;
   }
-  const size = FIXED[datatype];
+  const size = elementBytes(datatype) as number;
   if (buf.length % size !== 0) throw new Error(`${buf.length} bytes are not a whole number of ${datatype}`);
   return Array.from({ length: buf.length / size }, (_, i) => readElement(buf, i * size, datatype));
 }
