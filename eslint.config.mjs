@@ -48,7 +48,7 @@ const featureSeams = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'test/.generated/**', '.tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'test/.generated/**', '.tmp/**', 'web/.next/**', 'web/out/**', 'web/next-env.d.ts'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -68,7 +68,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // The .mjs files (this one, scripts/*.mjs) are in no tsconfig: typed by TypeScript's defaults.
-        projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'web/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -84,6 +84,11 @@ export default tseslint.config(
       'require-await': 'off',
       '@typescript-eslint/require-await': 'error',
     },
+  },
+  {
+    // The dashboard runs in the browser (Next.js static export served at /ui).
+    files: ['web/**'],
+    languageOptions: { globals: { ...globals.browser } },
   },
   {
     files: ['scripts/**', 'bench/**', 'test/**'],

@@ -14,6 +14,7 @@ import { REQUEST_ID_HEADER } from './common/request-id';
 import { securityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { DASHBOARD_BASE, dashboardHandler } from './dashboard/dashboard-static';
 import { httpLogger } from './logging/http-logger';
 import { PinoNestLogger } from './logging/logger';
 import { MetricsService } from './metrics/metrics.service';
@@ -67,6 +68,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<Nest
       maxAge: PREFLIGHT_MAX_AGE_SECONDS,
     });
   }
+  // The dashboard's static files (web/out) at /ui: public, no body, no credential needed to load.
+  if (config.app.servesApi) app.use(DASHBOARD_BASE, dashboardHandler());
   app.use(contentTypeMiddleware);
   // The credential is resolved before any body is read; routes that take a large body refuse
   // a request without one before reading it.
