@@ -1,0 +1,260 @@
+'use client';
+import { useState, type FormEvent } from 'react';
+import { Confirm } from '@/components/confirm';
+import { Pager } from '@/components/pager';
+import { DataState, ErrorBox } from '@/components/states';
+import { api, canPredict, type Page, query } from '@/lib/api';
+import { useSession } from '@/lib/auth';
+import { formatDate } from '@/lib/format';
+import type { Job } from '@/lib/types';
+import { useData } from '@/lib/use-data';
+
+const LIMIT = 20;
+/** How often the list is read again while a job is queued or running. */
+const POLL_MS = 1000;
+const RESULTS_PAGE = 100;
+
+interface ResultItem {
+  index: number;
+  outputs?: unknown;
+  error?: unknown;
+}
+
+/** Every result page of a job, as NDJSON (one result per line), saved by the browser. */
+async function downloadResults(job: Job): Promise<void> {
+  const lines: string[] = [];
+  for (let skip = 0; ; skip += RESULTS_PAGE) {
+    const page = await api<Page<ResultItem>>(`/api/v1/jobs/${job.id}/results${query({ skip, limit: RESULTS_PAGE })}`);
+    for (const item of page.items) lines.push(JSON.stringify(item));
+    if (skip + RESULTS_PAGE >= page.total) break;
+  }
+  const url = URL.createObjectURL(new Blob([lines.join('\n') + '\n'], { type: 'application/x-ndjson' }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `job-${job.id}-results.ndjson`;
+  link.click();
+  URL.revokeObjectURL(url);
+}
+
+function Results({ job }: { job: Job }) {
+  const [skip, setSkip] = useState(0);
+  const results = useData(
+    () => api<Page<ResultItem>>(`/api/v1/jobs/${job.id}/results${query({ skip, limit: 10 })}`),
+    `${job.id}|${skip}|${job.progress.done}`,
+  );
+  return (
+    <DataState what="results" {...results} isEmpty={(p) => p.items.length === 0} empty="No results yet.">
+      {(page) => (
+        <>
+          <pre>{page.items.map((item) => JSON.stringify(item)).join('\n')}</pre>
+          <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
+        </>
+      )}
+    </DataState>
+  );
+}
+
+function SubmitJob({ onSubmitted }: { onSubmitted: () => void }) {
+  const [error, setError] = useState<Error>();
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const data = new FormData(event.currentTarget);
+    setError(undefined);
+    try {
+      const instances = JSON.parse(String(data.get('instances'))) as unknown;
+      const version = String(data.get('version')).trim();
+      await api('/api/v1/jobs', {
+        method: 'POST',
+        body: {
+          model: String(data.get('model')).trim(),
+          ...(version ? { version: /^\d+$/.test(version) ? Number(version) : version } : {}),
+          instances,
+        },
+      });
+      onSubmitted();
+    } catch (reason) {
+      setError(
+        reason instanceof SyntaxError
+          ? new Error(`Instances are not valid JSON: ${reason.message}`)
+          : (reason as Error),
+      );
+    }
+  }
+  return (
+    <details>
+      <summary>Submit a job</summary>
+      <form className="stack" onSubmit={(event) => void submit(event)} aria-label="Submit a job">
+        <div className="row">
+          <label>
+            Model
+            <input name="model" required />
+          </label>
+          <label>
+            Version or alias (optional)
+            <input name="version" />
+          </label>
+        </div>
+        <label>
+          Instances (a JSON array of {'{"inputs": {...}}'})
+          <textarea
+            name="instances"
+            rows={5}
+            required
+            defaultValue={'[{"inputs": {"x": [[0, 0, 0, 0]]}}]'}
+            spellCheck={false}
+          />
+        </label>
+        {error && <ErrorBox error={error} />}
+        <div>
+          <button type="submit" className="primary">
+            Submit job
+          </button>
+        </div>
+      </form>
+    </details>
+  );
+}
+
+export default function JobsPage() {
+  const { me } = useSession();
+  const [status, setStatus] = useState('');
+  const [model, setModel] = useState('');
+  const [skip, setSkip] = useState(0);
+  const [submitted, setSubmitted] = useState(0);
+  const [open, setOpen] = useState<string>();
+  const [cancelling, setCancelling] = useState<Job>();
+  const [error, setError] = useState<Error>();
+  const jobs = useData(
+    () => api<Page<Job>>(`/api/v1/jobs${query({ status, model, skip, limit: LIMIT })}`),
+    `${status}|${model}|${skip}|${submitted}`,
+    POLL_MS,
+  );
+  const actor = canPredict(me?.role);
+
+  async function cancel() {
+    const job = cancelling;
+    setCancelling(undefined);
+    if (!job) return;
+    setError(undefined);
+    try {
+      await api(`/api/v1/jobs/${job.id}/cancel`, { method: 'POST' });
+      jobs.reload();
+    } catch (reason) {
+      setError(reason as Error);
+    }
+  }
+
+  return (
+    <>
+      <h1>Jobs</h1>
+      {actor && <SubmitJob onSubmitted={() => setSubmitted((n) => n + 1)} />}
+      <form className="row" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Status
+          <select value={status} onChange={(e) => (setStatus(e.target.value), setSkip(0))}>
+            <option value="">any</option>
+            {['queued', 'running', 'completed', 'failed', 'cancelled'].map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Model
+          <input value={model} onChange={(e) => (setModel(e.target.value), setSkip(0))} />
+        </label>
+      </form>
+      {error && <ErrorBox error={error} />}
+      <DataState what="jobs" {...jobs} isEmpty={(p) => p.items.length === 0} empty="No jobs.">
+        {(page) => (
+          <>
+            <div className="table-wrap">
+              <table data-testid="jobs">
+                <thead>
+                  <tr>
+                    <th scope="col">Job</th>
+                    <th scope="col">Model</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Progress</th>
+                    <th scope="col">Created</th>
+                    <th scope="col">Finished</th>
+                    <th scope="col">Actions</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((job) => (
+                    <tr key={job.id} data-job={job.id}>
+                      <td className="mono">{job.id.slice(0, 8)}</td>
+                      <td>
+                        {job.model}
+                        {job.version !== null ? ` v${job.version}` : ''}
+                      </td>
+                      <td>
+                        <span className={`badge ${job.status}`} data-testid="job-status">
+                          {job.status}
+                        </span>
+                        {job.error && <div className="error">{job.error}</div>}
+                      </td>
+                      <td>
+                        <progress
+                          max={100}
+                          value={job.progress.percent}
+                          aria-label={`Job ${job.id.slice(0, 8)} progress`}
+                        />
+                        <span data-testid="job-percent">{job.progress.percent}%</span> ({job.progress.done}/
+                        {job.progress.total})
+                      </td>
+                      <td>{formatDate(job.createdAt)}</td>
+                      <td>{formatDate(job.finishedAt)}</td>
+                      <td>
+                        {actor && (job.status === 'queued' || job.status === 'running') && (
+                          <button type="button" onClick={() => setCancelling(job)}>
+                            Cancel
+                          </button>
+                        )}
+                        {actor && (
+                          <>
+                            <button
+                              type="button"
+                              className="link"
+                              onClick={() => setOpen(open === job.id ? undefined : job.id)}
+                            >
+                              {open === job.id ? 'Hide results' : 'Results'}
+                            </button>
+                            <button
+                              type="button"
+                              className="link"
+                              onClick={() => void downloadResults(job).catch(setError)}
+                            >
+                              Download NDJSON
+                            </button>
+                          </>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
+            {open && page.items.find((job) => job.id === open) && (
+              <Results job={page.items.find((job) => job.id === open)!} />
+            )}
+          </>
+        )}
+      </DataState>
+      <Confirm
+        open={cancelling !== undefined}
+        title="Cancel job"
+        confirmLabel="Cancel job"
+        danger
+        onConfirm={() => void cancel()}
+        onCancel={() => setCancelling(undefined)}
+      >
+        <p>
+          Cancel job {cancelling?.id.slice(0, 8)} of {cancelling?.model}? A queued job never runs; a running one stops
+          at its next chunk.
+        </p>
+      </Confirm>
+    </>
+  );
+}
