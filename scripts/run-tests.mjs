@@ -15,6 +15,13 @@ if (files.length === 0) {
   console.error(`No spec files matched ${filters.join(' ')}`);
   process.exit(1);
 }
+// Browser specs drive the exported dashboard: build it first, once, unless it is up to date.
+if (files.some((f) => f.endsWith('.browser.spec.js'))) {
+  // Not under coverage (npm run coverage sets NODE_V8_COVERAGE): the build is no code of src/.
+  const { NODE_V8_COVERAGE: _coverage, ...env } = process.env;
+  const build = spawnSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'inherit', env });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,

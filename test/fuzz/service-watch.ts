@@ -72,7 +72,14 @@ export class Sandbox {
   private readonly onCrash = (error: unknown) =>
     this.crashes.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
   private readonly repo = path.resolve(__dirname, '../../..');
-  private readonly repoSkip = ['node_modules', 'dist', '.git', path.join('test', '.generated')];
+  /** Written by others while a fuzz run goes on: the browser specs' screenshots run in parallel. */
+  private readonly repoSkip = [
+    'node_modules',
+    'dist',
+    '.git',
+    path.join('test', '.generated'),
+    path.join('.tmp', 'screenshots'),
+  ];
   private readonly repoBefore = snapshot(this.repo, this.repoSkip);
   private readonly previousCwd = process.cwd();
   private readonly previousTmp = process.env.TMPDIR;

@@ -18,6 +18,13 @@ export function useSession(): Session {
   return session;
 }
 
+/**
+ * Set while a password login may have left a refresh cookie (which no script can read): a page
+ * load tries the refresh only then, so a logged-out visit sends no request that must fail.
+ * It holds no secret.
+ */
+const SESSION_HINT = 'mf_session';
+
 /** The caller behind the current credential, or the error that says why there is none. */
 async function whoAmI(): Promise<Me> {
   return api<Me>('/api/v1/auth/me');
@@ -30,7 +37,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     let live = true;
     void (async () => {
-      const restored = (await refreshSession()) ? await whoAmI().catch(() => null) : null;
+      const hinted = localStorage.getItem(SESSION_HINT) === '1';
+      const restored = hinted && (await refreshSession()) ? await whoAmI().catch(() => null) : null;
+      if (!restored) localStorage.removeItem(SESSION_HINT);
       if (live) setMe(restored);
     })();
     return () => {
@@ -48,6 +57,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     if (!res.ok) throw await errorOf(res);
     const body = (await res.json()) as { accessToken: string };
     setCredential({ kind: 'token', value: body.accessToken });
+    localStorage.setItem(SESSION_HINT, '1');
     setMe(await whoAmI());
   }, []);
 
@@ -63,6 +73,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const logout = useCallback(async () => {
     await fetch('/api/v1/auth/logout', { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
+    localStorage.removeItem(SESSION_HINT);
     setCredential(undefined);
     setMe(null);
   }, []);

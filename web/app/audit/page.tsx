@@ -46,7 +46,7 @@ export default function AuditPage() {
       <DataState what="audit events" {...events} isEmpty={(p) => p.items.length === 0} empty="No audit events match.">
         {(page) => (
           <>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit events">
               <table>
                 <thead>
                   <tr>

@@ -167,7 +167,7 @@ export default function JobsPage() {
       <DataState what="jobs" {...jobs} isEmpty={(p) => p.items.length === 0} empty="No jobs.">
         {(page) => (
           <>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Jobs">
               <table data-testid="jobs">
                 <thead>
                   <tr>

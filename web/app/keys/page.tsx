@@ -149,7 +149,7 @@ export default function KeysPage() {
       <DataState what="keys" {...keys} isEmpty={(p) => p.items.length === 0} empty="No keys yet.">
         {(page) => (
           <>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="API keys">
               <table data-testid="keys">
                 <thead>
                   <tr>

@@ -43,7 +43,7 @@ function Versions({
 }) {
   if (versions.length === 0) return <p className="empty">No versions yet.</p>;
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Versions">
       <table data-testid="versions">
         <thead>
           <tr>

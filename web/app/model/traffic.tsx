@@ -95,7 +95,7 @@ export function Traffic({ model, versions, writable }: { model: Model; versions:
                   void save();
                 }}
               >
-                <div className="table-wrap">
+                <div className="table-wrap" tabIndex={0} role="region" aria-label="Traffic split members">
                   <table>
                     <thead>
                       <tr>

@@ -105,7 +105,7 @@ export default function ModelsPage() {
       >
         {(page) => (
           <>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Models">
               <table>
                 <caption className="skip">Models</caption>
                 <thead>

@@ -58,7 +58,7 @@ export default function PredictionsPage() {
       <DataState what="the prediction log" {...log} isEmpty={(p) => p.items.length === 0} empty="No predictions match.">
         {(page) => (
           <>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Logged predictions">
               <table>
                 <thead>
                   <tr>

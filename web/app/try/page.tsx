@@ -71,7 +71,10 @@ function InputEditor({
         </label>
       )}
       {grid && !asText ? (
-        <div className="grid-input" style={{ gridTemplateColumns: `repeat(${Math.min(columns, 8)}, max-content)` }}>
+        <div
+          className="grid-input"
+          style={{ gridTemplateColumns: `repeat(${Math.min(columns, 8)}, minmax(0, 5.5rem))` }}
+        >
           {cells.map((cell, index) => (
             <input
               key={index}

@@ -60,7 +60,7 @@ export default function UsersPage() {
       <DataState what="users" {...users} isEmpty={(p) => p.items.length === 0} empty="No users yet: API keys only.">
         {(page) => (
           <>
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0} role="region" aria-label="Users">
               <table>
                 <thead>
                   <tr>
