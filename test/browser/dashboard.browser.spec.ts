@@ -13,6 +13,7 @@ import {
   seriousA11yViolations,
 } from '../support/browser';
 import { TEST_JWT_SECRET } from '../support/credentials';
+import { PAGE_JS_BUDGET, pageWeights } from '../../scripts/web-sizes';
 import { JobGate } from '../support/job-gate';
 import { client, getJob, json, mlpInstances, submitJob, uploadModel } from '../support/job-helpers';
 import { mlpModel } from '../support/onnx-models';
@@ -121,6 +122,25 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('main').getByRole('alert').waitFor();
     await finish(opened, 'login-logout', ['POST /api/v1/auth/login -> 401']);
+  });
+
+  it('charts predictions per second and latency from /metrics on the overview', async () => {
+    const opened = await tab();
+    const { page } = opened;
+    await logInWithKey(page);
+    const rate = page.getByTestId('latest-Predictions per second');
+    const latency = page.getByTestId('latest-Latency (total, all models)');
+    // A first point needs two scrapes (the page scrapes every 5 s); predictions after it land
+    // between two later scrapes, so a later point shows them.
+    await rate.filter({ hasText: /^predictions\/s / }).waitFor();
+    for (let i = 0; i < 20; i++) {
+      const body = JSON.stringify({ model: MODEL, inputs: { x: [[i, 1, 2, 3]] } });
+      await json(await api('/api/v1/predictions', { method: 'POST', body }), 200);
+    }
+    await rate.filter({ hasText: /^predictions\/s (0\.0*[1-9]|[1-9])/ }).waitFor();
+    assert.match((await latency.textContent()) ?? '', /^p50 [\d.]+ ms, p99 [\d.]+ ms$/);
+    await screenshot(page, 'overview', { docs: true });
+    await finish(opened, 'overview-charts');
   });
 
   it('creates a model', async () => {
@@ -363,10 +383,17 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
         const violations = await seriousA11yViolations(page);
         assert.deepEqual(violations, [], `${name} at ${viewport.width}px`);
         assert.ok((await horizontalOverflow(page)) <= 0, `${name} scrolls sideways at ${viewport.width}px`);
-        const docs = viewport === DESKTOP && name !== 'model' && name !== 'jobs';
+        const docs = viewport === DESKTOP && !['overview', 'model', 'jobs'].includes(name);
         await screenshot(page, `${name}-${viewport.width}`, { docs });
       }
       await finish(opened, `pages-${viewport.width}`);
     }
+  });
+
+  it('keeps the JavaScript each page loads first under 250 KB gzipped', () => {
+    const weights = pageWeights();
+    assert.ok(weights.length >= 10, `only ${weights.length} pages exported`);
+    const over = weights.filter((w) => w.gzipBytes > PAGE_JS_BUDGET || w.scripts === 0);
+    assert.deepEqual(over, []);
   });
 });

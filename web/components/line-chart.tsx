@@ -53,10 +53,22 @@ export function LineChart({
     plot.current?.setData([times, ...series.map((s) => s.values)] as uPlot.AlignedData);
   }, [times, series]);
 
+  // The newest value of each series in words: the canvas itself says nothing to a screen reader.
+  const latest = series
+    .map((s) => {
+      const value = [...s.values].reverse().find((v) => v !== null);
+      return value === undefined || value === null
+        ? undefined
+        : `${s.label} ${value.toFixed(value < 10 ? 2 : 1)} ${unit}`;
+    })
+    .filter(Boolean)
+    .join(', ');
   return (
     <figure className="chart">
-      <figcaption>{title}</figcaption>
-      <div ref={box} role="img" aria-label={`${title} chart`} />
+      <figcaption>
+        {title}: <span data-testid={`latest-${title}`}>{latest || 'no data yet'}</span>
+      </figcaption>
+      <div ref={box} role="img" aria-label={`${title} over time; now ${latest || 'no data yet'}`} />
     </figure>
   );
 }
