@@ -29,6 +29,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 RUN npm run build
+# The dashboard (web/ -> web/out, a static export served at /ui).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/build-web.mjs
+RUN NEXT_TELEMETRY_DISABLED=1 npm run build:web
 
 # --- prod-deps: runtime dependencies only --------------------------------------------------------
 FROM base AS prod-deps
@@ -55,6 +59,7 @@ RUN groupadd --gid 10001 modelforge \
  && chown 10001:10001 /app/data
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/out ./web/out
 # The gRPC service definition, read at start (src/oip/grpc/grpc-definition.ts).
 COPY proto ./proto
 USER 10001:10001
