@@ -44,7 +44,7 @@ interface PodSpec {
   terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
   containers: Container[];
-  volumes?: { name: string; emptyDir?: unknown }[];
+  volumes?: { name: string; emptyDir?: { sizeLimit?: string } }[];
 }
 interface Manifest {
   kind: string;
@@ -109,6 +109,13 @@ function deploymentWithRole(role: string): Manifest {
   const found = DEPLOYMENTS.filter((d) => environmentOf(containerOf(d)).APP_ROLE === role);
   assert.equal(found.length, 1, `one Deployment with APP_ROLE=${role}`);
   return found[0];
+}
+
+/** Bytes of a Kubernetes quantity in binary units (`6Gi`, `512Mi`). */
+function bytesOf(quantity: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti)?$/.exec(quantity);
+  assert.ok(match, `a binary quantity: ${quantity}`);
+  return Number(match[1]) * 1024 ** ['', 'Ki', 'Mi', 'Gi', 'Ti'].indexOf(match[2] ?? '');
 }
 
 const matches = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
@@ -272,6 +279,21 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
         assert.ok(volume.emptyDir, `${deployment.metadata.name} ${volume.name} is an emptyDir`);
       const mounts = (container.volumeMounts ?? []).map((m) => m.mountPath);
       assert.deepEqual(mounts, [settingOf(environmentOf(container), 'DATA_DIR')], `${deployment.metadata.name} mounts`);
+    }
+  });
+
+  it("the data emptyDir holds the artifact cache, and on the API every upload's staging at once", () => {
+    // The app's free-disk check sees the node's disk, not sizeLimit; a pod past sizeLimit is evicted.
+    for (const deployment of DEPLOYMENTS) {
+      const container = containerOf(deployment);
+      const env = environmentOf(container);
+      assert.ok(env.ARTIFACT_CACHE_MAX_BYTES, `${deployment.metadata.name} bounds its artifact cache`);
+      let needed = Number(env.ARTIFACT_CACHE_MAX_BYTES);
+      if (env.APP_ROLE !== 'worker')
+        needed += Number(settingOf(env, 'MAX_CONCURRENT_UPLOADS')) * Number(settingOf(env, 'MAX_MODEL_BYTES'));
+      const volume = deployment.spec!.template!.spec.volumes?.find((v) => v.name === container.volumeMounts?.[0]?.name);
+      const limit = bytesOf(volume?.emptyDir?.sizeLimit ?? '0');
+      assert.ok(limit > needed, `${deployment.metadata.name}: sizeLimit ${limit} > ${needed} bytes`);
     }
   });
 
