@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { loadEnvironment } from '../../src/config/environment';
 import {
   healthRoutes,
   knownVariables,
@@ -144,6 +145,16 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of app)
       for (const variable of Object.keys(envOf(service)))
         assert.ok(known.has(variable), `${name} sets ${variable}, which the app does not read`);
+  });
+
+  it("the settings of each, with the shell and ./.env unset, pass the app's validation", () => {
+    for (const [name, service] of app) {
+      // Compose's ${NAME:-default} with NAME unset is the default.
+      const env = Object.fromEntries(
+        Object.entries(envOf(service)).map(([k, v]) => [k, v.replace(/\$\{\w+(?::?-([^}]*))?\}/g, '$1')]),
+      );
+      assert.doesNotThrow(() => loadEnvironment(env), name);
+    }
   });
 
   it('stores artifacts in the compose-local S3, whose bucket exists before the app starts', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { loadEnvironment } from '../../src/config/environment';
 import {
   healthRoutes,
   knownVariables,
@@ -171,6 +172,11 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
       PENDING_VARIABLES.filter((name) => schema.includes(name)),
       [],
     );
+  });
+
+  it("each container's settings (its ConfigMaps and env; the Secret holds placeholders) pass the app's validation", () => {
+    for (const deployment of DEPLOYMENTS)
+      assert.doesNotThrow(() => loadEnvironment(environmentOf(containerOf(deployment))), deployment.metadata.name);
   });
 
   it('every ConfigMap and Secret a container reads is defined; the Secret holds the credentials', () => {
