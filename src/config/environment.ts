@@ -198,6 +198,10 @@ export class Environment {
   @IntVar(1, 100_000)
   INFERENCE_MAX_QUEUE = 64;
 
+  /** Shadow runs (traffic policy `shadow`) per shadow version waiting or running at once; past it a mirror is dropped. */
+  @IntVar(1, 100_000)
+  SHADOW_MAX_IN_FLIGHT = 8;
+
   @IntVar(1, 10_000)
   INFERENCE_MAX_LOADED_VERSIONS = 16;
 

@@ -12,6 +12,7 @@ import { PredictionMetrics } from './prediction-metrics';
 import { PredictionResponseInterceptor } from './prediction-response.interceptor';
 import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
+import { ShadowService } from './shadow.service';
 
 /** POST /api/v1/predictions and the prediction log: an HTTP API feature, absent from a worker. */
 @Module({
@@ -23,8 +24,9 @@ import { PredictionsService } from './predictions.service';
     PredictionMetrics,
     PredictionCacheInterceptor,
     PredictionResponseInterceptor,
+    ShadowService,
   ],
   // The Open Inference Protocol (src/oip) logs and counts its infers in the same log and metrics.
-  exports: [PredictionLogService, PredictionMetrics],
+  exports: [PredictionLogService, PredictionMetrics, ShadowService],
 })
 export class PredictionsModule {}
