@@ -13,11 +13,13 @@ import { PredictionResponseInterceptor } from './prediction-response.interceptor
 import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
 import { ShadowService } from './shadow.service';
+import { TrafficStatsController } from './traffic-stats.controller';
+import { TrafficStatsService } from './traffic-stats.service';
 
 /** POST /api/v1/predictions and the prediction log: an HTTP API feature, absent from a worker. */
 @Module({
   imports: [ModelsModule, InferenceModule, CacheModule, MetricsModule, TypeOrmModule.forFeature([PredictionEntity])],
-  controllers: [PredictionsController, CacheStatsController],
+  controllers: [PredictionsController, CacheStatsController, TrafficStatsController],
   providers: [
     PredictionsService,
     PredictionLogService,
@@ -25,6 +27,7 @@ import { ShadowService } from './shadow.service';
     PredictionCacheInterceptor,
     PredictionResponseInterceptor,
     ShadowService,
+    TrafficStatsService,
   ],
   // The Open Inference Protocol (src/oip) logs and counts its infers in the same log and metrics.
   exports: [PredictionLogService, PredictionMetrics, ShadowService],
