@@ -9,7 +9,7 @@ import { AppConfig } from '../config/app-config';
 import { DecodedRequest, deadlineIn, InferenceService, RunOutcome } from '../inference/inference.service';
 import { readPredictBody } from '../inference/predict-envelope';
 import type { LooseInputs } from '../inference/tensor-codec';
-import type { TensorDtype, TensorSpec } from '../inference/tensor-spec';
+import type { TensorSpec } from '../inference/tensor-spec';
 import type { ServableVersion } from '../models/servable-version';
 import { ServableVersionsService } from '../models/servable-versions.service';
 import { elapsedMs, LOGGED_BODY_BYTES, PredictionContext, PredictionOutcome } from './prediction-context';
@@ -163,9 +163,9 @@ export class PredictionsService {
         run: async (shadow, deadline) => {
           const run = await this.inference.predictShadow(shadow, request.inputs, request.outputs, deadline);
           const logged = (run.outputs as string[])[0];
-          return { outputs: comparableFromJson(logged, dtypesOf(shadow)), logged };
+          return { outputs: comparableFromJson(logged), logged };
         },
-        servedOutputs: () => comparableFromJson(outputsJson, dtypesOf(servable)),
+        servedOutputs: () => comparableFromJson(outputsJson),
       },
       stages: {
         receive,
@@ -209,10 +209,6 @@ export class PredictionsService {
     }
     return readPredictBody(body, this.config.inference.maxTensorElements);
   }
-}
-
-function dtypesOf(servable: ServableVersion): Map<string, TensorDtype> {
-  return new Map(servable.outputs.map((spec) => [spec.name, spec.dtype]));
 }
 
 /**

@@ -65,19 +65,14 @@ describe('shadow agreement', () => {
     assert.equal(maxRelativeDifference([10n], [10n]), 0);
   });
 
-  it('reads the outputs of a prediction answer: nested arrays flat, their dims, dtypes from the signature', () => {
+  it('reads the outputs of a prediction answer: {dtype, shape, data} per output', () => {
     const read = comparableFromJson(
-      '{"p":[[0.1,0.9],[0.8,0.2]],"label":[1,0],"s":3}',
-      new Map<string, TensorDtype>([
-        ['p', 'float32'],
-        ['label', 'int64'],
-        ['s', 'float64'],
-      ]),
+      '{"p":{"dtype":"float32","shape":[2,2],"data":[0.1,0.9,0.8,0.2]},"s":{"dtype":"string","shape":[],"data":["a"]}}',
     );
     assert.deepEqual(read?.get('p'), { dtype: 'float32', dims: [2, 2], values: [0.1, 0.9, 0.8, 0.2] });
-    assert.deepEqual(read?.get('label'), { dtype: 'int64', dims: [2], values: [1, 0] });
-    assert.deepEqual(read?.get('s'), { dtype: 'float64', dims: [], values: [3] });
-    assert.equal(comparableFromJson('[1]', new Map()), undefined);
-    assert.equal(comparableFromJson('{', new Map()), undefined);
+    assert.deepEqual(read?.get('s'), { dtype: 'string', dims: [], values: ['a'] });
+    assert.equal(comparableFromJson('[1]'), undefined);
+    assert.equal(comparableFromJson('{'), undefined);
+    assert.equal(comparableFromJson('{"p":[1,2]}'), undefined);
   });
 });

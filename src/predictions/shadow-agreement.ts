@@ -118,40 +118,30 @@ function argmax(values: ArrayLike<number>, start: number, count: number): number
 }
 
 /**
- * The outputs of a /api/v1/predictions answer (`{"name": nested arrays or a scalar}`), flat,
- * with their dtypes from the version's signature. Undefined when the text is not such an object.
+ * The outputs of a /api/v1/predictions answer (`{"name": {dtype, shape, data}}`, data flat in
+ * row-major order, see tensor-encode.ts). Undefined when the text is not of that form.
  */
-export function comparableFromJson(
-  outputsJson: string,
-  dtypes: ReadonlyMap<string, TensorDtype>,
-): Map<string, ComparableTensor> | undefined {
+export function comparableFromJson(outputsJson: string): Map<string, ComparableTensor> | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(outputsJson);
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  if (!isRecord(parsed)) return undefined;
   const outputs = new Map<string, ComparableTensor>();
-  for (const [name, nested] of Object.entries(parsed)) {
-    const values: (number | string | boolean)[] = [];
-    const dims = flatten(nested, values);
-    outputs.set(name, { dtype: dtypes.get(name) ?? 'float32', dims, values });
+  for (const [name, tensor] of Object.entries(parsed)) {
+    if (!isRecord(tensor) || !Array.isArray(tensor.shape) || !Array.isArray(tensor.data)) return undefined;
+    if (typeof tensor.dtype !== 'string') return undefined;
+    outputs.set(name, {
+      dtype: tensor.dtype as TensorDtype,
+      dims: tensor.shape as number[],
+      values: tensor.data as (number | string | boolean)[],
+    });
   }
   return outputs;
 }
 
-/** Appends the leaves of nested arrays to `into`; returns the dims (of the first element at each level). */
-function flatten(value: unknown, into: (number | string | boolean)[]): number[] {
-  if (!Array.isArray(value)) {
-    // 64-bit integers beyond 2^53 come as decimal strings: compared as text.
-    into.push(typeof value === 'number' || typeof value === 'boolean' ? value : String(value));
-    return [];
-  }
-  let inner: number[] = [];
-  value.forEach((item, i) => {
-    const dims = flatten(item, into);
-    if (i === 0) inner = dims;
-  });
-  return [value.length, ...inner];
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
