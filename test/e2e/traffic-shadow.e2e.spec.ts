@@ -8,6 +8,8 @@ import type { TrafficStatsDto } from '../../src/predictions/dto/traffic-stats.dt
 import { createKey } from '../support/auth-helpers';
 import { sampleValue } from '../support/metrics-text';
 import { holdModelLoads } from '../support/model-gate';
+import { OipGrpcClient } from '../support/oip-grpc-client';
+import { freePort } from '../support/service-process';
 import { mlpModel } from '../support/onnx-models';
 import { createModel, Http, predictReply, uploadVersion } from '../support/prediction-cache-helpers';
 import { testEngines } from '../support/postgres';
@@ -39,6 +41,7 @@ function argmax(row: number[]): number {
 for (const engine of testEngines()) {
   describe(`shadow deployments on ${engine}`, () => {
     let t: TestApp;
+    let grpc: OipGrpcClient;
     const http: Http = () => authed(t);
     const sha256: Record<string, string> = {};
 
@@ -86,10 +89,17 @@ for (const engine of testEngines()) {
     }
 
     before(async () => {
+      const grpcPort = await freePort();
       t = await startTestApp(engine, {
         listen: true,
-        env: { INFERENCE_WORKERS: '2', SHADOW_MAX_IN_FLIGHT: '1', PREDICTION_LOG_SAMPLE_RATE: '1' },
+        env: {
+          INFERENCE_WORKERS: '2',
+          SHADOW_MAX_IN_FLIGHT: '1',
+          PREDICTION_LOG_SAMPLE_RATE: '1',
+          GRPC_PORT: String(grpcPort),
+        },
       });
+      grpc = new OipGrpcClient(`127.0.0.1:${grpcPort}`, t.adminKey);
       await modelWith('twin', mlpModel({ seed: 1 }));
       await modelWith('rival', mlpModel({ seed: 7 }));
       await modelWith('misfit', mlpModel({ seed: 1, inputSize: 5 }));
@@ -99,6 +109,7 @@ for (const engine of testEngines()) {
       await http().put('/api/v1/models/rules/aliases/candidate').send({ version: 2 }).expect(200);
     });
     after(async () => {
+      grpc?.close();
       await t?.close();
     });
 
@@ -256,19 +267,33 @@ for (const engine of testEngines()) {
       assert.equal((await stats('held')).versions[0].errors, 0);
     });
 
-    it('Open Inference Protocol infers naming no version are mirrored too', async () => {
+    it('Open Inference Protocol infers naming no version (REST and gRPC) are mirrored too', async () => {
+      const x = [0.5, -1, 2, 3];
       const before = (await rows('twin', 'shadow')).length;
       const res = await http()
         .post('/v2/models/twin/infer')
         .set(NO_CACHE)
-        .send({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [0.5, -1, 2, 3] }] })
+        .send({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: x }] })
         .expect(200);
       assert.equal(res.body.model_version, '1');
-      const shadows = await shadowRows('twin', before + 1);
-      const row = shadows.find((r) => r.protocol === 'oip-rest');
-      assert.ok(row, 'a shadow row of the infer');
-      assert.equal(row.status, 'ok');
-      assert.equal(Boolean(row.agrees), true);
+      await shadowRows('twin', before + 1);
+      const reply = await grpc.modelInfer(
+        {
+          model_name: 'twin',
+          model_version: '',
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: x } }],
+        },
+        { metadata: { 'cache-control': 'no-cache' } },
+      );
+      assert.equal(reply.response.model_version, '1');
+      const shadows = await shadowRows('twin', before + 2);
+      for (const protocol of ['oip-rest', 'oip-grpc']) {
+        const row = shadows.find((r) => r.protocol === protocol);
+        assert.ok(row, `a shadow row of the ${protocol} infer`);
+        assert.equal(row.status, 'ok');
+        assert.equal(row.version, 2);
+        assert.equal(Boolean(row.agrees), true);
+      }
     });
 
     it('stats: minutes from 1 to 1440 (400 otherwise), 404 for an unknown model; viewer reads, predictor 403', async () => {
