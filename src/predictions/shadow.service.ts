@@ -45,14 +45,21 @@ export interface ShadowMirror {
  * again on the shadow version once the response has gone. The shadow's result goes to the
  * prediction log only (role `shadow`, linked to the served row, with its agreement), never to the
  * client. It never touches the prediction cache, is not counted in the client's latency or rate
- * limit (it is no HTTP request), and waits in a background lane of the engine bounded by
- * SHADOW_MAX_IN_FLIGHT: when that lane is full the mirror is dropped at once and counted
- * (modelforge_shadow_dropped_total, and a log row with status `dropped`). Nothing a shadow run
+ * limit (it is no HTTP request), and waits in a background lane of the engine. SHADOW_MAX_IN_FLIGHT
+ * bounds both the model's mirrors in flight here and the runs in that lane (per model file): past
+ * either the mirror is dropped at once, never queued, and counted (modelforge_shadow_dropped_total,
+ * and a log row with status `dropped`). Nothing a shadow run
  * does can fail or delay the served response: every error ends here, as a log row.
  */
 @Injectable()
 export class ShadowService {
   private readonly logger = new Logger(ShadowService.name);
+  /**
+   * Mirrors of each model from their start (resolving the shadow) to their log row: what they
+   * hold (the request's inputs) is bounded by SHADOW_MAX_IN_FLIGHT per model, as the engine's
+   * shadow lane bounds their runs per model file.
+   */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly config: AppConfig,
@@ -78,9 +85,31 @@ export class ShadowService {
 
   /** Starts the shadow run of a served request (logged as `servedId`); never throws, never waits. */
   mirror(request: ShadowMirror, servedId: string): void {
-    void this.runMirror(request, servedId).catch((error: Error) =>
-      this.logger.warn({ msg: 'shadow run could not be recorded', model: request.model, err: error.message }),
-    );
+    const count = this.inFlight.get(request.model) ?? 0;
+    if (count >= this.config.inference.shadowMaxInFlight) {
+      const started = process.hrtime.bigint();
+      // Only to name the version in the log row (remembered per cache generation, no query as a rule).
+      void this.versions
+        .resolve(request.model, request.target.version, request.epoch)
+        .then(
+          (shadow) => this.dropped(request, servedId, shadow, started),
+          () => this.dropped(request, servedId, undefined, started),
+        )
+        .catch((error: Error) =>
+          this.logger.warn({ msg: 'shadow drop could not be recorded', model: request.model, err: error.message }),
+        );
+      return;
+    }
+    this.inFlight.set(request.model, count + 1);
+    void this.runMirror(request, servedId)
+      .catch((error: Error) =>
+        this.logger.warn({ msg: 'shadow run could not be recorded', model: request.model, err: error.message }),
+      )
+      .finally(() => {
+        const left = (this.inFlight.get(request.model) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(request.model, left);
+        else this.inFlight.delete(request.model);
+      });
   }
 
   private async runMirror(request: ShadowMirror, servedId: string): Promise<void> {
@@ -103,20 +132,9 @@ export class ShadowService {
         maxRelDiff: agreement?.maxRelDiff ?? null,
       });
     } catch (error) {
+      // The engine's shadow lane of that model file is full (another model's mirrors share it).
       if (error instanceof TooManyRequestsError) {
-        this.metrics.increment(
-          'shadow_dropped_total',
-          'Shadow runs dropped because SHADOW_MAX_IN_FLIGHT runs of the shadow version were waiting or running',
-          { model: request.model },
-        );
-        this.record(request, servedId, shadow, started, {
-          outputs: null,
-          status: 'dropped',
-          statusCode: 429,
-          error: 'SHADOW_MAX_IN_FLIGHT shadow runs of this version were already waiting or running',
-          agrees: null,
-          maxRelDiff: null,
-        });
+        this.dropped(request, servedId, shadow, started);
         return;
       }
       this.count(request.model, 'error');
@@ -131,6 +149,22 @@ export class ShadowService {
         maxRelDiff: null,
       });
     }
+  }
+
+  private dropped(request: ShadowMirror, servedId: string, shadow: ServableVersion | undefined, started: bigint): void {
+    this.metrics.increment(
+      'shadow_dropped_total',
+      'Shadow runs dropped because SHADOW_MAX_IN_FLIGHT shadow runs were in flight',
+      { model: request.model },
+    );
+    this.record(request, servedId, shadow, started, {
+      outputs: null,
+      status: 'dropped',
+      statusCode: 429,
+      error: 'SHADOW_MAX_IN_FLIGHT shadow runs were already in flight',
+      agrees: null,
+      maxRelDiff: null,
+    });
   }
 
   private count(model: string, outcome: 'ok' | 'error'): void {

@@ -77,7 +77,7 @@ export class TrafficPolicyDto {
       'hits) to another version once their response has gone: its result goes to the prediction log (role ' +
       '`shadow`, linked to the served row) and to GET .../traffic/stats, never to the client; it does not count ' +
       "against the client's rate limit, does not use the prediction cache, and is dropped (counted) when " +
-      'SHADOW_MAX_IN_FLIGHT shadow runs of that version are already waiting or running.',
+      'SHADOW_MAX_IN_FLIGHT shadow runs of the model are already in flight.',
   })
   shadow?: ShadowDto | null;
 }
