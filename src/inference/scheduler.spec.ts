@@ -10,7 +10,7 @@ import {
   type Tracked,
 } from '../../test/support/fake-inference-port';
 import { InvalidInputError, TimeoutError, TooManyRequestsError, UnavailableError } from '../common/errors';
-import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
+import { InferenceFailedError, NotStartedError, OutputTooLargeError } from './engine-errors';
 import type { PoolRequest } from './process-pool';
 import { ACTIVE_LANE_MS, Scheduler, type BatchSettings } from './scheduler';
 import { prng } from '../../test/support/prng';
@@ -911,6 +911,21 @@ describe('Scheduler: background work', () => {
     await h.answer(0);
     await h.answer(1);
     [a2, s2].forEach(assertResolved);
+    h.assertIdle();
+  });
+
+  it('ends with NotStartedError (a 504) when served work keeps every process busy until its deadline', async (t) => {
+    const h = new Harness(t, 1);
+    const a1 = h.submit('A');
+    const s1 = h.submit('S', { background: true, deadlineIn: 50 });
+    const a2 = h.submit('A');
+    await flush();
+    await h.answer(0);
+    assert.equal(h.running(0).request, a2.request, 'served work goes first');
+    await h.clock.advance(50);
+    assertRejected(s1, NotStartedError, /did not start/);
+    await h.answer(0);
+    [a1, a2].forEach(assertResolved);
     h.assertIdle();
   });
 

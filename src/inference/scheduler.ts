@@ -1,6 +1,6 @@
 import { TimeoutError, TooManyRequestsError, UnavailableError } from '../common/errors';
 import { InvalidInputError } from '../common/errors';
-import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
+import { InferenceFailedError, NotStartedError, OutputTooLargeError } from './engine-errors';
 import type { InferencePort, PoolRequest } from './process-pool';
 import type { LooseInputs, LooseTensor } from './tensor-codec';
 import type { RawTensor } from './tensor';
@@ -408,7 +408,7 @@ export class Scheduler {
 
   private expireWaiting(queue: Work[], work: Work): void {
     queue.splice(queue.indexOf(work), 1);
-    this.settle(work, new TimeoutError(`Inference did not start within its deadline; the engine is busy`));
+    this.settle(work, new NotStartedError(`Inference did not start within its deadline; the engine is busy`));
     this.release(work);
   }
 

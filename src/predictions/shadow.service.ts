@@ -3,6 +3,7 @@ import { TooManyRequestsError } from '../common/errors';
 import { toSafeError } from '../common/safe-error';
 import { DomainError, STATUS_BY_KIND } from '../common/errors';
 import { AppConfig } from '../config/app-config';
+import { NotStartedError } from '../inference/engine-errors';
 import { deadlineIn } from '../inference/inference.service';
 import type { ServableVersion } from '../models/servable-version';
 import { ServableVersionsService } from '../models/servable-versions.service';
@@ -13,6 +14,9 @@ import { elapsedMs } from './prediction-context';
 import { PredictionLogService } from './prediction-log.service';
 import type { PredictionProtocol } from './prediction-protocol';
 import { ComparableTensor, compareOutputs } from './shadow-agreement';
+
+const IN_FLIGHT_FULL = 'SHADOW_MAX_IN_FLIGHT shadow runs were already in flight';
+const NOT_STARTED = 'served work kept every inference process busy until the deadline (INFERENCE_TIMEOUT_MS)';
 
 /** Outputs as the comparison reads them; undefined when they could not be read. */
 export type ShadowOutputs = ReadonlyMap<string, ComparableTensor> | undefined;
@@ -92,8 +96,8 @@ export class ShadowService {
       void this.versions
         .resolve(request.model, request.target.version, request.epoch)
         .then(
-          (shadow) => this.dropped(request, servedId, shadow, started),
-          () => this.dropped(request, servedId, undefined, started),
+          (shadow) => this.dropped(request, servedId, shadow, started, IN_FLIGHT_FULL),
+          () => this.dropped(request, servedId, undefined, started, IN_FLIGHT_FULL),
         )
         .catch((error: Error) =>
           this.logger.warn({ msg: 'shadow drop could not be recorded', model: request.model, err: error.message }),
@@ -132,9 +136,16 @@ export class ShadowService {
         maxRelDiff: agreement?.maxRelDiff ?? null,
       });
     } catch (error) {
-      // The engine's shadow lane of that model file is full (another model's mirrors share it).
-      if (error instanceof TooManyRequestsError) {
-        this.dropped(request, servedId, shadow, started);
+      // The engine's shadow lane of that model file is full (another model's mirrors share it), or
+      // served work kept every process busy until the deadline: the shadow never ran.
+      if (error instanceof TooManyRequestsError || error instanceof NotStartedError) {
+        this.dropped(
+          request,
+          servedId,
+          shadow,
+          started,
+          error instanceof NotStartedError ? NOT_STARTED : IN_FLIGHT_FULL,
+        );
         return;
       }
       this.count(request.model, 'error');
@@ -151,17 +162,23 @@ export class ShadowService {
     }
   }
 
-  private dropped(request: ShadowMirror, servedId: string, shadow: ServableVersion | undefined, started: bigint): void {
+  private dropped(
+    request: ShadowMirror,
+    servedId: string,
+    shadow: ServableVersion | undefined,
+    started: bigint,
+    reason: string,
+  ): void {
     this.metrics.increment(
       'shadow_dropped_total',
-      'Shadow runs dropped because SHADOW_MAX_IN_FLIGHT shadow runs were in flight',
+      'Shadow runs dropped: SHADOW_MAX_IN_FLIGHT shadow runs were in flight, or served work kept the engine busy until the deadline',
       { model: request.model },
     );
     this.record(request, servedId, shadow, started, {
       outputs: null,
       status: 'dropped',
       statusCode: 429,
-      error: 'SHADOW_MAX_IN_FLIGHT shadow runs were already in flight',
+      error: reason,
       agrees: null,
       maxRelDiff: null,
     });
