@@ -18,6 +18,7 @@ import { JobGate } from '../support/job-gate';
 import { client, getJob, json, mlpInstances, submitJob, uploadModel } from '../support/job-helpers';
 import { mlpModel } from '../support/onnx-models';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { waitFor } from '../support/wait-for';
 
 /**
  * The dashboard (web/, served at /ui) in headless Chromium against the real application: every
@@ -44,7 +45,7 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     });
     http = client(t.baseUrl!, t.adminKey);
     browser = await launchChromium();
-    // A model with two ready versions, for the pages that show one.
+    // A model with three ready versions, for the pages that show one (a split of two and a shadow).
     await json(
       await http('/api/v1/models', {
         method: 'POST',
@@ -55,6 +56,7 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     );
     await uploadModel(http, MODEL, mlpModel({ seed: 1 }));
     await uploadModel(http, MODEL, mlpModel({ seed: 2 }));
+    await uploadModel(http, MODEL, mlpModel({ seed: 4 }));
   });
 
   after(async () => {
@@ -263,7 +265,7 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     await finish(opened, 'move-alias', [NO_POLICY, NO_POLICY]);
   });
 
-  it('edits the traffic split', async () => {
+  it('edits the traffic split and its shadow, then shows traffic by version', async () => {
     const opened = await tab();
     const { page } = opened;
     await logInWithKey(page, `/ui/model/?name=${MODEL}`);
@@ -274,14 +276,42 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     await form.getByLabel('Member 1 weight').fill('90');
     await form.getByLabel('Member 2 version').selectOption('2');
     await form.getByLabel('Member 2 weight').fill('10');
+    await form.getByLabel('Shadow version').selectOption('3');
+    await form.getByLabel('Percent mirrored').fill('50');
     await form.getByRole('button', { name: 'Save split' }).click();
     await page.getByText('Traffic split saved.').waitFor();
-    await page.getByTestId('traffic-summary').getByText('version 1 weight 90, version 2 weight 10').waitFor();
-    const policy = await json<{ split: unknown }>(await api(`/api/v1/models/${MODEL}/traffic`), 200);
+    const summary = 'version 1 weight 90, version 2 weight 10; 50% mirrored to version 3';
+    await page.getByTestId('traffic-summary').getByText(summary).waitFor();
+    const policy = await json<{ split: unknown; shadow: unknown }>(await api(`/api/v1/models/${MODEL}/traffic`), 200);
     assert.deepEqual(policy.split, [
       { version: 1, weight: 90 },
       { version: 2, weight: 10 },
     ]);
+    assert.deepEqual(policy.shadow, { version: 3, percent: 50 });
+    // Requests naming no version follow the split; half are mirrored to version 3 after the answer.
+    for (let i = 0; i < 12; i++) {
+      const body = JSON.stringify({ model: MODEL, inputs: { x: [[i, 2, 3, 4]] } });
+      await json(await api('/api/v1/predictions', { method: 'POST', body }), 200);
+    }
+    const stats = await waitFor(
+      async () => {
+        const answer = await json<{ shadows: { version: number; mirrored: number }[] }>(
+          await api(`/api/v1/models/${MODEL}/traffic/stats`),
+          200,
+        );
+        return answer.shadows.some((s) => s.version === 3 && s.mirrored > 0) ? answer : undefined;
+      },
+      { what: 'a shadow run of version 3 in the stats' },
+    );
+    await logInWithKey(page, `/ui/model/?name=${MODEL}`);
+    const shown = page.getByTestId('traffic-stats');
+    await shown
+      .getByRole('region', { name: 'Shadow versions' })
+      .getByRole('cell', { name: '3', exact: true })
+      .waitFor();
+    const served = shown.getByRole('region', { name: 'Requests and latency by version' }).getByRole('row');
+    assert.ok((await served.count()) >= 2, 'a row per served version under the header');
+    assert.ok(stats.shadows.length >= 1);
     await screenshot(page, 'model', { docs: true });
     await finish(opened, 'traffic-split', [NO_POLICY]);
   });

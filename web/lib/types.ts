@@ -41,6 +41,32 @@ export interface ModelVersion {
 export interface TrafficPolicy {
   split: { version: number | string; weight: number }[];
   sticky: { header: string } | null;
+  shadow?: { version: number | string; percent: number } | null;
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  sample: number;
+}
+
+export interface TrafficStats {
+  model: string;
+  minutes: number;
+  since: string;
+  tolerance: number;
+  versions: { version: number; requests: number; errors: number; latencyMs: Percentiles | null }[];
+  shadows: {
+    version: number | null;
+    mirrored: number;
+    dropped: number;
+    errors: number;
+    compared: number;
+    agreement: number | null;
+    maxRelDiff: { mean: number; max: number } | null;
+    latencyMs: Percentiles | null;
+  }[];
 }
 
 export interface Job {

@@ -12,6 +12,7 @@ import { useData } from '@/lib/use-data';
 import { useQueryParam } from '@/lib/use-query';
 import { Aliases } from './aliases';
 import { Traffic } from './traffic';
+import { TrafficStatsView } from './traffic-stats';
 
 function Signature({ title, specs }: { title: string; specs: TensorSpec[] }) {
   return (
@@ -192,6 +193,7 @@ function ModelView({ name }: { name: string }) {
           </DataState>
           <Aliases model={m} versions={list} writable={writable} onChange={() => setChanged((n) => n + 1)} />
           <Traffic model={m} versions={list} writable={writable} />
+          <TrafficStatsView name={m.name} />
           <Settings model={m} />
           {writable && (
             <section aria-labelledby="danger-title">

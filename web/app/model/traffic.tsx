@@ -26,6 +26,8 @@ export function Traffic({ model, versions, writable }: { model: Model; versions:
   const policy = useData(() => loadPolicy(model.name), `traffic|${model.name}|${model.updatedAt}`);
   const [rows, setRows] = useState<Row[]>([]);
   const [sticky, setSticky] = useState('');
+  const [shadowVersion, setShadowVersion] = useState('');
+  const [shadowPercent, setShadowPercent] = useState('100');
   const [error, setError] = useState<Error>();
   const [saved, setSaved] = useState(false);
   const [confirmClear, setConfirmClear] = useState(false);
@@ -40,6 +42,8 @@ export function Traffic({ model, versions, writable }: { model: Model; versions:
       policy.data ? policy.data.split.map((m) => ({ version: String(m.version), weight: String(m.weight) })) : [],
     );
     setSticky(policy.data?.sticky?.header ?? '');
+    setShadowVersion(policy.data?.shadow ? String(policy.data.shadow.version) : '');
+    setShadowPercent(policy.data?.shadow ? String(policy.data.shadow.percent) : '100');
   }, [policy.data]);
 
   const total = rows.reduce((sum, row) => sum + (Number(row.weight) || 0), 0);
@@ -56,6 +60,14 @@ export function Traffic({ model, versions, writable }: { model: Model; versions:
             weight: Number(row.weight),
           })),
           ...(sticky.trim() ? { sticky: { header: sticky.trim() } } : {}),
+          ...(shadowVersion
+            ? {
+                shadow: {
+                  version: /^\d+$/.test(shadowVersion) ? Number(shadowVersion) : shadowVersion,
+                  percent: Number(shadowPercent),
+                },
+              }
+            : {}),
         },
       });
       setSaved(true);
@@ -84,7 +96,7 @@ export function Traffic({ model, versions, writable }: { model: Model; versions:
           <>
             <p className="muted" data-testid="traffic-summary">
               {current
-                ? `Requests without a version: ${current.split.map((m) => `version ${m.version} weight ${m.weight}`).join(', ')}${current.sticky ? `; sticky by ${current.sticky.header}` : ''}.`
+                ? `Requests without a version: ${current.split.map((m) => `version ${m.version} weight ${m.weight}`).join(', ')}${current.sticky ? `; sticky by ${current.sticky.header}` : ''}${current.shadow ? `; ${current.shadow.percent}% mirrored to version ${current.shadow.version}` : ''}.`
                 : 'No policy: requests without a version go to the latest ready version.'}
             </p>
             {writable && (
@@ -172,7 +184,34 @@ export function Traffic({ model, versions, writable }: { model: Model; versions:
                     </button>
                   )}
                 </div>
-                <p className="muted">Shadow traffic is not offered: the server does not support it yet.</p>
+                <fieldset className="row">
+                  <legend>Shadow (optional): mirror a share of these requests to another version</legend>
+                  <label>
+                    Shadow version
+                    <select value={shadowVersion} onChange={(e) => setShadowVersion(e.target.value)}>
+                      <option value="">none</option>
+                      {choices
+                        .filter((choice) => !rows.some((row) => row.version === choice))
+                        .map((choice) => (
+                          <option key={choice} value={choice}>
+                            {choice}
+                          </option>
+                        ))}
+                    </select>
+                  </label>
+                  <label>
+                    Percent mirrored
+                    <input
+                      type="number"
+                      min={0}
+                      max={100}
+                      step="any"
+                      value={shadowPercent}
+                      disabled={!shadowVersion}
+                      onChange={(e) => setShadowPercent(e.target.value)}
+                    />
+                  </label>
+                </fieldset>
               </form>
             )}
             {saved && (
