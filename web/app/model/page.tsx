@@ -11,6 +11,7 @@ import type { Model, ModelVersion, TensorSpec } from '@/lib/types';
 import { useData } from '@/lib/use-data';
 import { useQueryParam } from '@/lib/use-query';
 import { Aliases } from './aliases';
+import { Settings } from './settings';
 import { Traffic } from './traffic';
 import { TrafficStatsView } from './traffic-stats';
 
@@ -111,29 +112,6 @@ function Versions({
   );
 }
 
-function Settings({ model }: { model: Model }) {
-  return (
-    <section aria-labelledby="settings-title">
-      <h2 id="settings-title">Cache and batching</h2>
-      <ul>
-        <li>
-          Prediction cache:{' '}
-          {model.cache
-            ? `${model.cache.enabled ? 'on' : 'off'}, TTL ${model.cache.ttlSeconds} s`
-            : 'server default (CACHE_DEFAULT_ENABLED)'}
-        </li>
-        <li>
-          Dynamic batching:{' '}
-          {model.batching?.enabled
-            ? `on, up to ${model.batching.maxBatchSize} requests, waiting at most ${model.batching.maxQueueDelayMs} ms`
-            : 'off'}
-        </li>
-        <li>Payload logging: {model.logPayloads ? 'on' : 'off'}</li>
-      </ul>
-    </section>
-  );
-}
-
 function ModelView({ name }: { name: string }) {
   const { me } = useSession();
   const router = useRouter();
@@ -194,7 +172,7 @@ function ModelView({ name }: { name: string }) {
           <Aliases model={m} versions={list} writable={writable} onChange={() => setChanged((n) => n + 1)} />
           <Traffic model={m} versions={list} writable={writable} />
           <TrafficStatsView name={m.name} />
-          <Settings model={m} />
+          <Settings model={m} writable={writable} onSaved={() => setChanged((n) => n + 1)} />
           {writable && (
             <section aria-labelledby="danger-title">
               <h2 id="danger-title">Delete</h2>
