@@ -159,9 +159,20 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     await form.getByRole('button', { name: 'Create model' }).click();
     await page.getByRole('status').getByRole('link', { name: 'created-in-ui' }).waitFor();
     await page.getByRole('cell', { name: 'created-in-ui' }).waitFor();
-    const model = await json<{ tags: string[]; description: string }>(await api('/api/v1/models/created-in-ui'), 200);
+    const model = await json<{ tags: string[]; description: string; updatedAt: string }>(
+      await api('/api/v1/models/created-in-ui'),
+      200,
+    );
     assert.deepEqual(model.tags, ['ui', 'test']);
     assert.equal(model.description, 'made by the browser test');
+    // Dates in the browser's time zone (the context runs in Europe/Berlin; the API answers UTC).
+    const local = new Intl.DateTimeFormat('en-GB', {
+      dateStyle: 'medium',
+      timeStyle: 'medium',
+      timeZone: 'Europe/Berlin',
+    });
+    const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'created-in-ui' }) });
+    await row.getByRole('cell', { name: local.format(new Date(model.updatedAt)) }).waitFor();
     await finish(opened, 'create-model');
   });
 
