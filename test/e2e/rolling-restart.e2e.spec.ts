@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Redis from 'ioredis';
+import { allResults, client, getJob, mlpInstances, redisPrefix, submitJob, uploadModel } from '../support/job-helpers';
+import { JobGate } from '../support/job-gate';
+import { mlpModel } from '../support/onnx-models';
+import { createPostgresDatabase, TestDatabase, testEngines } from '../support/postgres';
+import { redisTestUrl } from '../support/redis-server';
+import { RoundRobinProxy } from '../support/round-robin-proxy';
+import { freePort, ServiceProcess, spawnService } from '../support/service-process';
+import { waitFor } from '../support/wait-for';
+
+/**
+ * A rolling restart under load: 3 API processes (APP_ROLE=api) and 2 job workers (APP_ROLE=worker),
+ * each `node dist/src/main.js`, sharing PostgreSQL, Redis and one artifact directory, behind a
+ * round-robin proxy that follows readiness (test/support/round-robin-proxy.ts). While a few clients
+ * send predictions through the proxy, each API process in turn gets SIGTERM, exits after its drain,
+ * and is started again on the same port. No request may fail; a job held mid-run by its worker
+ * across the restarts completes with exactly one result per instance.
+ */
+
+const API_PROCESSES = 3;
+const WORKERS = 2;
+const CLIENTS = 3;
+/** Requests a restarted process must have answered through the proxy before the next restart. */
+const REJOINED_AFTER = 10;
+const INSTANCES = 40;
+const X = [[0.5, -1.25, 3, 0.1]];
+
+/** One request of the load: what the client saw. */
+interface Outcome {
+  status: number;
+  error?: string;
+  body?: string;
+}
+
+// A rolling restart needs a database the processes share: PostgreSQL (not run when TEST_POSTGRES=off).
+if (testEngines().includes('postgres'))
+  describe('a rolling restart of every API process under prediction load (PostgreSQL, Redis)', () => {
+    const prefix = redisPrefix('rolling');
+    const gate = JobGate.create();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-rolling-'));
+    let database: TestDatabase;
+    let proxy: RoundRobinProxy;
+    const apis: ServiceProcess[] = [];
+    const workers: ServiceProcess[] = [];
+
+    const env = (extra: Record<string, string>): Record<string, string> => ({
+      DATABASE_URL: database.url,
+      DATABASE_MIGRATIONS_RUN: 'false',
+      REDIS_URL: redisTestUrl(),
+      JOBS_QUEUE_PREFIX: prefix,
+      JOBS_CHUNK_SIZE: '4',
+      INFERENCE_WORKERS: '1',
+      // Ten proxy probe intervals: the proxy takes a draining process out of rotation well before it closes.
+      SHUTDOWN_DRAIN_MS: '1000',
+      SHUTDOWN_GRACE_MS: '10000',
+      LOG_LEVEL: 'warn',
+      ...extra,
+    });
+    const startApi = (port: number, migrate = false) =>
+      spawnService(
+        env({ APP_ROLE: 'api', ...(migrate ? { DATABASE_MIGRATIONS_RUN: 'true' } : {}) }),
+        { dataDir, port },
+      );
+
+    before(async () => {
+      database = await createPostgresDatabase();
+      const ports = await Promise.all(Array.from({ length: API_PROCESSES }, () => freePort()));
+      // The first runs the migrations; the others start on the schema it made.
+      apis.push(await startApi(ports[0], true));
+      apis.push(...(await Promise.all(ports.slice(1).map((port) => startApi(port)))));
+      for (let i = 0; i < WORKERS; i++) {
+        workers.push(await spawnService(env({ APP_ROLE: 'worker' }), { dataDir, jobGate: gate }));
+      }
+      proxy = await RoundRobinProxy.start(
+        apis.map((api) => api.baseUrl),
+        { probeIntervalMs: 100 },
+      );
+      await waitFor(() => apis.every((api) => proxy.inRotation(api.baseUrl)), { what: 'every API in rotation' });
+    });
+    after(async () => {
+      gate.remove();
+      await proxy?.close();
+      await Promise.all([...apis, ...workers].map((p) => p.stop()));
+      await database?.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      const redis = new Redis(redisTestUrl());
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    });
+
+    it('answers every request and completes a job running across the restarts', async () => {
+      const http = client(proxy.url);
+      await uploadModel(http, 'ranker', mlpModel({ seed: 3 }));
+      // The job is taken up by a worker and held at its third chunk until every API process restarted.
+      gate.hold({ chunk: 2, attempt: 1 });
+      const { job } = await submitJob(http, { model: 'ranker', instances: mlpInstances(INSTANCES) });
+      await gate.held({ jobId: job.id });
+
+      const outcomes: Outcome[] = [];
+      let stop = false;
+      const loadClient = async () => {
+        while (!stop) {
+          try {
+            const res = await http('/api/v1/predictions', {
+              method: 'POST',
+              headers: { 'Content-Type': 'application/json' },
+              body: JSON.stringify({ model: 'ranker', inputs: { x: X } }),
+            });
+            const body = await res.text();
+            outcomes.push(res.status === 200 ? { status: 200 } : { status: res.status, body });
+          } catch (error) {
+            outcomes.push({ status: 0, error: String((error as Error).cause ?? error) });
+          }
+        }
+      };
+      const load = Array.from({ length: CLIENTS }, () => loadClient());
+      try {
+        await waitFor(() => outcomes.length >= 20, { what: 'the load to run' });
+        for (let i = 0; i < apis.length; i++) {
+          const old = apis[i];
+          const port = Number(new URL(old.baseUrl).port);
+          old.child.kill('SIGTERM');
+          const { code } = await old.exited;
+          assert.equal(code, 0, `API ${i} exit: ${old.stderr()}`);
+          assert.equal(proxy.inRotation(old.baseUrl), false);
+          apis[i] = await startApi(port);
+          // Back in rotation and answering: the next restart does not begin with one process short.
+          const before = proxy.stats.forwarded.get(old.baseUrl) ?? 0;
+          await waitFor(() => (proxy.stats.forwarded.get(old.baseUrl) ?? 0) >= before + REJOINED_AFTER, {
+            what: `API ${i} to serve again after its restart`,
+          });
+        }
+      } finally {
+        stop = true;
+        await Promise.all(load);
+      }
+
+      const failed = outcomes.filter((o) => o.status !== 200);
+      assert.deepEqual(failed, [], `${failed.length} of ${outcomes.length} requests failed`);
+      assert.equal(proxy.stats.proxyErrors, 0);
+
+      assert.equal((await getJob(http, job.id)).status, 'running', 'the job ran across the restarts');
+      gate.releaseAll();
+      gate.clearRules();
+      const done = await waitFor(
+        async () => {
+          const now = await getJob(http, job.id);
+          return ['completed', 'failed', 'cancelled'].includes(now.status) ? now : undefined;
+        },
+        { what: `job ${job.id} to end` },
+      );
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      const results = await allResults(http, job.id);
+      assert.deepEqual(
+        results.map((r) => r.index),
+        Array.from({ length: INSTANCES }, (_, i) => i),
+        'one result per instance',
+      );
+      assert.ok(results.every((r) => r.outputs && !r.error));
+    });
+  });
