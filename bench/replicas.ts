@@ -19,11 +19,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import Redis from 'ioredis';
 import { MODEL_CHANGED, ModelChangedEvent } from '../src/models/model-events';
 import { mlpModel } from '../test/support/onnx-models';
 import { createPostgresDatabase } from '../test/support/postgres';
 import { twoReplicas } from '../test/support/prediction-cache-helpers';
+import { dropRedisKeys } from '../test/support/redis-server';
 import { RoundRobinProxy } from '../test/support/round-robin-proxy';
 import { freePort } from '../test/support/service-process';
 import { authed } from '../test/support/test-app';
@@ -36,13 +36,6 @@ const DELETES = Number(process.env.BENCH_REPLICAS_DELETES ?? 30);
 const CONCURRENCY = Number(process.env.BENCH_REPLICAS_CONCURRENCY ?? 16);
 const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 const CLK_TCK = 100;
-
-async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-}
 
 /** Part 1: milliseconds from a delete on A to B's listener, p50 and max. */
 async function deleteLatency(): Promise<string[]> {
@@ -76,7 +69,7 @@ async function deleteLatency(): Promise<string[]> {
   } finally {
     await b.close();
     await a.close();
-    await dropKeys(prefix);
+    await dropRedisKeys(prefix, REDIS_URL);
   }
   const cells = (values: number[]) => {
     const sorted = [...values].sort((x, y) => x - y);
@@ -188,7 +181,7 @@ async function throughput(): Promise<{ lines: string[]; cells: Cell[] }> {
     await Promise.all(started.map((s) => s.stop()));
     await database.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
-    await dropKeys(prefix);
+    await dropRedisKeys(prefix, REDIS_URL);
   }
   const cores = os.cpus().length;
   const lines = [

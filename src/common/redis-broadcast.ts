@@ -57,14 +57,9 @@ export class RedisBroadcast<T> {
     });
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;
-      let parsed: { origin: string; event: T };
-      try {
-        parsed = JSON.parse(message) as { origin: string; event: T };
-      } catch {
-        this.logger.warn(`Ignored a malformed message on ${what}`);
-        return;
-      }
-      if (parsed.origin !== this.origin) handlers.message(parsed.event);
+      const parsed = envelope<T>(message);
+      if (!parsed) this.logger.warn(`Ignored a malformed message on ${what}`);
+      else if (parsed.origin !== this.origin) handlers.message(parsed.event);
     });
   }
 
@@ -101,5 +96,16 @@ export class RedisBroadcast<T> {
   close(): void {
     this.subscriber.disconnect();
     this.publisher.disconnect();
+  }
+}
+
+/** `{origin, event}` as published, or undefined for anything else on the channel. */
+function envelope<T>(message: string): { origin: string; event: T } | undefined {
+  try {
+    const parsed = JSON.parse(message) as { origin?: unknown; event?: unknown } | null;
+    if (typeof parsed?.origin !== 'string' || typeof parsed.event !== 'object' || parsed.event === null) return undefined;
+    return parsed as { origin: string; event: T };
+  } catch {
+    return undefined;
   }
 }

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import Redis from 'ioredis';
 import { InferenceService } from '../../src/inference/inference.service';
 import { MODEL_CHANGED, ModelChangedEvent } from '../../src/models/model-events';
 import { redisPrefix } from '../support/job-helpers';
@@ -16,7 +15,7 @@ import {
   uploadVersion,
 } from '../support/prediction-cache-helpers';
 import { testEngines } from '../support/postgres';
-import { redisTestUrl } from '../support/redis-server';
+import { dropRedisKeys, redisTestUrl } from '../support/redis-server';
 import { authed, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
@@ -58,10 +57,7 @@ if (testEngines().includes('postgres'))
     after(async () => {
       await b?.close();
       await a?.close();
-      const redis = new Redis(redisTestUrl());
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await dropRedisKeys(prefix);
     });
 
     const of = (events: ModelChangedEvent[], model: string, kind: string) =>

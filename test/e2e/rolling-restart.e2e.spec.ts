@@ -3,12 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Redis from 'ioredis';
 import { allResults, client, getJob, mlpInstances, redisPrefix, submitJob, uploadModel } from '../support/job-helpers';
 import { JobGate } from '../support/job-gate';
 import { mlpModel } from '../support/onnx-models';
 import { createPostgresDatabase, TestDatabase, testEngines } from '../support/postgres';
-import { redisTestUrl } from '../support/redis-server';
+import { dropRedisKeys, redisTestUrl } from '../support/redis-server';
 import { RoundRobinProxy } from '../support/round-robin-proxy';
 import { freePort, ServiceProcess, spawnService } from '../support/service-process';
 import { waitFor } from '../support/wait-for';
@@ -88,10 +87,7 @@ if (testEngines().includes('postgres'))
       await Promise.all([...apis, ...workers].map((p) => p.stop()));
       await database?.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
-      const redis = new Redis(redisTestUrl());
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await dropRedisKeys(prefix);
     });
 
     it('answers every request and completes a job running across the restarts', async () => {
