@@ -27,7 +27,15 @@ export interface ProxyStats {
   retried: number;
   /** Answers the proxy made itself: 502 (upstream failure) or 503 (no backend in rotation). */
   proxyErrors: number;
+  /**
+   * Each time a backend left rotation, and why: its readiness answered something else than 200
+   * (`not-ready`: a draining process says 503), a probe could not connect (`unreachable`), or a
+   * forwarded request's connection was refused (`refused`).
+   */
+  removals: { backend: string; reason: RemovalReason }[];
 }
+
+export type RemovalReason = 'not-ready' | 'unreachable' | 'refused';
 
 interface Backend {
   url: URL;
@@ -36,7 +44,7 @@ interface Backend {
 }
 
 export class RoundRobinProxy {
-  readonly stats: ProxyStats = { forwarded: new Map(), retried: 0, proxyErrors: 0 };
+  readonly stats: ProxyStats = { forwarded: new Map(), retried: 0, proxyErrors: 0, removals: [] };
   private readonly backends: Backend[] = [];
   private readonly server: http.Server;
   private readonly agent = new http.Agent({ keepAlive: false });
@@ -96,10 +104,16 @@ export class RoundRobinProxy {
         headers: { Connection: 'close' },
       });
       await res.arrayBuffer();
-      backend.ready = res.status === 200;
+      if (res.status === 200) backend.ready = true;
+      else this.remove(backend, 'not-ready');
     } catch {
-      backend.ready = false;
+      this.remove(backend, 'unreachable');
     }
+  }
+
+  private remove(backend: Backend, reason: RemovalReason): void {
+    if (backend.ready) this.stats.removals.push({ backend: backend.base, reason });
+    backend.ready = false;
   }
 
   /** The next backend in rotation after the last one picked, skipping `except`. */
@@ -124,14 +138,14 @@ export class RoundRobinProxy {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') return this.answer(res, 502, String(error));
       // Nothing reached the backend: it is safe to send the request elsewhere, once.
-      first.ready = false;
+      this.remove(first, 'refused');
       const second = this.pick(first);
       if (!second) return this.answer(res, 503, 'no backend in rotation');
       this.stats.retried++;
       try {
         await this.forward(second, req, body, res);
       } catch (retryError) {
-        if ((retryError as NodeJS.ErrnoException).code === 'ECONNREFUSED') second.ready = false;
+        if ((retryError as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.remove(second, 'refused');
         this.answer(res, 502, String(retryError));
       }
     }
