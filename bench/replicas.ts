@@ -134,7 +134,12 @@ interface Cell {
 
 async function measure(url: string, model: BenchModel, watch?: Spawned): Promise<Omit<Cell, 'model' | 'setup'>> {
   const body = fixedBody(model);
-  const load = { url: `${url}/api/v1/predictions`, body, headers: { ...AUTH_HEADER, ...NO_CACHE }, concurrency: CONCURRENCY };
+  const load = {
+    url: `${url}/api/v1/predictions`,
+    body,
+    headers: { ...AUTH_HEADER, ...NO_CACHE },
+    concurrency: CONCURRENCY,
+  };
   await runLoad({ ...load, totalRequests: 200, warmupMs: 0 });
   const before = watch && cpuOf(watch);
   const result = await runLoad({ ...load, durationMs: DURATION_MS, warmupMs: 300 });
@@ -211,7 +216,7 @@ async function throughput(): Promise<{ lines: string[]; cells: Cell[] }> {
  * request), its inference processes share the cores (ceiling cores * 1000 / inference CPU ms).
  */
 function saturation(cells: Cell[], cores: number): string[] {
-  const lines = ['Where one replica saturates (from the direct cells\' CPU time per request):', ''];
+  const lines = ["Where one replica saturates (from the direct cells' CPU time per request):", ''];
   for (const cell of cells.filter((c) => c.setup === '1 process, direct' && c.perRequest)) {
     const { http, inference } = cell.perRequest as CpuSplit;
     const httpCeiling = 1000 / http;

@@ -103,7 +103,8 @@ export class RedisBroadcast<T> {
 function envelope<T>(message: string): { origin: string; event: T } | undefined {
   try {
     const parsed = JSON.parse(message) as { origin?: unknown; event?: unknown } | null;
-    if (typeof parsed?.origin !== 'string' || typeof parsed.event !== 'object' || parsed.event === null) return undefined;
+    if (typeof parsed?.origin !== 'string' || typeof parsed.event !== 'object' || parsed.event === null)
+      return undefined;
     return parsed as { origin: string; event: T };
   } catch {
     return undefined;

@@ -62,10 +62,10 @@ if (testEngines().includes('postgres'))
       ...extra,
     });
     const startApi = (port: number, migrate = false) =>
-      spawnService(
-        env({ APP_ROLE: 'api', ...(migrate ? { DATABASE_MIGRATIONS_RUN: 'true' } : {}) }),
-        { dataDir, port },
-      );
+      spawnService(env({ APP_ROLE: 'api', ...(migrate ? { DATABASE_MIGRATIONS_RUN: 'true' } : {}) }), {
+        dataDir,
+        port,
+      });
 
     before(async () => {
       database = await createPostgresDatabase();

@@ -87,10 +87,7 @@ describe('RedisBroadcast and RedisModelEvents', () => {
       await Promise.all([one.onModuleInit(), two.onModuleInit()]);
       // Fields missing or of the wrong type: ignored by the receiver, whoever sent it.
       await raw.publish(modelChannel, JSON.stringify({ origin: 'other', event: { model: 'm', kind: 'deleted' } }));
-      await raw.publish(
-        modelChannel,
-        JSON.stringify({ origin: 'other', event: { ...changed('m'), released: [1] } }),
-      );
+      await raw.publish(modelChannel, JSON.stringify({ origin: 'other', event: { ...changed('m'), released: [1] } }));
       await one.changed(changed('first'));
       assert.deepEqual(seen[0], [changed('first')], 'the writer ran its listeners once, before publishing');
       await waitFor(() => seen[1].length === 1, { what: 'the other replica to hear the change' });

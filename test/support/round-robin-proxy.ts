@@ -174,7 +174,14 @@ export class RoundRobinProxy {
         'content-length': body.length,
       };
       const upstream = http.request(
-        { agent: this.agent, host: backend.url.hostname, port: backend.url.port, method: req.method, path: req.url, headers },
+        {
+          agent: this.agent,
+          host: backend.url.hostname,
+          port: backend.url.port,
+          method: req.method,
+          path: req.url,
+          headers,
+        },
         (answer) => {
           this.stats.forwarded.set(backend.base, (this.stats.forwarded.get(backend.base) ?? 0) + 1);
           res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
