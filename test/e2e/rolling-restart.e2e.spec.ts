@@ -3,7 +3,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { allResults, client, getJob, mlpInstances, redisPrefix, submitJob, uploadModel } from '../support/job-helpers';
+import { Client } from 'pg';
+import {
+  allResults,
+  client,
+  getJob,
+  mlpInstances,
+  redisPrefix,
+  submitJob,
+  uploadModel,
+  waitForJob,
+} from '../support/job-helpers';
 import { JobGate } from '../support/job-gate';
 import { mlpModel } from '../support/onnx-models';
 import { createPostgresDatabase, TestDatabase, testEngines } from '../support/postgres';
@@ -150,14 +160,20 @@ if (testEngines().includes('postgres'))
       assert.equal((await getJob(http, job.id)).status, 'running', 'the job ran across the restarts');
       gate.releaseAll();
       gate.clearRules();
-      const done = await waitFor(
-        async () => {
-          const now = await getJob(http, job.id);
-          return ['completed', 'failed', 'cancelled'].includes(now.status) ? now : undefined;
-        },
-        { what: `job ${job.id} to end` },
-      );
+      const done = await waitForJob(http, job.id);
       assert.equal(done.status, 'completed', JSON.stringify(done));
+      // In the table itself, not only as the API pages it: one row per instance, none twice.
+      const db = new Client({ connectionString: database.url });
+      await db.connect();
+      try {
+        const { rows } = await db.query<{ n: string; distinct: string }>(
+          'SELECT COUNT(*) AS n, COUNT(DISTINCT idx) AS "distinct" FROM job_results WHERE job_id = $1',
+          [job.id],
+        );
+        assert.deepEqual(rows[0], { n: String(INSTANCES), distinct: String(INSTANCES) });
+      } finally {
+        await db.end();
+      }
       const results = await allResults(http, job.id);
       assert.deepEqual(
         results.map((r) => r.index),
