@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { benchArtifacts } from './artifacts';
 import { benchAuth } from './auth';
 import { benchBodies } from './bodies';
 import { benchCacheStores } from './cache';
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
     console.log(`${(await benchCacheStores()).join('\n')}\n`);
     console.log(`${await benchAuth()}\n`);
     console.log(`${(await benchReplicas()).join('\n')}\n`);
+    console.log(`${(await benchArtifacts()).join('\n')}\n`);
   }
   console.log(targetLines(targets).join('\n'));
   console.log(`\nWhole run: ${fmt((performance.now() - started) / 1000, 0)} s.`);
