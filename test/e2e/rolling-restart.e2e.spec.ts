@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import {
@@ -19,13 +16,16 @@ import { mlpModel } from '../support/onnx-models';
 import { createPostgresDatabase, TestDatabase, testEngines } from '../support/postgres';
 import { dropRedisKeys, redisTestUrl } from '../support/redis-server';
 import { RoundRobinProxy } from '../support/round-robin-proxy';
+import { S3RVER_CREDENTIALS, startS3Server, TestS3 } from '../support/s3-server';
 import { freePort, ServiceProcess, spawnService } from '../support/service-process';
 import { waitFor } from '../support/wait-for';
 
 /**
  * A rolling restart under load: 3 API processes (APP_ROLE=api) and 2 job workers (APP_ROLE=worker),
- * each `node dist/src/main.js`, sharing PostgreSQL, Redis and one artifact directory, behind a
- * round-robin proxy that follows readiness (test/support/round-robin-proxy.ts). While a few clients
+ * each `node dist/src/main.js`, sharing PostgreSQL, Redis and an S3 bucket (s3rver) and nothing on
+ * disk: each process has a DATA_DIR of its own, and a restarted process starts on a new, empty one
+ * (as a pod's emptyDir). They run behind a round-robin proxy that follows readiness
+ * (test/support/round-robin-proxy.ts). While a few clients
  * send predictions through the proxy, each API process in turn gets SIGTERM, exits after its drain,
  * and is started again on the same port. No request may fail; a job held mid-run by its worker
  * across the restarts completes with exactly one result per instance.
@@ -48,16 +48,20 @@ interface Outcome {
 
 // A rolling restart needs a database the processes share: PostgreSQL (not run when TEST_POSTGRES=off).
 if (testEngines().includes('postgres'))
-  describe('a rolling restart of every API process under prediction load (PostgreSQL, Redis)', () => {
+  describe('a rolling restart of every API process under prediction load (PostgreSQL, Redis, S3)', () => {
     const prefix = redisPrefix('rolling');
     const gate = JobGate.create();
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-rolling-'));
     let database: TestDatabase;
+    let s3: TestS3;
+    let bucket: string;
     let proxy: RoundRobinProxy;
     const apis: ServiceProcess[] = [];
     const workers: ServiceProcess[] = [];
 
     const env = (extra: Record<string, string>): Record<string, string> => ({
+      ...s3.env(bucket),
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
       DATABASE_URL: database.url,
       DATABASE_MIGRATIONS_RUN: 'false',
       REDIS_URL: redisTestUrl(),
@@ -73,18 +77,19 @@ if (testEngines().includes('postgres'))
     });
     const startApi = (port: number, migrate = false) =>
       spawnService(env({ APP_ROLE: 'api', ...(migrate ? { DATABASE_MIGRATIONS_RUN: 'true' } : {}) }), {
-        dataDir,
         port,
       });
 
     before(async () => {
       database = await createPostgresDatabase();
+      s3 = await startS3Server();
+      bucket = await s3.createBucket();
       const ports = await Promise.all(Array.from({ length: API_PROCESSES }, () => freePort()));
       // The first runs the migrations; the others start on the schema it made.
       apis.push(await startApi(ports[0], true));
       apis.push(...(await Promise.all(ports.slice(1).map((port) => startApi(port)))));
       for (let i = 0; i < WORKERS; i++) {
-        workers.push(await spawnService(env({ APP_ROLE: 'worker' }), { dataDir, jobGate: gate }));
+        workers.push(await spawnService(env({ APP_ROLE: 'worker' }), { jobGate: gate }));
       }
       proxy = await RoundRobinProxy.start(
         apis.map((api) => api.baseUrl),
@@ -97,13 +102,16 @@ if (testEngines().includes('postgres'))
       await proxy?.close();
       await Promise.all([...apis, ...workers].map((p) => p.stop()));
       await database?.drop();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      await s3?.stop();
       await dropRedisKeys(prefix);
     });
 
     it('answers every request and completes a job running across the restarts', async () => {
       const http = client(proxy.url);
       await uploadModel(http, 'ranker', mlpModel({ seed: 3 }));
+      // The file is in the bucket; every process reads it from there into a DATA_DIR of its own.
+      assert.equal((await s3.keys(bucket)).length, 1);
+      assert.equal(new Set([...apis, ...workers].map((p) => p.dataDir)).size, API_PROCESSES + WORKERS);
       // The job is taken up by a worker and held at its third chunk until every API process restarted.
       gate.hold({ chunk: 2, attempt: 1 });
       const { job } = await submitJob(http, { model: 'ranker', instances: mlpInstances(INSTANCES) });
