@@ -1,0 +1,419 @@
+/**
+ * npm run bench:release (also part of npm run bench): the two targets of issue 13, both sides of
+ * each measured in this run.
+ *
+ * Alias moves on two replicas: two ModelForge processes sharing one PostgreSQL database (a new
+ * one on the server of BENCH_POSTGRES_URL, dropped at the end), Redis (REDIS_TEST_URL) and the
+ * artifact store, each under closed-loop prediction load by alias with the prediction cache on.
+ * `champion` moves BENCH_RELEASE_MOVES times between two MLPs (the PUT sent to each replica in
+ * turn); for each move and replica: the time from the PUT's answer to the first answer by the new
+ * version among requests sent after it, and the answers by the old version among those (must be
+ * 0). Without PostgreSQL or Redis this part says why and is skipped.
+ *
+ * Shadow overhead: one ModelForge (SQLite), the MLP at concurrency 8 with `Cache-Control:
+ * no-cache`, requests naming no version, a traffic policy sending them all to version 1, with and
+ * without `shadow: {version: 2, percent: 100}`, in alternating cells; the p50 of each side is the
+ * median of its cells. A build whose traffic policy has no shadow (PUT answers 400 naming it)
+ * gets "not measured".
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { mlpModel } from '../test/support/onnx-models';
+import { LoadResult, percentile, runLoad } from './load';
+import { AUTH_HEADER, Spawned, startModelForge } from './processes';
+import { Target, fmt, row, targetLines } from './targets';
+import { BenchModel, DURATION_MS, NO_CACHE, fixedBody, upload } from './workload';
+
+const MOVES = Number(process.env.BENCH_RELEASE_MOVES ?? 20);
+const ROUNDS = Number(process.env.BENCH_RELEASE_ROUNDS ?? 3);
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+const CLIENTS_PER_REPLICA = 2;
+const SHADOW_CONCURRENCY = 8;
+/** After both replicas answered by the new version: answers each gives before the next move. */
+const ANSWERS_AFTER_MOVE = 10;
+const PORTS = { replicaA: 39120, replicaB: 39121, shadow: 39122 };
+
+/** The two versions: MLPs of the benchmark's size (64-256-10) with different weights. */
+function versions(name: string): [BenchModel, BenchModel] {
+  const of = (seed: number): BenchModel => ({
+    name,
+    bytes: mlpModel({ inputSize: 64, hidden: 256, outputSize: 10, seed }),
+    inputName: 'x',
+    shape: [1, 64],
+  });
+  return [of(1), of(2)];
+}
+
+async function send(
+  baseUrl: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers: { ...AUTH_HEADER, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+async function mustSend(baseUrl: string, method: string, route: string, body?: unknown): Promise<string> {
+  const { status, text } = await send(baseUrl, method, route, body);
+  if (status >= 300) throw new Error(`${method} ${route} answered ${status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alias moves on two replicas
+
+interface Answer {
+  replica: number;
+  sentAt: number;
+  doneAt: number;
+  status: number;
+  version: number;
+}
+
+/** Closed-loop clients on one replica, recording when each request left and came back, and its version. */
+function aliasLoad(baseUrl: string, replica: number, body: string, answers: Answer[], running: () => boolean) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS_PER_REPLICA });
+  const payload = Buffer.from(body);
+  const one = (): Promise<Answer> => {
+    const sentAt = performance.now();
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        `${baseUrl}/api/v1/predictions`,
+        {
+          method: 'POST',
+          agent,
+          headers: { ...AUTH_HEADER, 'Content-Type': 'application/json', 'Content-Length': payload.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({
+              replica,
+              sentAt,
+              doneAt: performance.now(),
+              status: res.statusCode ?? 0,
+              version: Number(res.headers['x-model-version']),
+            }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  };
+  const clients = Array.from({ length: CLIENTS_PER_REPLICA }, async () => {
+    while (running()) answers.push(await one());
+  });
+  return Promise.all(clients).finally(() => agent.destroy());
+}
+
+/** Resolves once `check` holds, looking every millisecond (the measured times come from the answers, not from here). */
+async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+interface MoveResult {
+  /** By replica: ms from the PUT's answer to the first new-version answer to a request sent after it. */
+  firstNewMs: number[];
+  /** By replica: answers by the old version to requests sent after the PUT answered. */
+  stale: number[];
+}
+
+/** Why the replicas part cannot run here, or undefined when PostgreSQL and Redis both answer. */
+async function replicasUnavailable(): Promise<string | undefined> {
+  const pg = new Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
+  try {
+    await pg.connect();
+  } catch (error) {
+    return `PostgreSQL unreachable at ${new URL(POSTGRES_URL).host} (BENCH_POSTGRES_URL): ${(error as Error).message}`;
+  } finally {
+    await pg.end().catch(() => undefined);
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0 });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    return `Redis unreachable at ${new URL(REDIS_URL).host} (REDIS_TEST_URL): ${(error as Error).message}`;
+  } finally {
+    redis.disconnect();
+  }
+  return undefined;
+}
+
+/** Runs `body` with a new PostgreSQL database on BENCH_POSTGRES_URL's server, dropped afterwards. */
+async function withDatabase<T>(body: (url: string) => Promise<T>): Promise<T> {
+  const name = `mf_bench_release_${randomBytes(5).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  try {
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${name}`;
+    return await body(url.toString());
+  } finally {
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+/** Every move's result, and by replica the sorted latencies of all answers (what one request costs under this load). */
+async function measureAliasMoves(work: string): Promise<{ moves: MoveResult[]; requestMs: number[][] }> {
+  return withDatabase(async (databaseUrl) => {
+    const dataDir = path.join(work, 'replicas');
+    const env = {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL,
+      JOBS_QUEUE_PREFIX: `mf-bench-release-${process.pid}`,
+    };
+    const replicas: Spawned[] = [];
+    try {
+      replicas.push(await startModelForge(dataDir, PORTS.replicaA, env));
+      replicas.push(await startModelForge(dataDir, PORTS.replicaB, { ...env, DATABASE_MIGRATIONS_RUN: 'false' }));
+      const [v1, v2] = versions('ranker');
+      await upload(replicas[0].baseUrl, v1);
+      await upload(replicas[1].baseUrl, v2);
+      const alias = (replica: Spawned, version: number) =>
+        mustSend(replica.baseUrl, 'PUT', '/api/v1/models/ranker/aliases/champion', { version });
+      await alias(replicas[0], 1);
+
+      const body = JSON.stringify({ ...JSON.parse(fixedBody(v1)), version: 'champion' });
+      const answers: Answer[] = [];
+      let running = true;
+      const load = replicas.map((replica, i) => aliasLoad(replica.baseUrl, i, body, answers, () => running));
+      const results: MoveResult[] = [];
+      try {
+        const answeredSince = (replica: number, since: number, version?: number) =>
+          answers.filter(
+            (a) => a.replica === replica && a.sentAt >= since && (version === undefined || a.version === version),
+          );
+        await until(
+          () => [0, 1].every((r) => answeredSince(r, 0, 1).length >= ANSWERS_AFTER_MOVE),
+          'answers before the first move',
+        );
+        for (let move = 0; move < MOVES; move++) {
+          const target = move % 2 === 0 ? 2 : 1;
+          await alias(replicas[move % 2], target);
+          const returned = performance.now();
+          await until(
+            () =>
+              [0, 1].every(
+                (r) =>
+                  answeredSince(r, returned, target).length > 0 &&
+                  answeredSince(r, returned).length >= ANSWERS_AFTER_MOVE,
+              ),
+            `move ${move + 1} (to version ${target})`,
+          );
+          results.push({
+            firstNewMs: [0, 1].map(
+              (r) => Math.min(...answeredSince(r, returned, target).map((a) => a.doneAt)) - returned,
+            ),
+            stale: [0, 1].map((r) => answeredSince(r, returned).filter((a) => a.version !== target).length),
+          });
+        }
+      } finally {
+        running = false;
+        await Promise.all(load);
+      }
+      const failed = answers.filter((a) => a.status !== 200).length;
+      if (failed > 0) throw new Error(`${failed} of ${answers.length} predictions by alias failed`);
+      const requestMs = [0, 1].map((r) =>
+        answers
+          .filter((a) => a.replica === r)
+          .map((a) => a.doneAt - a.sentAt)
+          .sort((a, b) => a - b),
+      );
+      return { moves: results, requestMs };
+    } finally {
+      for (const replica of replicas.reverse()) await replica.stop();
+    }
+  });
+}
+
+async function benchAliasMoves(work: string): Promise<{ lines: string[]; target: Target }> {
+  const heading = `### Alias move to the first answer by the new version, two replicas (PostgreSQL + Redis), ${MOVES} moves`;
+  const name = 'Alias move to the first answer by the new version, on each of 2 replicas (max over moves)';
+  const unavailable = await replicasUnavailable();
+  if (unavailable) {
+    return {
+      lines: [heading, '', `Not measured: ${unavailable}.`],
+      target: { name, sides: unavailable, value: NaN, unit: ' ms', goal: '< 50 ms', met: undefined },
+    };
+  }
+  const { moves, requestMs } = await measureAliasMoves(work);
+  const sorted = (replica: number) => moves.map((m) => m.firstNewMs[replica]).sort((a, b) => a - b);
+  const stale = (replica: number) => moves.reduce((sum, m) => sum + m.stale[replica], 0);
+  const worst = Math.max(...moves.flatMap((m) => m.firstNewMs));
+  const allStale = stale(0) + stale(1);
+  return {
+    lines: [
+      heading,
+      '',
+      `${CLIENTS_PER_REPLICA} closed-loop clients per replica predict by alias (MLP 64-256-10, prediction cache on, ` +
+        'the same body every time, so answers come from the shared Redis cache between moves). `champion` moves ' +
+        'between two versions with different weights, the PUT sent to each replica in turn. Measured from the ' +
+        "PUT's answer to the arrival of the first answer by the new version among requests sent after it " +
+        '(so it includes waiting for the request in flight to come back); "old version" counts answers by the ' +
+        'previous target among those requests.',
+      '',
+      row(['replica', 'p50 ms', 'max ms', 'answers by the old version after the PUT', 'one request p50 / p99 ms']),
+      row(['---', '---:', '---:', '---:', '---:']),
+      ...[0, 1].map((r) =>
+        row([
+          r === 0 ? 'A' : 'B',
+          fmt(percentile(sorted(r), 0.5), 2),
+          fmt(sorted(r).at(-1) ?? NaN, 2),
+          stale(r),
+          `${fmt(percentile(requestMs[r], 0.5), 2)} / ${fmt(percentile(requestMs[r], 0.99), 2)}`,
+        ]),
+      ),
+    ],
+    target: {
+      name,
+      sides: `A p50 ${fmt(percentile(sorted(0), 0.5), 2)} / max ${fmt(sorted(0).at(-1) ?? NaN, 2)} ms, B p50 ${fmt(percentile(sorted(1), 0.5), 2)} / max ${fmt(sorted(1).at(-1) ?? NaN, 2)} ms; ${allStale} old-version answers`,
+      value: worst,
+      unit: ' ms',
+      goal: '< 50 ms, 0 old-version answers',
+      met: worst < 50 && allStale === 0,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shadow overhead
+
+const SPLIT = [{ version: 1, weight: 100 }];
+
+/** The traffic/stats body, for the table's mirrored count; undefined when the route is not there. */
+async function shadowStats(baseUrl: string, model: string): Promise<string | undefined> {
+  const { status, text } = await send(baseUrl, 'GET', `/api/v1/models/${model}/traffic/stats?minutes=60`);
+  return status === 200 ? text : undefined;
+}
+
+async function benchShadow(work: string): Promise<{ lines: string[]; target: Target }> {
+  const heading = `### Shadow at 100%: served-path latency, MLP at concurrency ${SHADOW_CONCURRENCY}`;
+  const name = `Served-path p50 with a shadow at 100% / without (MLP, c${SHADOW_CONCURRENCY}, no-cache)`;
+  const service = await startModelForge(path.join(work, 'shadow'), PORTS.shadow);
+  try {
+    const [v1, v2] = versions('mlp');
+    await upload(service.baseUrl, v1);
+    await upload(service.baseUrl, v2);
+    const setPolicy = (shadow: boolean) =>
+      send(service.baseUrl, 'PUT', `/api/v1/models/${v1.name}/traffic`, {
+        split: SPLIT,
+        ...(shadow ? { shadow: { version: 2, percent: 100 } } : {}),
+      });
+    const probe = await setPolicy(true);
+    if (probe.status !== 200) {
+      const why = `PUT .../traffic with a shadow answered ${probe.status}: ${probe.text.slice(0, 200)}`;
+      return {
+        lines: [heading, '', `Not measured: this build has no shadow (${why}).`],
+        target: { name, sides: 'no shadow in this build', value: NaN, goal: '<= 1.05x', met: undefined },
+      };
+    }
+    const cell = async (shadow: boolean): Promise<LoadResult> => {
+      const set = await setPolicy(shadow);
+      if (set.status !== 200) throw new Error(`PUT .../traffic answered ${set.status}: ${set.text.slice(0, 300)}`);
+      return runLoad({
+        url: `${service.baseUrl}/api/v1/predictions`,
+        body: fixedBody(v1),
+        headers: { ...AUTH_HEADER, ...NO_CACHE },
+        concurrency: SHADOW_CONCURRENCY,
+        durationMs: DURATION_MS,
+      });
+    };
+    const cells: { shadow: boolean; result: LoadResult }[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const shadow of round % 2 === 0 ? [false, true] : [true, false])
+        cells.push({ shadow, result: await cell(shadow) });
+    }
+    const stats = await shadowStats(service.baseUrl, v1.name);
+    const side = (shadow: boolean) => cells.filter((c) => c.shadow === shadow).map((c) => c.result);
+    const median = (values: number[]) =>
+      percentile(
+        [...values].sort((a, b) => a - b),
+        0.5,
+      );
+    const p50 = (shadow: boolean) => median(side(shadow).map((r) => r.p50Ms));
+    const ratio = p50(true) / p50(false);
+    const errors = cells.reduce((sum, c) => sum + c.result.errors, 0);
+    return {
+      lines: [
+        heading,
+        '',
+        `One ModelForge (SQLite, default settings), ${SHADOW_CONCURRENCY} closed-loop clients, \`Cache-Control: no-cache\`, ` +
+          `requests naming no version; the policy sends them all to version 1, with or without ` +
+          '`shadow: {version: 2, percent: 100}` (another MLP 64-256-10). ' +
+          `${ROUNDS} rounds of ${DURATION_MS} ms per side, alternating; each side's p50 is the median of its cells.`,
+        '',
+        row(['round', 'side', 'rps', 'p50 / p99 ms', 'errors']),
+        row(['---:', '---', '---:', '---:', '---:']),
+        ...cells.map((c, i) =>
+          row([
+            Math.floor(i / 2) + 1,
+            c.shadow ? 'shadow 100%' : 'no shadow',
+            fmt(c.result.rps, 0),
+            `${fmt(c.result.p50Ms, 2)} / ${fmt(c.result.p99Ms, 2)}`,
+            c.result.errors,
+          ]),
+        ),
+        '',
+        `GET /api/v1/models/${v1.name}/traffic/stats?minutes=60 after the run: ${stats === undefined ? 'not available' : `\`${stats.slice(0, 1500)}\``}`,
+      ],
+      target: {
+        name,
+        sides: `${fmt(p50(true), 2)} vs ${fmt(p50(false), 2)} ms; ${errors} errors`,
+        value: ratio,
+        goal: '<= 1.05x',
+        met: ratio <= 1.05 && errors === 0,
+      },
+    };
+  } finally {
+    await service.stop();
+  }
+}
+
+export async function benchRelease(): Promise<{ lines: string[]; targets: Target[] }> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-release-'));
+  try {
+    const moves = await benchAliasMoves(work);
+    const shadow = await benchShadow(work);
+    return {
+      lines: ['## Releasing a new version (issue 13)', '', ...moves.lines, '', ...shadow.lines],
+      targets: [moves.target, shadow.target],
+    };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  benchRelease().then(
+    ({ lines, targets }) => console.log(`${lines.join('\n')}\n\n${targetLines(targets).join('\n')}`),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
