@@ -80,6 +80,18 @@ interface Answer {
   doneAt: number;
   status: number;
   version: number;
+  /** Server-Timing stages of the answer (ms by name). */
+  stages: Record<string, number>;
+}
+
+function serverTiming(header: string | string[] | undefined): Record<string, number> {
+  const stages: Record<string, number> = {};
+  if (typeof header !== 'string') return stages;
+  for (const part of header.split(',')) {
+    const [name, dur] = part.trim().split(';dur=');
+    if (name && dur) stages[name] = Number(dur);
+  }
+  return stages;
 }
 
 /**
@@ -108,6 +120,7 @@ function predictor(baseUrl: string, replica: number, body: string, sockets: numb
               doneAt: performance.now(),
               status: res.statusCode ?? 0,
               version: Number(res.headers['x-model-version']),
+              stages: serverTiming(res.headers['server-timing']),
             }),
           );
         },
@@ -145,6 +158,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 30_000): Pr
 interface MoveResult {
   /** By replica: ms from the PUT's answer to the answer of the probe sent then (undefined: an old-version answer). */
   probeMs: (number | undefined)[];
+  /** By replica: the probe's Server-Timing stages. */
+  probeStages: Record<string, number>[];
   /** By replica: ms from the PUT's answer to the first new-version answer to a load request sent after it. */
   firstNewMs: number[];
   /** By replica: answers by the old version to requests sent after the PUT answered. */
@@ -196,7 +211,9 @@ async function withDatabase<T>(body: (url: string) => Promise<T>): Promise<T> {
 }
 
 /** Every move's result, and by replica the sorted latencies of all answers (what one request costs under this load). */
-async function measureAliasMoves(work: string): Promise<{ moves: MoveResult[]; requestMs: number[][] }> {
+async function measureAliasMoves(
+  work: string,
+): Promise<{ moves: MoveResult[]; requestMs: number[][]; loadStages: Record<string, number>[][] }> {
   return withDatabase(async (databaseUrl) => {
     const dataDir = path.join(work, 'replicas');
     const env = {
@@ -250,6 +267,7 @@ async function measureAliasMoves(work: string): Promise<{ moves: MoveResult[]; r
           );
           results.push({
             probeMs: probed.map((a) => (a.version === target && a.status === 200 ? a.doneAt - returned : undefined)),
+            probeStages: probed.map((a) => a.stages),
             firstNewMs: [0, 1].map(
               (r) => Math.min(...answeredSince(r, returned, target).map((a) => a.doneAt)) - returned,
             ),
@@ -269,11 +287,19 @@ async function measureAliasMoves(work: string): Promise<{ moves: MoveResult[]; r
           .map((a) => a.doneAt - a.sentAt)
           .sort((a, b) => a - b),
       );
-      return { moves: results, requestMs };
+      const loadStages = [0, 1].map((r) => answers.filter((a) => a.replica === r).map((a) => a.stages));
+      return { moves: results, requestMs, loadStages };
     } finally {
       for (const replica of replicas.reverse()) await replica.stop();
     }
   });
+}
+
+/** `name x.xx` for every Server-Timing stage, averaged over the answers. */
+function meanStages(all: Record<string, number>[]): string {
+  const sums = new Map<string, number>();
+  for (const stages of all) for (const [name, ms] of Object.entries(stages)) sums.set(name, (sums.get(name) ?? 0) + ms);
+  return [...sums].map(([name, sum]) => `${name} ${fmt(sum / all.length, 2)}`).join(', ') || 'none';
 }
 
 async function benchAliasMoves(work: string): Promise<{ lines: string[]; target: Target }> {
@@ -287,7 +313,7 @@ async function benchAliasMoves(work: string): Promise<{ lines: string[]; target:
       target: { name, sides: unavailable, value: NaN, unit: ' ms', goal: '< 50 ms', met: undefined },
     };
   }
-  const { moves, requestMs } = await measureAliasMoves(work);
+  const { moves, requestMs, loadStages } = await measureAliasMoves(work);
   const sortedMs = (values: (number | undefined)[]) =>
     values.filter((v): v is number => v !== undefined).sort((x, y) => x - y);
   const probes = [0, 1].map((r) => sortedMs(moves.map((m) => m.probeMs[r])));
@@ -330,6 +356,13 @@ async function benchAliasMoves(work: string): Promise<{ lines: string[]; target:
           `${fmt(percentile(requestMs[r], 0.5), 2)} / ${fmt(percentile(requestMs[r], 0.99), 2)}`,
         ]),
       ),
+      '',
+      `Probe Server-Timing, mean ms over the moves: ${[0, 1]
+        .map((r) => `${replicaName(r)} ${meanStages(moves.map((m) => m.probeStages[r]))}`)
+        .join('; ')}.`,
+      `Every load answer, for comparison: ${[0, 1]
+        .map((r) => `${replicaName(r)} ${meanStages(loadStages[r])}`)
+        .join('; ')}.`,
     ],
     target: {
       name,
