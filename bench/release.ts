@@ -16,6 +16,9 @@
  * without `shadow: {version: 2, percent: 100}`, in alternating cells; the p50 of each side is the
  * median of its cells. A build whose traffic policy has no shadow (PUT answers 400 naming it)
  * gets "not measured".
+ *
+ * BENCH_RELEASE_MOVES (20), BENCH_RELEASE_ROUNDS (3 per side), BENCH_RELEASE_ONLY (`moves` or
+ * `shadow`), BENCH_DURATION_MS (each shadow cell), BENCH_POSTGRES_URL, REDIS_TEST_URL.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -32,6 +35,8 @@ import { BenchModel, DURATION_MS, NO_CACHE, fixedBody, upload } from './workload
 
 const MOVES = Number(process.env.BENCH_RELEASE_MOVES ?? 20);
 const ROUNDS = Number(process.env.BENCH_RELEASE_ROUNDS ?? 3);
+/** `moves` or `shadow` runs that part alone. */
+const ONLY = process.env.BENCH_RELEASE_ONLY;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 const CLIENTS_PER_REPLICA = 2;
@@ -472,11 +477,13 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
 export async function benchRelease(): Promise<{ lines: string[]; targets: Target[] }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-release-'));
   try {
-    const moves = await benchAliasMoves(work);
-    const shadow = await benchShadow(work);
+    const parts = [
+      ...(ONLY === 'shadow' ? [] : [await benchAliasMoves(work)]),
+      ...(ONLY === 'moves' ? [] : [await benchShadow(work)]),
+    ];
     return {
-      lines: ['## Releasing a new version (issue 13)', '', ...moves.lines, '', ...shadow.lines],
-      targets: [moves.target, shadow.target],
+      lines: ['## Releasing a new version (issue 13)', '', ...parts.flatMap((part) => [...part.lines, ''])],
+      targets: parts.map((part) => part.target),
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
