@@ -17,7 +17,7 @@
  * median of its cells. A build whose traffic policy has no shadow (PUT answers 400 naming it)
  * gets "not measured".
  *
- * BENCH_RELEASE_MOVES (20), BENCH_RELEASE_ROUNDS (3 per side), BENCH_RELEASE_ONLY (`moves` or
+ * BENCH_RELEASE_MOVES (20), BENCH_RELEASE_ROUNDS (5 per side), BENCH_RELEASE_ONLY (`moves` or
  * `shadow`), BENCH_DURATION_MS (each shadow cell), BENCH_POSTGRES_URL, REDIS_TEST_URL.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,12 +29,12 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { mlpModel } from '../test/support/onnx-models';
 import { LoadResult, percentile, runLoad } from './load';
-import { AUTH_HEADER, Spawned, startModelForge } from './processes';
+import { AUTH_HEADER, Spawned, scrapeSum, startModelForge } from './processes';
 import { Target, fmt, row, targetLines } from './targets';
 import { BenchModel, DURATION_MS, NO_CACHE, fixedBody, upload } from './workload';
 
 const MOVES = Number(process.env.BENCH_RELEASE_MOVES ?? 20);
-const ROUNDS = Number(process.env.BENCH_RELEASE_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_RELEASE_ROUNDS ?? 5);
 /** `moves` or `shadow` runs that part alone. */
 const ONLY = process.env.BENCH_RELEASE_ONLY;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -385,6 +385,14 @@ async function benchAliasMoves(work: string): Promise<{ lines: string[]; target:
 
 const SPLIT = [{ version: 1, weight: 100 }];
 
+interface ShadowCell {
+  shadow: boolean;
+  result: LoadResult;
+  /** Increase of modelforge_shadow_runs_total and _dropped_total over the cell (NaN without those metrics). */
+  shadowRuns: number;
+  shadowDropped: number;
+}
+
 /** The traffic/stats body, for the table's mirrored count; undefined when the route is not there. */
 async function shadowStats(baseUrl: string, model: string): Promise<string | undefined> {
   const { status, text } = await send(baseUrl, 'GET', `/api/v1/models/${model}/traffic/stats?minutes=60`);
@@ -412,21 +420,29 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
         target: { name, sides: 'no shadow in this build', value: NaN, goal: '<= 1.05x', met: undefined },
       };
     }
-    const cell = async (shadow: boolean): Promise<LoadResult> => {
+    const shadowCounts = async () => ({
+      runs: await scrapeSum(service.baseUrl, 'modelforge_shadow_runs_total'),
+      dropped: await scrapeSum(service.baseUrl, 'modelforge_shadow_dropped_total'),
+    });
+    const cell = async (shadow: boolean, durationMs = DURATION_MS): Promise<ShadowCell> => {
       const set = await setPolicy(shadow);
       if (set.status !== 200) throw new Error(`PUT .../traffic answered ${set.status}: ${set.text.slice(0, 300)}`);
-      return runLoad({
+      const before = await shadowCounts();
+      const result = await runLoad({
         url: `${service.baseUrl}/api/v1/predictions`,
         body: fixedBody(v1),
         headers: { ...AUTH_HEADER, ...NO_CACHE },
         concurrency: SHADOW_CONCURRENCY,
-        durationMs: DURATION_MS,
+        durationMs,
       });
+      const after = await shadowCounts();
+      return { shadow, result, shadowRuns: after.runs - before.runs, shadowDropped: after.dropped - before.dropped };
     };
-    const cells: { shadow: boolean; result: LoadResult }[] = [];
+    // Not measured: both versions run once in every inference process before the first cell.
+    await cell(true, 1000);
+    const cells: ShadowCell[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      for (const shadow of round % 2 === 0 ? [false, true] : [true, false])
-        cells.push({ shadow, result: await cell(shadow) });
+      for (const shadow of round % 2 === 0 ? [false, true] : [true, false]) cells.push(await cell(shadow));
     }
     const stats = await shadowStats(service.baseUrl, v1.name);
     const side = (shadow: boolean) => cells.filter((c) => c.shadow === shadow).map((c) => c.result);
@@ -438,6 +454,8 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
     const p50 = (shadow: boolean) => median(side(shadow).map((r) => r.p50Ms));
     const ratio = p50(true) / p50(false);
     const errors = cells.reduce((sum, c) => sum + c.result.errors, 0);
+    const total = (key: 'shadowRuns' | 'shadowDropped') =>
+      cells.filter((c) => c.shadow).reduce((sum, c) => sum + c[key], 0);
     return {
       lines: [
         heading,
@@ -445,10 +463,12 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
         `One ModelForge (SQLite, default settings), ${SHADOW_CONCURRENCY} closed-loop clients, \`Cache-Control: no-cache\`, ` +
           `requests naming no version; the policy sends them all to version 1, with or without ` +
           '`shadow: {version: 2, percent: 100}` (another MLP 64-256-10). ' +
-          `${ROUNDS} rounds of ${DURATION_MS} ms per side, alternating; each side's p50 is the median of its cells.`,
+          `${ROUNDS} rounds of ${DURATION_MS} ms per side, alternating, after a 1000 ms warm-up cell; each side's p50 ` +
+          'is the median of its cells. Shadow runs / dropped: the increase of modelforge_shadow_runs_total and ' +
+          'modelforge_shadow_dropped_total over the cell.',
         '',
-        row(['round', 'side', 'rps', 'p50 / p99 ms', 'errors']),
-        row(['---:', '---', '---:', '---:', '---:']),
+        row(['round', 'side', 'rps', 'p50 / p99 ms', 'errors', 'shadow runs / dropped']),
+        row(['---:', '---', '---:', '---:', '---:', '---:']),
         ...cells.map((c, i) =>
           row([
             Math.floor(i / 2) + 1,
@@ -456,6 +476,7 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
             fmt(c.result.rps, 0),
             `${fmt(c.result.p50Ms, 2)} / ${fmt(c.result.p99Ms, 2)}`,
             c.result.errors,
+            `${fmt(c.shadowRuns, 0)} / ${fmt(c.shadowDropped, 0)}`,
           ]),
         ),
         '',
@@ -463,7 +484,9 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
       ],
       target: {
         name,
-        sides: `${fmt(p50(true), 2)} vs ${fmt(p50(false), 2)} ms; ${errors} errors`,
+        sides:
+          `${fmt(p50(true), 2)} vs ${fmt(p50(false), 2)} ms; ${errors} errors; shadow runs / dropped ` +
+          `${fmt(total('shadowRuns'), 0)} / ${fmt(total('shadowDropped'), 0)}`,
         value: ratio,
         goal: '<= 1.05x',
         met: ratio <= 1.05 && errors === 0,
