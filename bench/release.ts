@@ -500,12 +500,23 @@ async function benchShadow(work: string): Promise<{ lines: string[]; target: Tar
 export async function benchRelease(): Promise<{ lines: string[]; targets: Target[] }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-bench-release-'));
   try {
+    // Other work on the machine moves these numbers more than anything measured here: say how much there was.
+    const loadAverage = os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(', ');
     const parts = [
       ...(ONLY === 'shadow' ? [] : [await benchAliasMoves(work)]),
       ...(ONLY === 'moves' ? [] : [await benchShadow(work)]),
     ];
     return {
-      lines: ['## Releasing a new version (issue 13)', '', ...parts.flatMap((part) => [...part.lines, ''])],
+      lines: [
+        '## Releasing a new version (issue 13)',
+        '',
+        `Load average (1, 5, 15 min) when this part began: ${loadAverage}.`,
+        '',
+        ...parts.flatMap((part) => [...part.lines, '']),
+      ],
       targets: parts.map((part) => part.target),
     };
   } finally {
