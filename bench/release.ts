@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { mlpModel } from '../test/support/onnx-models';
-import { LoadResult, percentile, runLoad } from './load';
+import { LoadResult, parseServerTiming, percentile, runLoad } from './load';
 import { AUTH_HEADER, Spawned, scrapeSum, startModelForge } from './processes';
 import { Target, fmt, row, targetLines } from './targets';
 import { BenchModel, DURATION_MS, NO_CACHE, fixedBody, upload } from './workload';
@@ -90,13 +90,9 @@ interface Answer {
 }
 
 function serverTiming(header: string | string[] | undefined): Record<string, number> {
-  const stages: Record<string, number> = {};
-  if (typeof header !== 'string') return stages;
-  for (const part of header.split(',')) {
-    const [name, dur] = part.trim().split(';dur=');
-    if (name && dur) stages[name] = Number(dur);
-  }
-  return stages;
+  const stages = new Map<string, number>();
+  parseServerTiming(header, stages);
+  return Object.fromEntries(stages);
 }
 
 /**
