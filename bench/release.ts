@@ -3,8 +3,8 @@
  * each measured in this run.
  *
  * Alias moves on two replicas: two ModelForge processes sharing one PostgreSQL database (a new
- * one on the server of BENCH_POSTGRES_URL, dropped at the end), Redis (REDIS_TEST_URL) and the
- * artifact store, each under closed-loop prediction load by alias with the prediction cache on.
+ * one, made as the tests make theirs from TEST_DATABASE_URL, dropped at the end), Redis
+ * (REDIS_TEST_URL) and the artifact store, each under closed-loop prediction load by alias with the prediction cache on.
  * `champion` moves BENCH_RELEASE_MOVES times between two MLPs (the PUT sent to each replica in
  * turn); for each move and replica: the time from the PUT's answer to the answer of a probe sent to
  * that replica then (the target), the time to the first answer by the new version among the load's
@@ -18,16 +18,15 @@
  * gets "not measured".
  *
  * BENCH_RELEASE_MOVES (20), BENCH_RELEASE_ROUNDS (5 per side), BENCH_RELEASE_ONLY (`moves` or
- * `shadow`), BENCH_DURATION_MS (each shadow cell), BENCH_POSTGRES_URL, REDIS_TEST_URL.
+ * `shadow`), BENCH_DURATION_MS (each shadow cell), TEST_DATABASE_URL, REDIS_TEST_URL.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { Client } from 'pg';
 import { mlpModel } from '../test/support/onnx-models';
+import { createPostgresDatabase, TestDatabase } from '../test/support/postgres';
 import { LoadResult, parseServerTiming, percentile, runLoad } from './load';
 import { AUTH_HEADER, Spawned, scrapeSum, startModelForge } from './processes';
 import { Target, fmt, row, targetLines } from './targets';
@@ -37,7 +36,6 @@ const MOVES = Number(process.env.BENCH_RELEASE_MOVES ?? 20);
 const ROUNDS = Number(process.env.BENCH_RELEASE_ROUNDS ?? 5);
 /** `moves` or `shadow` runs that part alone. */
 const ONLY = process.env.BENCH_RELEASE_ONLY;
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 const CLIENTS_PER_REPLICA = 2;
 const SHADOW_CONCURRENCY = 8;
@@ -167,133 +165,113 @@ interface MoveResult {
   stale: number[];
 }
 
-/** Why the replicas part cannot run here, or undefined when PostgreSQL and Redis both answer. */
-async function replicasUnavailable(): Promise<string | undefined> {
-  const pg = new Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
+/** A new PostgreSQL database for the replicas, or why they cannot run here (Redis or PostgreSQL unreachable). */
+async function replicaDatabase(): Promise<TestDatabase | string> {
+  const redis = await redisUnavailable();
+  if (redis) return redis;
   try {
-    await pg.connect();
+    return await createPostgresDatabase();
   } catch (error) {
-    return `PostgreSQL unreachable at ${new URL(POSTGRES_URL).host} (BENCH_POSTGRES_URL): ${(error as Error).message}`;
-  } finally {
-    await pg.end().catch(() => undefined);
+    return (error as Error).message;
   }
+}
+
+/** Why Redis cannot serve the replicas here, or undefined when it answers. */
+async function redisUnavailable(): Promise<string | undefined> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0 });
   try {
     await redis.connect();
     await redis.ping();
+    return undefined;
   } catch (error) {
     return `Redis unreachable at ${new URL(REDIS_URL).host} (REDIS_TEST_URL): ${(error as Error).message}`;
   } finally {
     redis.disconnect();
-  }
-  return undefined;
-}
-
-/** Runs `body` with a new PostgreSQL database on BENCH_POSTGRES_URL's server, dropped afterwards. */
-async function withDatabase<T>(body: (url: string) => Promise<T>): Promise<T> {
-  const name = `mf_bench_release_${randomBytes(5).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  try {
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    return await body(url.toString());
-  } finally {
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 
 /** Every move's result, and by replica the sorted latencies of all answers (what one request costs under this load). */
 async function measureAliasMoves(
   work: string,
+  databaseUrl: string,
 ): Promise<{ moves: MoveResult[]; requestMs: number[][]; loadStages: Record<string, number>[][] }> {
-  return withDatabase(async (databaseUrl) => {
-    const dataDir = path.join(work, 'replicas');
-    const env = {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      JOBS_QUEUE_PREFIX: `mf-bench-release-${process.pid}`,
-      // Two replicas on the benchmark's cores: one inference process each, not one per core each.
-      INFERENCE_WORKERS: '1',
-    };
-    const replicas: Spawned[] = [];
-    try {
-      replicas.push(await startModelForge(dataDir, PORTS.replicaA, env));
-      replicas.push(await startModelForge(dataDir, PORTS.replicaB, { ...env, DATABASE_MIGRATIONS_RUN: 'false' }));
-      const [v1, v2] = versions('ranker');
-      await upload(replicas[0].baseUrl, v1);
-      await upload(replicas[1].baseUrl, v2);
-      const alias = (replica: Spawned, version: number) =>
-        mustSend(replica.baseUrl, 'PUT', '/api/v1/models/ranker/aliases/champion', { version });
-      await alias(replicas[0], 1);
+  const dataDir = path.join(work, 'replicas');
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL,
+    JOBS_QUEUE_PREFIX: `mf-bench-release-${process.pid}`,
+    // Two replicas on the benchmark's cores: one inference process each, not one per core each.
+    INFERENCE_WORKERS: '1',
+  };
+  const replicas: Spawned[] = [];
+  try {
+    replicas.push(await startModelForge(dataDir, PORTS.replicaA, env));
+    replicas.push(await startModelForge(dataDir, PORTS.replicaB, { ...env, DATABASE_MIGRATIONS_RUN: 'false' }));
+    const [v1, v2] = versions('ranker');
+    await upload(replicas[0].baseUrl, v1);
+    await upload(replicas[1].baseUrl, v2);
+    const alias = (replica: Spawned, version: number) =>
+      mustSend(replica.baseUrl, 'PUT', '/api/v1/models/ranker/aliases/champion', { version });
+    await alias(replicas[0], 1);
 
-      const body = JSON.stringify({ ...JSON.parse(fixedBody(v1)), version: 'champion' });
-      const answers: Answer[] = [];
-      let running = true;
-      const load = replicas.map((replica, i) => aliasLoad(replica.baseUrl, i, body, answers, () => running));
-      const probes = replicas.map((replica, i) => predictor(replica.baseUrl, i, body, 1));
-      const results: MoveResult[] = [];
-      try {
-        // Each probe's connection is open before the first move.
-        for (const probe of probes) await probe.predict();
-        const answeredSince = (replica: number, since: number, version?: number) =>
-          answers.filter(
-            (a) => a.replica === replica && a.sentAt >= since && (version === undefined || a.version === version),
-          );
-        await until(
-          () => [0, 1].every((r) => answeredSince(r, 0, 1).length >= ANSWERS_AFTER_MOVE),
-          'answers before the first move',
+    const body = JSON.stringify({ ...JSON.parse(fixedBody(v1)), version: 'champion' });
+    const answers: Answer[] = [];
+    let running = true;
+    const load = replicas.map((replica, i) => aliasLoad(replica.baseUrl, i, body, answers, () => running));
+    const probes = replicas.map((replica, i) => predictor(replica.baseUrl, i, body, 1));
+    const results: MoveResult[] = [];
+    try {
+      // Each probe's connection is open before the first move.
+      for (const probe of probes) await probe.predict();
+      const answeredSince = (replica: number, since: number, version?: number) =>
+        answers.filter(
+          (a) => a.replica === replica && a.sentAt >= since && (version === undefined || a.version === version),
         );
-        for (let move = 0; move < MOVES; move++) {
-          const target = move % 2 === 0 ? 2 : 1;
-          await alias(replicas[move % 2], target);
-          const returned = performance.now();
-          const probed = await Promise.all(probes.map((probe) => probe.predict()));
-          await until(
-            () =>
-              [0, 1].every(
-                (r) =>
-                  answeredSince(r, returned, target).length > 0 &&
-                  answeredSince(r, returned).length >= ANSWERS_AFTER_MOVE,
-              ),
-            `move ${move + 1} (to version ${target})`,
-          );
-          results.push({
-            probeMs: probed.map((a) => (a.version === target && a.status === 200 ? a.doneAt - returned : undefined)),
-            probeStages: probed.map((a) => a.stages),
-            firstNewMs: [0, 1].map(
-              (r) => Math.min(...answeredSince(r, returned, target).map((a) => a.doneAt)) - returned,
-            ),
-            stale: [0, 1].map((r) => answeredSince(r, returned).filter((a) => a.version !== target).length),
-          });
-        }
-      } finally {
-        running = false;
-        await Promise.all(load);
-        for (const probe of probes) probe.close();
-      }
-      const failed = answers.filter((a) => a.status !== 200).length;
-      if (failed > 0) throw new Error(`${failed} of ${answers.length} predictions by alias failed`);
-      const requestMs = [0, 1].map((r) =>
-        answers
-          .filter((a) => a.replica === r)
-          .map((a) => a.doneAt - a.sentAt)
-          .sort((a, b) => a - b),
+      await until(
+        () => [0, 1].every((r) => answeredSince(r, 0, 1).length >= ANSWERS_AFTER_MOVE),
+        'answers before the first move',
       );
-      const loadStages = [0, 1].map((r) => answers.filter((a) => a.replica === r).map((a) => a.stages));
-      return { moves: results, requestMs, loadStages };
+      for (let move = 0; move < MOVES; move++) {
+        const target = move % 2 === 0 ? 2 : 1;
+        await alias(replicas[move % 2], target);
+        const returned = performance.now();
+        const probed = await Promise.all(probes.map((probe) => probe.predict()));
+        await until(
+          () =>
+            [0, 1].every(
+              (r) =>
+                answeredSince(r, returned, target).length > 0 &&
+                answeredSince(r, returned).length >= ANSWERS_AFTER_MOVE,
+            ),
+          `move ${move + 1} (to version ${target})`,
+        );
+        results.push({
+          probeMs: probed.map((a) => (a.version === target && a.status === 200 ? a.doneAt - returned : undefined)),
+          probeStages: probed.map((a) => a.stages),
+          firstNewMs: [0, 1].map(
+            (r) => Math.min(...answeredSince(r, returned, target).map((a) => a.doneAt)) - returned,
+          ),
+          stale: [0, 1].map((r) => answeredSince(r, returned).filter((a) => a.version !== target).length),
+        });
+      }
     } finally {
-      for (const replica of replicas.reverse()) await replica.stop();
+      running = false;
+      await Promise.all(load);
+      for (const probe of probes) probe.close();
     }
-  });
+    const failed = answers.filter((a) => a.status !== 200).length;
+    if (failed > 0) throw new Error(`${failed} of ${answers.length} predictions by alias failed`);
+    const requestMs = [0, 1].map((r) =>
+      answers
+        .filter((a) => a.replica === r)
+        .map((a) => a.doneAt - a.sentAt)
+        .sort((a, b) => a - b),
+    );
+    const loadStages = [0, 1].map((r) => answers.filter((a) => a.replica === r).map((a) => a.stages));
+    return { moves: results, requestMs, loadStages };
+  } finally {
+    for (const replica of replicas.reverse()) await replica.stop();
+  }
 }
 
 /** `name x.xx` for every Server-Timing stage, averaged over the answers. */
@@ -307,14 +285,20 @@ async function benchAliasMoves(work: string): Promise<{ lines: string[]; target:
   const heading = `### Alias move to the first answer by the new version, two replicas (PostgreSQL + Redis), ${MOVES} moves`;
   const name =
     'Alias move to the answer by the new version of a request sent as the PUT answers, on each of 2 replicas (max over moves)';
-  const unavailable = await replicasUnavailable();
-  if (unavailable) {
+  const database = await replicaDatabase();
+  if (typeof database === 'string') {
     return {
-      lines: [heading, '', `Not measured: ${unavailable}.`],
-      target: { name, sides: unavailable, value: NaN, unit: ' ms', goal: '< 50 ms', met: undefined },
+      lines: [heading, '', `Not measured: ${database.replace(/\.$/, '')}.`],
+      target: { name, sides: database, value: NaN, unit: ' ms', goal: '< 50 ms', met: undefined },
     };
   }
-  const { moves, requestMs, loadStages } = await measureAliasMoves(work);
+  let measured: Awaited<ReturnType<typeof measureAliasMoves>>;
+  try {
+    measured = await measureAliasMoves(work, database.url);
+  } finally {
+    await database.drop();
+  }
+  const { moves, requestMs, loadStages } = measured;
   const sortedMs = (values: (number | undefined)[]) =>
     values.filter((v): v is number => v !== undefined).sort((x, y) => x - y);
   const probes = [0, 1].map((r) => sortedMs(moves.map((m) => m.probeMs[r])));

@@ -7,7 +7,7 @@
  * Environment: BENCH_DURATION_MS (per cell, default 4000), BENCH_RSS_REQUESTS (default 50,000),
  * BENCH_BATCHING=off skips the batching rows (on by default: a refused PATCH fails the run),
  * BENCH_ONLY=throughput stops after the throughput, cache and memory tables; plus each part's own
- * (BENCH_IPC_*, BENCH_JOBS_*, BENCH_BODIES_*, BENCH_AUTH_*, BENCH_CACHE_*, BENCH_RELEASE_*, BENCH_POSTGRES_URL).
+ * (BENCH_IPC_*, BENCH_JOBS_*, BENCH_BODIES_*, BENCH_AUTH_*, BENCH_CACHE_*, BENCH_RELEASE_*).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
