@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { benchArtifacts } from './artifacts';
 import { benchAuth } from './auth';
 import { benchBodies } from './bodies';
 import { benchCacheStores } from './cache';
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
     console.log(`${(await benchRateLimits()).join('\n')}\n`);
     console.log(`${(await benchCacheStores()).join('\n')}\n`);
     console.log(`${await benchAuth()}\n`);
+    console.log(`${(await benchArtifacts()).join('\n')}\n`);
     const release = await benchRelease();
     console.log(`${release.lines.join('\n')}\n`);
     targets.push(...release.targets);

@@ -1,6 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AppRole, Environment, loadEnvironment, LogLevel } from './environment';
+import { AppRole, ArtifactStoreKind, Environment, loadEnvironment, LogLevel } from './environment';
 import { secretsOf } from './secrets';
 import { parseTrustProxy, TrustProxy } from './trust-proxy';
 
@@ -66,6 +66,23 @@ export interface StorageConfig {
   /** DATA_DIR, resolved to an absolute path. */
   readonly dataDir: string;
   readonly minFreeDiskBytes: number;
+  /** ARTIFACT_STORE: which ArtifactStore storage.module.ts binds. */
+  readonly artifactStore: ArtifactStoreKind;
+  /** The bucket of the s3 store; undefined with the local store. */
+  readonly s3?: S3Config;
+  /** ARTIFACT_CACHE_MAX_BYTES: bytes of downloaded files the s3 store keeps in DATA_DIR/artifact-cache. */
+  readonly cacheMaxBytes: number;
+}
+
+/** The s3 store's bucket. Credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, ...). */
+export interface S3Config {
+  /** Undefined: AWS S3 of the region. */
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** Empty or ending in "/"; prepended to every object key. */
+  readonly prefix: string;
+  readonly forcePathStyle: boolean;
 }
 
 export interface ModelsConfig {
@@ -200,7 +217,22 @@ export class AppConfig {
       sqlitePath: path.join(dataDir, 'modelforge.sqlite'),
     };
     this.redis = { url: env.REDIS_URL, keyPrefix: env.JOBS_QUEUE_PREFIX };
-    this.storage = { dataDir, minFreeDiskBytes: env.MIN_FREE_DISK_BYTES };
+    this.storage = {
+      dataDir,
+      minFreeDiskBytes: env.MIN_FREE_DISK_BYTES,
+      artifactStore: env.ARTIFACT_STORE,
+      cacheMaxBytes: env.ARTIFACT_CACHE_MAX_BYTES,
+      s3:
+        env.ARTIFACT_STORE === 's3'
+          ? {
+              endpoint: env.S3_ENDPOINT,
+              region: env.S3_REGION ?? '',
+              bucket: env.S3_BUCKET ?? '',
+              prefix: env.S3_PREFIX,
+              forcePathStyle: env.S3_FORCE_PATH_STYLE,
+            }
+          : undefined,
+    };
     this.models = { maxModelBytes: env.MAX_MODEL_BYTES, maxConcurrentUploads: env.MAX_CONCURRENT_UPLOADS };
     const cores = os.availableParallelism();
     const workers = env.INFERENCE_WORKERS || Math.max(1, Math.min(4, cores));

@@ -56,7 +56,7 @@ describe('documented environment', () => {
     const named = new Set<string>();
     for (const line of section.split('\n')) {
       let previous = '';
-      for (const [, token] of line.matchAll(/`([A-Z_<>]+)`/g)) {
+      for (const [, token] of line.matchAll(/`([A-Z][A-Z0-9_<>]*|_[A-Z0-9_]+)`/g)) {
         if (token.startsWith('_') && previous) {
           // `PREDICTION_LOG_FLUSH_MS` / `_BATCH_SIZE`: the suffix replaces as many parts of the name before it.
           const parts = previous.split('_');

@@ -114,4 +114,47 @@ describe('loadEnvironment', () => {
     assert.throws(() => loadEnvironment({ RATE_LIMIT_PREDICTOR_PER_MINUTE: '-1' }), /RATE_LIMIT_PREDICTOR_PER_MINUTE/);
     assert.throws(() => loadEnvironment({ RATE_LIMIT_TIMEOUT_MS: '0' }), /RATE_LIMIT_TIMEOUT_MS/);
   });
+
+  it('with ARTIFACT_STORE=s3, names each missing S3 variable and a cache smaller than the largest model', () => {
+    assert.throws(
+      () => loadEnvironment({ ARTIFACT_STORE: 's3', ARTIFACT_CACHE_MAX_BYTES: '1048576' }),
+      (error: EnvironmentError) => {
+        assert.deepEqual(error.problems, [
+          'S3_BUCKET: required with ARTIFACT_STORE=s3',
+          'S3_REGION: required with ARTIFACT_STORE=s3',
+          'ARTIFACT_CACHE_MAX_BYTES="1048576": must be at least MAX_MODEL_BYTES with ARTIFACT_STORE=s3 (the cache holds the file of every loaded model)',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(
+      () =>
+        loadEnvironment({ ARTIFACT_STORE: 'gcs', S3_BUCKET: 'Bad_Bucket', S3_PREFIX: '/abs', S3_ENDPOINT: 'ftp://x' }),
+      (error: EnvironmentError) => {
+        const named = error.problems.map((line) => line.split('=')[0]).sort();
+        assert.deepEqual(named, ['ARTIFACT_STORE', 'S3_BUCKET', 'S3_ENDPOINT', 'S3_PREFIX']);
+        return true;
+      },
+    );
+  });
+
+  it('builds the s3 store settings, and none for the local store', () => {
+    const config = loadConfig({
+      ARTIFACT_STORE: 's3',
+      S3_BUCKET: 'models',
+      S3_REGION: 'eu-west-1',
+      S3_ENDPOINT: 'http://minio:9000',
+      S3_PREFIX: 'prod/',
+      S3_FORCE_PATH_STYLE: 'true',
+    });
+    assert.deepEqual(config.storage.s3, {
+      endpoint: 'http://minio:9000',
+      region: 'eu-west-1',
+      bucket: 'models',
+      prefix: 'prod/',
+      forcePathStyle: true,
+    });
+    assert.equal(config.storage.cacheMaxBytes, 4 * 1024 ** 3);
+    assert.equal(loadConfig({}).storage.s3, undefined);
+  });
 });

@@ -98,6 +98,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const APP_ROLES = ['all', 'api', 'worker'] as const;
 export type AppRole = (typeof APP_ROLES)[number];
+export const ARTIFACT_STORES = ['local', 's3'] as const;
+export type ArtifactStoreKind = (typeof ARTIFACT_STORES)[number];
 
 /**
  * Every environment variable the service reads, with its default. `.env.example` documents the
@@ -155,6 +157,40 @@ export class Environment {
   /** Uploads and job submissions are refused (507) when the data folder has less free space than this. */
   @IntVar(0)
   MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
+
+  // --- artifact store -----------------------------------------------------------------------
+  /** Where model files live: `local` (DATA_DIR/artifacts) or `s3` (an S3-compatible bucket). */
+  @EnumVar(ARTIFACT_STORES)
+  ARTIFACT_STORE: ArtifactStoreKind = 'local';
+
+  /** Endpoint of an S3-compatible service (MinIO, R2, s3rver); unset = AWS S3 of S3_REGION. */
+  @UrlVar(['http', 'https'], 'AWS S3')
+  S3_ENDPOINT?: string;
+
+  /** Region of the bucket; required with ARTIFACT_STORE=s3. */
+  @stacked(IsOptional(), Matches(/^[a-z0-9-]{1,64}$/, { message: 'must be a region name such as us-east-1' }))
+  S3_REGION?: string;
+
+  /** Bucket of the model files; required with ARTIFACT_STORE=s3. */
+  @stacked(
+    IsOptional(),
+    Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      message: 'must be an S3 bucket name (3-63 of a-z, 0-9, ".", "-")',
+    }),
+  )
+  S3_BUCKET?: string;
+
+  /** Prepended to every object key (`models/` puts them under that folder); empty or ending in "/". */
+  @TextVar(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'must be empty or folder names each ending in "/" (no leading "/")')
+  S3_PREFIX = '';
+
+  /** Path-style URLs (endpoint/bucket/key), which MinIO and s3rver need; false = virtual-hosted style. */
+  @BoolVar()
+  S3_FORCE_PATH_STYLE = false;
+
+  /** Bytes of downloaded model files each process keeps under DATA_DIR/artifact-cache with the s3 store (LRU). */
+  @IntVar(1024 * 1024)
+  ARTIFACT_CACHE_MAX_BYTES = 4 * 1024 ** 3;
 
   /** Model uploads handled at once by this process; past it, 429 with Retry-After. */
   @IntVar(1, 1000)
@@ -388,6 +424,9 @@ const OPTIONAL_VARIABLES = [
   'JWT_SECRET',
   'AUTH_COOKIE_SECURE',
   'METRICS_TOKEN',
+  'S3_ENDPOINT',
+  'S3_REGION',
+  'S3_BUCKET',
 ];
 
 export class EnvironmentError extends Error {
@@ -422,6 +461,22 @@ export function loadEnvironment(source: NodeJS.ProcessEnv = process.env): Enviro
   if (source.CORS_ORIGINS === '') raw.CORS_ORIGINS = '';
   const env = plainToInstance(Environment, raw, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
-  if (errors.length > 0) throw new EnvironmentError(errors.map((e) => describe(e, raw)));
+  const problems = errors.map((e) => describe(e, raw)).concat(crossFieldProblems(env));
+  if (problems.length > 0) throw new EnvironmentError(problems);
   return env;
+}
+
+/** Rules between variables: what the S3 store needs, and a cache that can hold the largest model. */
+function crossFieldProblems(env: Environment): string[] {
+  if (env.ARTIFACT_STORE !== 's3') return [];
+  const problems = (['S3_BUCKET', 'S3_REGION'] as const)
+    .filter((name) => env[name] === undefined)
+    .map((name) => `${name}: required with ARTIFACT_STORE=s3`);
+  if (Number.isInteger(env.ARTIFACT_CACHE_MAX_BYTES) && env.ARTIFACT_CACHE_MAX_BYTES < env.MAX_MODEL_BYTES) {
+    problems.push(
+      `ARTIFACT_CACHE_MAX_BYTES=${JSON.stringify(String(env.ARTIFACT_CACHE_MAX_BYTES))}: ` +
+        'must be at least MAX_MODEL_BYTES with ARTIFACT_STORE=s3 (the cache holds the file of every loaded model)',
+    );
+  }
+  return problems;
 }

@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { InferenceModule } from '../inference/inference.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { ModelsModule } from '../models/models.module';
+import { StorageModule } from '../storage/storage.module';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { ShutdownState } from './shutdown-state';
@@ -15,7 +16,7 @@ import { ShutdownState } from './shutdown-state';
  */
 const built = new WeakMap<AppConfig, DynamicModule>();
 
-/** /health/live and /health/ready in every process role: database, engine, job queue, cache and registry. */
+/** /health/live and /health/ready in every process role: database, engine, job queue, cache, registry and artifact store. */
 @Module({})
 export class HealthModule {
   static forRoot(config: AppConfig): DynamicModule {
@@ -29,6 +30,7 @@ export class HealthModule {
           CacheModule,
           ModelsModule,
           JobsModule.forRoot(config),
+          StorageModule,
         ],
         controllers: [HealthController],
         providers: [HealthService, ShutdownState],

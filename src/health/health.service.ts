@@ -10,6 +10,7 @@ import { InferenceService } from '../inference/inference.service';
 import { JobQueue } from '../jobs/queue/job-queue';
 import { queueHealth } from '../jobs/queue/queue-health';
 import { ModelPreloader } from '../models/model-preloader';
+import { ArtifactStore } from '../storage/artifact-store';
 import type { HealthResultDto } from './health.dto';
 import { ShutdownState } from './shutdown-state';
 
@@ -24,7 +25,25 @@ export class HealthService {
     private readonly jobs: JobQueue,
     private readonly cache: PredictionCacheService,
     private readonly preloader: ModelPreloader,
+    private readonly store: ArtifactStore,
   ) {}
+
+  /**
+   * Down while the artifact store cannot be used (an unreachable bucket): nothing new could load,
+   * and uploads would fail. Names the store, never its credentials.
+   */
+  private async artifactsCheck() {
+    const check = this.indicators.check('artifacts');
+    try {
+      await this.store.probe();
+      return check.up({ store: this.store.kind });
+    } catch (error) {
+      return check.down({
+        store: this.store.kind,
+        message: `${this.store.kind} artifact store: ${(error as Error).message}`,
+      });
+    }
+  }
 
   /**
    * Versions whose file failed its check at start degrade readiness without failing it: the other
@@ -74,6 +93,7 @@ export class HealthService {
       () => queueHealth(this.jobs, this.indicators),
       () => this.cacheCheck(),
       () => this.registryCheck(),
+      () => this.artifactsCheck(),
     ];
     try {
       return (await this.health.check(checks)) as HealthResultDto;

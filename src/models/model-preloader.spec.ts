@@ -37,7 +37,7 @@ function setup(stored: Buffer | undefined) {
       'store',
       {
         exists: () => Promise.resolve(stored !== undefined),
-        openRead: () => Readable.from([stored as Buffer]),
+        openRead: () => Promise.resolve(Readable.from([stored as Buffer])),
       },
       log,
     ),

@@ -71,7 +71,7 @@ export class ModelPreloader implements OnApplicationBootstrap {
   private async artifactProblem({ storageKey, sha256 }: ModelVersionEntity): Promise<string | undefined> {
     if (!(await this.store.exists(storageKey))) return 'its file is missing from the artifact store';
     const hash = createHash('sha256');
-    for await (const chunk of this.store.openRead(storageKey)) hash.update(chunk as Buffer);
+    for await (const chunk of await this.store.openRead(storageKey)) hash.update(chunk as Buffer);
     const actual = hash.digest('hex');
     return actual === sha256 ? undefined : `its file no longer matches its sha256 (the store holds ${actual})`;
   }

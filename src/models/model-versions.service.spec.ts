@@ -79,7 +79,7 @@ describe('ModelVersionsService', () => {
 
   it('gets one version, and opens its file through the store by its storage key', async () => {
     const bytes = Readable.from([Buffer.from('onnx')]);
-    const { service, log } = setup({ find }, { openRead: () => bytes });
+    const { service, log } = setup({ find }, { openRead: () => Promise.resolve(bytes) });
     assert.equal((await service.get('iris', 1, caller)).sha256, v1.sha256);
     const file = await service.openFile('iris', 2, caller);
     assert.equal(file.stream, bytes);

@@ -49,7 +49,7 @@ export class ModelVersionsService {
   async openFile(name: string, version: number, caller: Caller): Promise<{ stream: Readable; sizeBytes: number }> {
     assertModelInScope(caller, name);
     const { entity } = await this.find(name, version);
-    return { stream: this.store.openRead(entity.storageKey), sizeBytes: entity.sizeBytes };
+    return { stream: await this.store.openRead(entity.storageKey), sizeBytes: entity.sizeBytes };
   }
 
   /**

@@ -1,43 +1,20 @@
-import { createHash, randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Readable, Transform, TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { PayloadTooLargeError } from '../common/errors';
 import { AppConfig } from '../config/app-config';
 import { ArtifactStore, StagedArtifact } from './artifact-store';
+import { artifactStagingDir, contentKey, discardStaged, sha256OfKey, streamToFile } from './staging';
 
-const KEY_PATTERN = /^sha256\/[0-9a-f]{2}\/[0-9a-f]{64}\.onnx$/;
-
-/** Counts and hashes bytes as they stream; fails as soon as the limit is passed. */
-class HashingLimiter extends Transform {
-  readonly hash = createHash('sha256');
-  bytes = 0;
-
-  constructor(private readonly maxBytes: number) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) {
-      callback(new PayloadTooLargeError(`The model file exceeds MAX_MODEL_BYTES (${this.maxBytes} bytes)`));
-      return;
-    }
-    this.hash.update(chunk);
-    callback(null, chunk);
-  }
-}
-
-/** Where uploads are staged before they are committed (swept at start, see staging-sweep.ts). */
-export function artifactStagingDir(dataDir: string): string {
-  return path.join(dataDir, 'artifacts', '.staging');
-}
+/** The upload limit's error, shared by both stores. */
+export const modelTooLarge = (maxBytes: number): Error =>
+  new PayloadTooLargeError(`The model file exceeds MAX_MODEL_BYTES (${maxBytes} bytes)`);
 
 /** Content-addressed files under DATA_DIR/artifacts; staging files under DATA_DIR/artifacts/.staging. */
 @Injectable()
 export class LocalArtifactStore extends ArtifactStore {
+  readonly kind = 'local';
   private readonly root: string;
   private readonly staging: string;
 
@@ -48,24 +25,12 @@ export class LocalArtifactStore extends ArtifactStore {
     fs.mkdirSync(this.staging, { recursive: true });
   }
 
-  async stage(source: Readable, maxBytes: number): Promise<StagedArtifact> {
-    const tempPath = path.join(this.staging, `${randomUUID()}.part`);
-    const limiter = new HashingLimiter(maxBytes);
-    const out = fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600 });
-    try {
-      await pipeline(source, limiter, out);
-    } catch (error) {
-      // A stream destroyed before its file was open still creates the file: wait until it has
-      // closed it, or the file would appear in staging after it was removed.
-      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
-      await this.discard(tempPath);
-      throw error;
-    }
-    return { tempPath, sizeBytes: limiter.bytes, sha256: limiter.hash.digest('hex') };
+  stage(source: Readable, maxBytes: number): Promise<StagedArtifact> {
+    return streamToFile(source, this.staging, maxBytes, modelTooLarge);
   }
 
   async commit(staged: StagedArtifact): Promise<string> {
-    const key = `sha256/${staged.sha256.slice(0, 2)}/${staged.sha256}.onnx`;
+    const key = contentKey(staged.sha256);
     const target = this.pathOf(key);
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
     if (await this.exists(key)) {
@@ -76,10 +41,8 @@ export class LocalArtifactStore extends ArtifactStore {
     return key;
   }
 
-  async discard(staged: StagedArtifact | string): Promise<void> {
-    const tempPath = typeof staged === 'string' ? staged : staged.tempPath;
-    if (path.dirname(tempPath) !== this.staging) return;
-    await fs.promises.rm(tempPath, { force: true }).catch(() => undefined);
+  discard(staged: StagedArtifact | string): Promise<void> {
+    return discardStaged(this.staging, staged);
   }
 
   read(key: string): Promise<Buffer> {
@@ -90,13 +53,15 @@ export class LocalArtifactStore extends ArtifactStore {
     return new Promise((resolve) => resolve(this.pathOf(key))); // an invalid key rejects
   }
 
-  openRead(key: string): Readable {
-    return fs.createReadStream(this.pathOf(key));
+  async openRead(key: string): Promise<Readable> {
+    const handle = await fs.promises.open(this.pathOf(key), 'r');
+    return handle.createReadStream();
   }
 
   async exists(key: string): Promise<boolean> {
+    const file = this.pathOf(key);
     try {
-      await fs.promises.access(this.pathOf(key));
+      await fs.promises.access(file);
       return true;
     } catch {
       return false;
@@ -107,8 +72,13 @@ export class LocalArtifactStore extends ArtifactStore {
     await fs.promises.rm(this.pathOf(key), { force: true });
   }
 
+  async probe(): Promise<void> {
+    await fs.promises.mkdir(this.root, { recursive: true });
+    await fs.promises.access(this.root, fs.constants.W_OK);
+  }
+
   private pathOf(key: string): string {
-    if (!KEY_PATTERN.test(key)) throw new Error(`Invalid artifact key ${JSON.stringify(key)}`);
+    sha256OfKey(key);
     return path.join(this.root, key);
   }
 }

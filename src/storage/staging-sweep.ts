@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { artifactStagingDir } from './local-artifact-store';
+import { artifactStagingDir } from './staging';
 
 /**
  * Staging entries untouched for this long belong to no live request, so a sweep may remove them.
