@@ -8,6 +8,7 @@ import { ModelBatching1764170000000 } from './1764170000000-ModelBatching';
 import { PredictionProtocol1764180000000 } from './1764180000000-PredictionProtocol';
 import { VersionLifecycle1764190000000 } from './1764190000000-VersionLifecycle';
 import { TrafficPolicy1764200000000 } from './1764200000000-TrafficPolicy';
+import { ShadowPredictions1764210000000 } from './1764210000000-ShadowPredictions';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const ALL_MIGRATIONS = [
   PredictionProtocol1764180000000,
   VersionLifecycle1764190000000,
   TrafficPolicy1764200000000,
+  ShadowPredictions1764210000000,
 ];

@@ -99,6 +99,8 @@ export interface InferenceConfig {
   readonly timeoutMs: number;
   readonly processMaxRssBytes: number;
   readonly maxQueue: number;
+  /** SHADOW_MAX_IN_FLIGHT: shadow runs of one shadow version waiting or running; more are dropped. */
+  readonly shadowMaxInFlight: number;
   readonly maxLoadedVersions: number;
   readonly memoryBudgetBytes: number;
   readonly load: 'eager' | 'lazy';
@@ -243,6 +245,7 @@ export class AppConfig {
       timeoutMs: env.INFERENCE_TIMEOUT_MS,
       processMaxRssBytes: env.INFERENCE_PROCESS_MAX_RSS_BYTES,
       maxQueue: env.INFERENCE_MAX_QUEUE,
+      shadowMaxInFlight: env.SHADOW_MAX_IN_FLIGHT,
       maxLoadedVersions: env.INFERENCE_MAX_LOADED_VERSIONS,
       memoryBudgetBytes: env.INFERENCE_MEMORY_BUDGET_BYTES,
       load: env.INFERENCE_LOAD,

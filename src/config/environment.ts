@@ -234,6 +234,13 @@ export class Environment {
   @IntVar(1, 100_000)
   INFERENCE_MAX_QUEUE = 64;
 
+  /**
+   * Shadow runs (traffic policy `shadow`) in flight per model, and waiting or running per shadow
+   * model file in the engine; past it a mirror is dropped (counted).
+   */
+  @IntVar(1, 100_000)
+  SHADOW_MAX_IN_FLIGHT = 8;
+
   @IntVar(1, 10_000)
   INFERENCE_MAX_LOADED_VERSIONS = 16;
 

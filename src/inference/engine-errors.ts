@@ -1,4 +1,4 @@
-import { ErrorDetail, InvalidInputError, UnprocessableError } from '../common/errors';
+import { ErrorDetail, InvalidInputError, TimeoutError, UnprocessableError } from '../common/errors';
 import type { RefinedError } from '../common/safe-error';
 
 /**
@@ -47,3 +47,10 @@ export function inferenceFailure(raw: string): InferenceFailedError {
     text,
   );
 }
+
+/**
+ * A 504 for work that reached its deadline still waiting for a process: it never ran. A shadow run
+ * that ends so was starved by served work (a background lane) and counts as dropped, not as a
+ * failure of the shadow version.
+ */
+export class NotStartedError extends TimeoutError {}

@@ -216,6 +216,42 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * A shadow run (traffic policy `shadow`): `predict` in a background lane of its own per model
+   * file, bounded by SHADOW_MAX_IN_FLIGHT. Admission never waits: a full lane rejects at once
+   * (TooManyRequestsError), which the caller counts as a dropped mirror. Served work is always
+   * sent first and keeps a process of its own (Scheduler, `background`).
+   */
+  predictShadow(
+    model: PredictableModel,
+    inputs: LooseInputs,
+    outputs: string[] | undefined,
+    deadline: number,
+  ): Promise<RunOutcome> {
+    return this.submitRun(
+      model,
+      { feeds: inputs, signature: model.inputs, outputs },
+      { deadline, batch: batchableOf(model, inputs, outputs) },
+      true,
+    );
+  }
+
+  /** `predictRaw` as a shadow run: see predictShadow. */
+  predictRawShadow(
+    model: PredictableModel,
+    feeds: Record<string, RawTensor | TensorData>,
+    outputs: string[] | undefined,
+    form: RawOutputForm,
+    deadline: number,
+  ): Promise<RunOutcome<RawOutput[]>> {
+    return this.submitRun<RawOutput[]>(
+      model,
+      { feeds, outputs, rawOutputs: form },
+      { deadline, batch: rawBatchableOf(model, feeds, outputs) },
+      true,
+    );
+  }
+
+  /**
    * Runs inputs already checked against the signature on the HTTP side (the Open Inference
    * Protocol's: raw little-endian bytes, or strings) and answers each output as raw bytes, with
    * the JSON text of those named in `form.json`. Batched like `predict` when every input is raw.
@@ -248,18 +284,25 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     return this.submitRun(model, { feeds, rows }, { deadline });
   }
 
-  /** A `run` in the model's lane, bounded by INFERENCE_MAX_QUEUE; marks the model recently used. */
+  /**
+   * A `run` in the model's lane, bounded by INFERENCE_MAX_QUEUE, or a shadow run in its shadow
+   * lane, bounded by SHADOW_MAX_IN_FLIGHT; marks the model recently used.
+   */
   private async submitRun<T extends EncodedOutputs = string>(
     model: ServableModel,
     run: Omit<Extract<PoolRequest, { type: 'run' }>, 'type' | 'model'>,
     options: Pick<WorkOptions, 'deadline' | 'batch'>,
+    shadow = false,
   ): Promise<RunOutcome<T>> {
     const path = await this.store.localPath(model.storageKey);
     this.touch(model);
+    const { maxQueue, shadowMaxInFlight } = this.config.inference;
     return this.scheduler.submit<RunOutcome<T>>(
-      model.sha256,
+      shadow ? shadowLane(model.sha256) : model.sha256,
       { type: 'run', model: { sha256: model.sha256, path }, ...run },
-      { ...options, maxQueue: this.config.inference.maxQueue, model: model.name },
+      shadow
+        ? { ...options, maxQueue: shadowMaxInFlight, model: model.name, background: true }
+        : { ...options, maxQueue, model: model.name },
     );
   }
 
@@ -336,7 +379,7 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       const overCount = this.loaded.size > this.config.inference.maxLoadedVersions;
       const overBytes = budget > 0 && bytes > budget;
       if (!overCount && !overBytes) break;
-      if (sha === keep || busy.has(sha)) continue;
+      if (sha === keep || busy.has(sha) || busy.has(shadowLane(sha))) continue;
       bytes -= model.sizeBytes;
       this.logger.log({ msg: 'unloading least recently used model', sha256: sha });
       this.unload(sha).catch((error: Error) =>
@@ -360,6 +403,11 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
       }
     }
   }
+}
+
+/** The scheduler lane of a model file's shadow runs. */
+function shadowLane(sha256: string): string {
+  return `shadow:${sha256}`;
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type Tracked,
 } from '../../test/support/fake-inference-port';
 import { InvalidInputError, TimeoutError, TooManyRequestsError, UnavailableError } from '../common/errors';
-import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
+import { InferenceFailedError, NotStartedError, OutputTooLargeError } from './engine-errors';
 import type { PoolRequest } from './process-pool';
 import { ACTIVE_LANE_MS, Scheduler, type BatchSettings } from './scheduler';
 import { prng } from '../../test/support/prng';
@@ -66,6 +66,8 @@ interface SubmitOptions {
   batch?: { key: string; settings: BatchSettings };
   rows?: number;
   width?: number;
+  /** Background work (shadow runs). */
+  background?: boolean;
 }
 
 /** A scheduler on a FakePort, in virtual time, with every work it was given. */
@@ -100,7 +102,13 @@ class Harness {
     const model = options.model === undefined ? lane : (options.model ?? undefined);
     const batch = options.batch && { key: options.batch.key, rows, feeds, settings: options.batch.settings };
     const work = trackCalls(() =>
-      this.scheduler.submit<RunOutcome>(lane, request, { deadline, maxQueue: options.maxQueue, model, batch }),
+      this.scheduler.submit<RunOutcome>(lane, request, {
+        deadline,
+        maxQueue: options.maxQueue,
+        model,
+        batch,
+        background: options.background,
+      }),
     );
     const item = { id, lane, request, deadline, work };
     this.items.push(item);
@@ -880,4 +888,57 @@ describe('Scheduler: random submissions, answers, crashes, kills and deadlines',
       }
     });
   }
+});
+
+describe('Scheduler: background work', () => {
+  it('is sent only when no other work waits, and never takes the last free process', async (t) => {
+    const h = new Harness(t, 2);
+    const s1 = h.submit('S', { background: true });
+    const s2 = h.submit('S', { background: true });
+    await flush();
+    assert.deepEqual(h.sentIds(), [[s1.id]], 'one process stays free for work somebody waits for');
+    const a1 = h.submit('A');
+    const a2 = h.submit('A');
+    await flush();
+    assert.deepEqual(h.sentIds(), [[s1.id], [a1.id]]);
+
+    await h.answer(0);
+    assertResolved(s1);
+    assert.equal(h.running(0).request, a2.request, 'waiting served work goes before waiting background work');
+    await h.answer(1);
+    assertResolved(a1);
+    assert.equal(h.running(1).request, s2.request, 'background work runs once nothing else waits');
+    await h.answer(0);
+    await h.answer(1);
+    [a2, s2].forEach(assertResolved);
+    h.assertIdle();
+  });
+
+  it('ends with NotStartedError (a 504) when served work keeps every process busy until its deadline', async (t) => {
+    const h = new Harness(t, 1);
+    const a1 = h.submit('A');
+    const s1 = h.submit('S', { background: true, deadlineIn: 50 });
+    const a2 = h.submit('A');
+    await flush();
+    await h.answer(0);
+    assert.equal(h.running(0).request, a2.request, 'served work goes first');
+    await h.clock.advance(50);
+    assertRejected(s1, NotStartedError, /did not start/);
+    await h.answer(0);
+    [a1, a2].forEach(assertResolved);
+    h.assertIdle();
+  });
+
+  it('is bounded by its own lane: past maxQueue it is refused at once (429), served work unaffected', async (t) => {
+    const h = new Harness(t, 1);
+    const s1 = h.submit('S', { background: true, maxQueue: 1 });
+    const s2 = h.submit('S', { background: true, maxQueue: 1 });
+    const a1 = h.submit('A', { maxQueue: 1 });
+    await flush();
+    assertRejected(s2, TooManyRequestsError);
+    await h.answer(0);
+    await h.answer(0);
+    [s1, a1].forEach(assertResolved);
+    h.assertIdle();
+  });
 });

@@ -1,6 +1,6 @@
 import { TimeoutError, TooManyRequestsError, UnavailableError } from '../common/errors';
 import { InvalidInputError } from '../common/errors';
-import { InferenceFailedError, OutputTooLargeError } from './engine-errors';
+import { InferenceFailedError, NotStartedError, OutputTooLargeError } from './engine-errors';
 import type { InferencePort, PoolRequest } from './process-pool';
 import type { LooseInputs, LooseTensor } from './tensor-codec';
 import type { RawTensor } from './tensor';
@@ -42,6 +42,11 @@ export interface WorkOptions {
   /** For metrics: the model's name. */
   model?: string;
   batch?: Batchable;
+  /**
+   * Work nobody waits for (shadow runs): its lane is served only when no other lane has work
+   * waiting, never takes the last free process (with two or more), and never holds other lanes back.
+   */
+  background?: boolean;
 }
 
 interface Work {
@@ -97,6 +102,8 @@ export class Scheduler {
   private readonly held = new Map<string, number>();
   private readonly lastActive = new Map<string, number>();
   private readonly laneModel = new Map<string, string>();
+  /** Lanes of background work (WorkOptions.background). */
+  private readonly backgroundLanes = new Set<string>();
   private readonly suspectUntil = new Map<string, number>();
   private lastServed?: string;
   private wakeAt = Infinity;
@@ -135,6 +142,7 @@ export class Scheduler {
       };
       this.held.set(lane, count + 1);
       if (options.model) this.laneModel.set(lane, options.model);
+      if (options.background) this.backgroundLanes.add(lane);
       const wait = Math.max(0, options.deadline - work.enqueuedAt);
       work.timer = setTimeout(() => this.expire(work), wait);
       this.queueOf(lane).push(work);
@@ -198,9 +206,28 @@ export class Scheduler {
     }
   }
 
-  /** The next work to send, round robin over lanes: one item, or a batch of one lane's items. */
+  /**
+   * The next work to send, round robin over lanes: one item, or a batch of one lane's items.
+   * Background lanes only when no other lane has anything to send.
+   */
   private next(): Work[] | undefined {
-    const lanes = [...this.lanes.keys()];
+    const all = [...this.lanes.keys()];
+    const foreground = all.filter((lane) => !this.backgroundLanes.has(lane));
+    return (
+      this.nextOf(foreground) ??
+      (this.backgroundMayRun() ? this.nextOf(all.filter((lane) => this.backgroundLanes.has(lane))) : undefined)
+    );
+  }
+
+  /** With two or more processes, background work leaves one free for work somebody waits for. */
+  private backgroundMayRun(): boolean {
+    const size = this.running.length;
+    if (size < 2) return true;
+    const busy = this.running.filter((r) => r && this.backgroundLanes.has(r.members[0].lane)).length;
+    return busy + 1 < size;
+  }
+
+  private nextOf(lanes: string[]): Work[] | undefined {
     const now = performance.now();
     // The lanes take turns from the one after the lane served last, whichever arrived or left meanwhile.
     const start = lanes.indexOf(this.lastServed ?? '') + 1;
@@ -211,6 +238,7 @@ export class Scheduler {
       if (queue.length === 0) {
         if ((this.held.get(lane) ?? 0) === 0 && now - (this.lastActive.get(lane) ?? 0) > ACTIVE_LANE_MS) {
           this.lanes.delete(lane);
+          this.backgroundLanes.delete(lane);
         }
         continue;
       }
@@ -235,7 +263,7 @@ export class Scheduler {
     const busy = this.running.filter((r) => r && group(r.members[0].lane)).length;
     if (busy + 1 < size) return false;
     for (const [other, queue] of this.lanes) {
-      if (group(other)) continue;
+      if (group(other) || this.backgroundLanes.has(other)) continue;
       if (queue.length > 0 || this.running.some((r) => r?.members[0].lane === other)) return true;
       const until = (this.lastActive.get(other) ?? -Infinity) + ACTIVE_LANE_MS;
       if (now < until) {
@@ -380,7 +408,7 @@ export class Scheduler {
 
   private expireWaiting(queue: Work[], work: Work): void {
     queue.splice(queue.indexOf(work), 1);
-    this.settle(work, new TimeoutError(`Inference did not start within its deadline; the engine is busy`));
+    this.settle(work, new NotStartedError(`Inference did not start within its deadline; the engine is busy`));
     this.release(work);
   }
 

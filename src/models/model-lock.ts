@@ -36,14 +36,17 @@ export function aliasTarget(model: Pick<ModelEntity, 'name' | 'aliases'>, alias:
 }
 
 /**
- * 409 when the model's traffic policy names this version number or alias: deleting it (or making
+ * 409 when the model's traffic policy names this version number or alias (in its split or as its shadow): deleting it (or making
  * it resolve to a version that is not ready) would leave requests naming no version with a member
  * that cannot serve.
  */
 export function assertNotInTraffic(model: Pick<ModelEntity, 'name' | 'traffic'>, ref: VersionRef): void {
-  if (!model.traffic?.split.some((member) => member.version === ref)) return;
   const named = typeof ref === 'string' ? `Alias '${ref}'` : `Version ${ref}`;
-  throw new ConflictError(
-    `${named} of '${model.name}' is a member of its traffic policy; change it (PUT .../traffic) or delete it (DELETE .../traffic) first`,
-  );
+  const fix = 'change it (PUT .../traffic) or delete it (DELETE .../traffic) first';
+  if (model.traffic?.split.some((member) => member.version === ref)) {
+    throw new ConflictError(`${named} of '${model.name}' is a member of its traffic policy; ${fix}`);
+  }
+  if (model.traffic?.shadow?.version === ref) {
+    throw new ConflictError(`${named} of '${model.name}' is the shadow of its traffic policy; ${fix}`);
+  }
 }

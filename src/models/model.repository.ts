@@ -3,7 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuditService } from '../auth/audit/audit.service';
 import { modelPatternsWhere } from '../auth/model-patterns';
-import { ConflictError, ModelNotFoundError, NotFoundError, VersionNotFoundError } from '../common/errors';
+import {
+  ConflictError,
+  InvalidInputError,
+  ModelNotFoundError,
+  NotFoundError,
+  VersionNotFoundError,
+} from '../common/errors';
 import { escapeLike, isUniqueViolation } from '../database/errors';
 import { ModelVersionEntity, VersionStatus } from './entities/model-version.entity';
 import { ModelEntity } from './entities/model.entity';
@@ -21,16 +27,22 @@ const ALIAS_TARGET_STATUSES: readonly VersionStatus[] = ['ready', 'archived'];
  * version is not ready (an archived version is served only when pinned by number, and a split
  * pins nothing).
  */
-async function assertServable(manager: EntityManager, model: ModelEntity, ref: VersionRef): Promise<void> {
+async function assertServable(
+  manager: EntityManager,
+  model: ModelEntity,
+  ref: VersionRef,
+  part: 'split' | 'shadow' = 'split',
+): Promise<number> {
   const number = typeof ref === 'string' ? aliasTarget(model, ref) : ref;
   const target = await manager.findOneBy(ModelVersionEntity, { modelId: model.id, version: number });
   if (!target) throw new VersionNotFoundError(model.name, number);
   if (target.status !== 'ready') {
     const named = typeof ref === 'string' ? `alias '${ref}' (version ${number})` : `version ${number}`;
     throw new ConflictError(
-      `The traffic split names ${named} of '${model.name}', which is ${target.status}, not ready`,
+      `The traffic ${part} names ${named} of '${model.name}', which is ${target.status}, not ready`,
     );
   }
+  return number;
 }
 
 /** A new model's columns; the database sets the rest. */
@@ -167,7 +179,7 @@ export class ModelRepository {
 
   /**
    * Sets the model's traffic policy. Every member must name an existing version (or alias) that is
-   * ready now, checked under the model's lock in the same transaction as the write, so that no
+   * ready now (the shadow too, and it must not resolve to a version the split serves: 400), checked under the model's lock in the same transaction as the write, so that no
    * delete or alias move slips in between. 404 naming an unknown member, 409 naming a member that is
    * not ready. Returns the saved model and the policy it replaced (null if none).
    */
@@ -178,7 +190,16 @@ export class ModelRepository {
   ): Promise<{ model: ModelEntity; previous: TrafficPolicy | null }> {
     return this.dataSource.transaction(async (manager) => {
       const model = await lockModel(manager, { name });
-      for (const member of policy.split) await assertServable(manager, model, member.version);
+      const served = new Set<number>();
+      for (const member of policy.split) served.add(await assertServable(manager, model, member.version));
+      if (policy.shadow) {
+        const shadow = await assertServable(manager, model, policy.shadow.version, 'shadow');
+        if (served.has(shadow)) {
+          throw new InvalidInputError(
+            `shadow.version: ${policy.shadow.version} is version ${shadow}, which the split serves; a shadow must be another version`,
+          );
+        }
+      }
       const previous = model.traffic;
       model.traffic = policy;
       return this.saveAudited(manager, model, audit(previous), previous);

@@ -142,15 +142,38 @@ describe('traffic policy body', () => {
           { version: 'canary', weight: 1 },
         ],
         sticky: { header: 'x-user-id' },
+        shadow: null,
       },
     );
     assert.deepEqual(readTrafficPolicy({ split: [{ version: 2, weight: 1 }] }).sticky, null);
   });
 
+  it('reads a shadow by version number or alias, with a fractional percent', () => {
+    const split = [{ version: 1, weight: 1 }];
+    assert.deepEqual(readTrafficPolicy({ split, shadow: { version: 'candidate', percent: 0.5 } }).shadow, {
+      version: 'candidate',
+      percent: 0.5,
+    });
+    assert.deepEqual(readTrafficPolicy({ split, shadow: { version: 2, percent: 100 } }).shadow, {
+      version: 2,
+      percent: 100,
+    });
+    assert.equal(readTrafficPolicy({ split, shadow: null }).shadow, null);
+  });
+
   const member = (weight: unknown, version: unknown = 1) => ({ version, weight });
   for (const [why, body, names] of [
     ['not an object', [], 'JSON object'],
-    ['an unknown field', { split: [member(1)], shadow: {} }, 'shadow'],
+    ['an unknown field', { split: [member(1)], mirror: {} }, "'mirror'"],
+    ['a shadow that is no object', { split: [member(1)], shadow: 2 }, 'shadow must be'],
+    ['a shadow without version', { split: [member(1)], shadow: { percent: 5 } }, 'shadow.version'],
+    ['latest as the shadow', { split: [member(1)], shadow: { version: 'latest', percent: 5 } }, 'shadow.version'],
+    ['a shadow percent as text', { split: [member(1)], shadow: { version: 2, percent: '5' } }, 'shadow.percent'],
+    ['a shadow percent over 100', { split: [member(1)], shadow: { version: 2, percent: 100.5 } }, 'shadow.percent'],
+    ['a negative shadow percent', { split: [member(1)], shadow: { version: 2, percent: -1 } }, 'shadow.percent'],
+    ['a shadow without percent', { split: [member(1)], shadow: { version: 2 } }, 'shadow.percent'],
+    ['an unknown shadow field', { split: [member(1)], shadow: { version: 2, percent: 1, x: 1 } }, "'x'"],
+    ['a shadow that is a split member', { split: [member(1, 'a')], shadow: { version: 'a', percent: 1 } }, 'member'],
     ['no split', {}, 'split'],
     ['an empty split', { split: [] }, 'split'],
     ['too many members', { split: Array.from({ length: MAX_SPLIT_MEMBERS + 1 }, (_, i) => member(1, i + 1)) }, 'split'],

@@ -41,10 +41,30 @@ export interface TrafficMember {
   weight: number;
 }
 
-/** A model's traffic policy, as stored and returned: the split, and the sticky header (lower case). */
+/**
+ * A version that gets a copy of a share of the requests the split serves, after their response:
+ * its results go to the prediction log, never to the client (see ShadowService).
+ */
+export interface ShadowTarget {
+  version: VersionRef;
+  /** Share of the split's requests mirrored, 0 to 100 (fractions allowed: 0.5 is one in 200). */
+  percent: number;
+}
+
+/**
+ * A model's traffic policy, as stored and returned: the split, the sticky header (lower case),
+ * and the shadow. Policies stored before shadows existed have no `shadow` key: read it with
+ * `shadowOf`.
+ */
 export interface TrafficPolicy {
   split: TrafficMember[];
   sticky: { header: string } | null;
+  shadow?: ShadowTarget | null;
+}
+
+/** The policy's shadow, or null (also for policies stored before shadows existed). */
+export function shadowOf(policy: Pick<TrafficPolicy, 'shadow'> | null | undefined): ShadowTarget | null {
+  return policy?.shadow ?? null;
 }
 
 /** How a request's headers are read when a sticky policy needs one: by lower-case name. */
@@ -67,11 +87,36 @@ export function trafficPick(headers?: HeaderLookup, random: () => number = Math.
 
 /** The body of PUT /api/v1/models/{name}/traffic, checked; 400 naming the field otherwise. */
 export function readTrafficPolicy(body: unknown): TrafficPolicy {
-  if (!isRecord(body)) throw new InvalidInputError('The body must be a JSON object {split, sticky?}');
-  const unknown = Object.keys(body).filter((key) => key !== 'split' && key !== 'sticky');
+  if (!isRecord(body)) throw new InvalidInputError('The body must be a JSON object {split, sticky?, shadow?}');
+  const unknown = Object.keys(body).filter((key) => !POLICY_FIELDS.includes(key));
   if (unknown.length > 0)
-    throw new InvalidInputError(`Unknown field '${unknown[0].slice(0, 64)}'; expected split, sticky`);
-  return { split: readSplit(body.split), sticky: readSticky(body.sticky) };
+    throw new InvalidInputError(`Unknown field '${unknown[0].slice(0, 64)}'; expected split, sticky, shadow`);
+  const split = readSplit(body.split);
+  const shadow = readShadow(body.shadow);
+  // Aliases are compared with the versions they name under the model's lock (ModelRepository).
+  if (shadow && split.some((member) => member.version === shadow.version)) {
+    throw new InvalidInputError(
+      `shadow.version: ${shadow.version} is a member of the split; a shadow must be another version`,
+    );
+  }
+  return { split, sticky: readSticky(body.sticky), shadow };
+}
+
+const POLICY_FIELDS = ['split', 'sticky', 'shadow'];
+
+function readShadow(value: unknown): ShadowTarget | null {
+  if (value === undefined || value === null) return null;
+  if (!isRecord(value)) throw new InvalidInputError('shadow must be an object {version, percent}');
+  const extra = Object.keys(value).find((key) => key !== 'version' && key !== 'percent');
+  if (extra !== undefined) throw new InvalidInputError(`shadow: unknown field '${extra.slice(0, 64)}'`);
+  const version = readVersionRef(value.version);
+  if (version === undefined || version === null || version === LATEST)
+    throw new InvalidInputError(`shadow.version ${MEMBER_RULE}`);
+  const percent = value.percent;
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) {
+    throw new InvalidInputError('shadow.percent must be a number from 0 to 100');
+  }
+  return { version, percent };
 }
 
 function readSplit(value: unknown): TrafficMember[] {

@@ -5,7 +5,7 @@ import { NotFoundError } from '../common/errors';
 import { ModelEvents } from './model-events';
 import { ModelRepository } from './model.repository';
 import { modelTarget, REGISTRY_ACTIONS as ACTIONS } from './registry-audit';
-import { readTrafficPolicy, TrafficPolicy } from './traffic-policy';
+import { readTrafficPolicy, shadowOf, TrafficPolicy } from './traffic-policy';
 
 /**
  * A model's traffic policy: how requests that name no version are split. Writes commit with their
@@ -26,7 +26,8 @@ export class TrafficService {
       throw new NotFoundError(
         `Model '${name}' has no traffic policy; requests naming no version get its latest ready version`,
       );
-    return model.traffic;
+    // Policies stored before shadows existed have no `shadow`: answered as null, like a new one without.
+    return { ...model.traffic, shadow: shadowOf(model.traffic) };
   }
 
   async set(name: string, body: unknown, caller: Caller): Promise<TrafficPolicy> {

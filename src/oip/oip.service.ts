@@ -22,7 +22,10 @@ import { checkRequestedOutputs, conformOipInputs } from './oip-signature';
 import { cachedOutputs, outputsForCache } from './oip-cache-entry';
 import { returnedParameters } from './oip-response';
 import { parseVersion, SERVER_METADATA } from './oip-server';
-import type { TrafficPick } from '../models/traffic-policy';
+import type { ShadowTarget, TrafficPick } from '../models/traffic-policy';
+import { tensorFromRaw } from '../inference/tensor-wire';
+import type { ComparableTensor } from '../predictions/shadow-agreement';
+import { ShadowMirror, ShadowService } from '../predictions/shadow.service';
 import { LATEST } from '../models/version-ref';
 import type {
   OipInferRequest,
@@ -72,6 +75,7 @@ export class OipService {
     private readonly shutdown: ShutdownState,
     private readonly log: PredictionLogService,
     private readonly metrics: PredictionMetrics,
+    private readonly shadows: ShadowService,
   ) {}
 
   serverMetadata(): OipServerMetadata {
@@ -130,7 +134,15 @@ export class OipService {
     const progress: Progress = {};
     try {
       const result = await this.run(caller, name, version, source, context, progress);
-      this.recordAnswered(result, progress as Progress & { servable: ServableVersion }, caller, context);
+      const servedId = this.recordAnswered(
+        result,
+        progress as Progress & { servable: ServableVersion },
+        caller,
+        context,
+      );
+      const shadow = progress.shadow;
+      // The transport writes the answer in this turn of the event loop; the shadow run starts after.
+      if (shadow) setImmediate(() => this.shadows.mirror(shadow, servedId));
       return result;
     } catch (error) {
       this.recordFailed(error, name, version, progress.servable, caller, context);
@@ -197,6 +209,8 @@ export class OipService {
     const result = await this.inference.predictRaw(servable, feeds, outputNames, { json }, deadline);
     const trip = elapsedMs(mark);
     const raw = (result.outputs as RawOutput[][])[0];
+    const target = this.shadows.pick(servable, parseVersion(name, version));
+    if (target) progress.shadow = this.shadowOf(servable, target, request, epoch ?? undefined, caller, context, raw);
     if (key)
       this.store(key, servable, { requested: version, epoch: epoch as string, inputHash: cacheHash(progress) }, raw);
     Object.assign(stages, {
@@ -210,6 +224,40 @@ export class OipService {
       outputs: raw.map((output) => toOipOutput(output, binary.get(output.name) ?? false)),
       cache: context.bypassCache ? 'BYPASS' : 'MISS',
       stages: defined(stages),
+    };
+  }
+
+  /**
+   * The shadow run of an infer: the same inputs, checked against the shadow's own signature (a
+   * mismatch is the shadow's error), answered raw and compared with the served outputs.
+   */
+  private shadowOf(
+    servable: ServableVersion,
+    target: ShadowTarget,
+    request: OipInferRequest,
+    epoch: string | undefined,
+    caller: Caller,
+    context: OipInferContext,
+    served: RawOutput[],
+  ): ShadowMirror {
+    const outputNames = request.outputs?.map((output) => output.name);
+    return {
+      model: servable.name,
+      servedVersion: servable.version,
+      target,
+      epoch,
+      protocol: context.protocol,
+      actor: caller.principal.actor,
+      run: async (shadow, deadline) => {
+        checkRequestedOutputs(shadow.outputs, request.outputs);
+        const feeds = conformOipInputs(shadow.inputs, request.inputs);
+        const json = shadow.logPayloads ? (outputNames ?? shadow.outputs.map((spec) => spec.name)) : [];
+        const run = await this.inference.predictRawShadow(shadow, feeds, outputNames, { json }, deadline);
+        const raw = (run.outputs as RawOutput[][])[0];
+        const logged = loggedOutputs(raw.map((output) => toOipOutput(output, output.json === undefined)));
+        return { outputs: comparableFromRaw(raw), logged };
+      },
+      servedOutputs: () => comparableFromRaw(served),
     };
   }
 
@@ -242,10 +290,10 @@ export class OipService {
     { servable, inputHash }: Progress & { servable: ServableVersion },
     caller: Caller,
     context: OipInferContext,
-  ): void {
+  ): string {
     const latencyMs = elapsedMs(context.receivedAt);
     this.metrics.answered({ model: result.modelName, cache: result.cache, stages: result.stages }, latencyMs);
-    this.log.record({
+    return this.log.record({
       model: result.modelName,
       version: servable.version,
       status: 'ok',
@@ -294,6 +342,22 @@ interface Progress {
   servable?: ServableVersion;
   /** Only computed when the cache is consulted (a large binary input costs a few ms to hash). */
   inputHash?: string;
+  /** The traffic policy's shadow run, when this infer is mirrored. */
+  shadow?: ShadowMirror;
+}
+
+/**
+ * Raw outputs as the shadow comparison reads them; undefined (not compared) when one is float16,
+ * whose raw words are no numbers to compare.
+ */
+function comparableFromRaw(raw: readonly RawOutput[]): Map<string, ComparableTensor> | undefined {
+  if (raw.some((output) => output.dtype === 'float16')) return undefined;
+  return new Map(
+    raw.map((output) => {
+      const tensor = tensorFromRaw({ dtype: output.dtype, dims: output.dims, bytes: output.raw });
+      return [output.name, { dtype: output.dtype, dims: output.dims, values: tensor.data }];
+    }),
+  );
 }
 
 /** Apart from /api/v1 entries: the same inputs answer another form of outputs there. */

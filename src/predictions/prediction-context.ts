@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { CachedPrediction } from '../cache/prediction-cache.service';
 import type { TrafficPick } from '../models/traffic-policy';
+import type { ShadowMirror } from './shadow.service';
 
 /** Milliseconds spent per stage of one prediction, reported in the Server-Timing header. */
 export type PredictionStages = Partial<
@@ -21,6 +22,8 @@ export interface PredictionOutcome {
   logPayloads: boolean;
   /** Entries to store once the response is on its way. */
   write?: { keys: string[]; entry: CachedPrediction };
+  /** The traffic policy's shadow run of this request, started once the response has gone. */
+  shadow?: ShadowMirror;
 }
 
 /** Per-request state shared by the prediction interceptors and the service. */

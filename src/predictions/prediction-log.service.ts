@@ -12,13 +12,17 @@ import { MetricsService } from '../metrics/metrics.service';
 import { ListPredictionsQueryDto, PredictionLogDto } from './dto/prediction-log.dto';
 import { PredictionEntity } from './entities/prediction.entity';
 
-export type PredictionLogRow = Omit<PredictionEntity, 'id' | 'createdAt'> & { createdAt?: Date };
+/** A row to log; `role` defaults to `served`, the shadow columns to null, `id` to a new UUID. */
+export type PredictionLogRow = Omit<PredictionEntity, 'id' | 'createdAt' | ShadowColumns> &
+  Partial<Pick<PredictionEntity, ShadowColumns>> & { id?: string; createdAt?: Date };
+type ShadowColumns = 'role' | 'servedId' | 'agrees' | 'maxRelDiff';
 
 const LOG_COLUMNS =
-  'id, model, version, status, status_code, cached, latency_ms, input_hash, error, actor, protocol, inputs, outputs, created_at';
+  'id, model, version, status, status_code, cached, latency_ms, input_hash, error, actor, protocol, inputs, outputs, ' +
+  'role, served_id, agrees, max_rel_diff, created_at';
 
-/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters, SQLite 32,766; a row has 14). */
-const ROWS_PER_STATEMENT = 2_000;
+/** Rows per INSERT statement (PostgreSQL allows 65,535 parameters, SQLite 32,766; a row has 18). */
+const ROWS_PER_STATEMENT = 1_500;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const DROP_LOG_INTERVAL_MS = 30_000;
 /** Inputs and outputs kept for opted-in models are cut beyond this many characters. */
@@ -61,19 +65,24 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
     await this.flush();
   }
 
-  /** Queues one row (subject to sampling); never throws, never waits for the database. */
-  record(row: PredictionLogRow): void {
+  /**
+   * Queues one row (subject to sampling); never throws, never waits for the database. Returns the
+   * row's id (a shadow row links to it), also when the row is not kept.
+   */
+  record(row: PredictionLogRow): string {
+    const id = row.id ?? randomUUID();
     const { sampleRate, maxBuffer, batchSize } = this.config.predictionLog;
-    if (sampleRate < 1 && Math.random() >= sampleRate) return;
+    if (sampleRate < 1 && Math.random() >= sampleRate) return id;
     if (this.buffer.length >= maxBuffer) {
       this.dropped(1, 'the log buffer is full');
-      return;
+      return id;
     }
     if (row.inputs) row.inputs = row.inputs.slice(0, MAX_PAYLOAD_CHARS);
     if (row.outputs) row.outputs = row.outputs.slice(0, MAX_PAYLOAD_CHARS);
-    this.buffer.push({ ...row, createdAt: row.createdAt ?? new Date() });
+    this.buffer.push({ ...row, id, createdAt: row.createdAt ?? new Date() });
     // Not awaited: recording never waits for the database (flush logs what it drops).
     if (this.buffer.length >= batchSize) setImmediate(() => void this.flush());
+    return id;
   }
 
   /**
@@ -152,7 +161,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
     const tuples = batch.map((row) => {
       const createdAt = row.createdAt ?? new Date();
       const values = [
-        randomUUID(),
+        row.id ?? randomUUID(),
         row.model,
         row.version,
         row.status,
@@ -165,6 +174,10 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
         row.protocol,
         row.inputs,
         row.outputs,
+        row.role ?? 'served',
+        row.servedId ?? null,
+        row.agrees === undefined || row.agrees === null ? null : postgres ? row.agrees : Number(row.agrees),
+        row.maxRelDiff ?? null,
         // SQLite keeps TypeORM's UTC text format, so reads and range queries compare alike.
         postgres ? createdAt : createdAt.toISOString().replace('T', ' ').replace('Z', ''),
       ];
@@ -205,6 +218,10 @@ function toDto(row: PredictionEntity): PredictionLogDto {
     error: row.error,
     actor: row.actor,
     protocol: row.protocol,
+    role: row.role,
+    servedId: row.servedId,
+    agrees: row.agrees === null ? null : Boolean(row.agrees),
+    maxRelDiff: row.maxRelDiff,
     createdAt: row.createdAt.toISOString(),
     ...(row.inputs !== null ? { inputs: row.inputs } : {}),
     ...(row.outputs !== null ? { outputs: row.outputs } : {}),

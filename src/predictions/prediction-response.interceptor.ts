@@ -8,6 +8,7 @@ import { internalDetail, toSafeError } from '../common/safe-error';
 import { elapsedMs, loggedInputs, PredictionOutcome, RequestWithPrediction, responseJson } from './prediction-context';
 import { PredictionLogService } from './prediction-log.service';
 import { PredictionMetrics } from './prediction-metrics';
+import { ShadowService } from './shadow.service';
 
 function statusCodeOf(error: unknown): number {
   if (error instanceof DomainError) return STATUS_BY_KIND[error.kind];
@@ -18,7 +19,7 @@ function statusCodeOf(error: unknown): number {
 /**
  * Outermost step of a prediction: writes the response body (the outputs are already serialized,
  * so nothing is encoded twice) and records the prediction, successful or not, in the log and the
- * metrics.
+ * metrics. A request the traffic policy mirrors starts its shadow run once the response has gone.
  */
 @Injectable()
 export class PredictionResponseInterceptor implements NestInterceptor {
@@ -27,6 +28,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
   constructor(
     private readonly log: PredictionLogService,
     private readonly metrics: PredictionMetrics,
+    private readonly shadows: ShadowService,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -38,7 +40,7 @@ export class PredictionResponseInterceptor implements NestInterceptor {
         const json = responseJson(outcome, receivedAt);
         const latencyMs = elapsedMs(receivedAt);
         this.metrics.answered(outcome, latencyMs);
-        this.log.record({
+        const servedId = this.log.record({
           model: outcome.model,
           version: outcome.version,
           status: 'ok',
@@ -52,6 +54,9 @@ export class PredictionResponseInterceptor implements NestInterceptor {
           actor: principalOf(req)?.actor ?? null,
           protocol: 'rest',
         });
+        const shadow = outcome.shadow;
+        // 'close' follows the response's last byte (or the client leaving): never before it.
+        if (shadow) res.once('close', () => this.shadows.mirror(shadow, servedId));
         res.type('application/json');
         return json;
       }),

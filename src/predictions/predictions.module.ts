@@ -12,19 +12,24 @@ import { PredictionMetrics } from './prediction-metrics';
 import { PredictionResponseInterceptor } from './prediction-response.interceptor';
 import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
+import { ShadowService } from './shadow.service';
+import { TrafficStatsController } from './traffic-stats.controller';
+import { TrafficStatsService } from './traffic-stats.service';
 
 /** POST /api/v1/predictions and the prediction log: an HTTP API feature, absent from a worker. */
 @Module({
   imports: [ModelsModule, InferenceModule, CacheModule, MetricsModule, TypeOrmModule.forFeature([PredictionEntity])],
-  controllers: [PredictionsController, CacheStatsController],
+  controllers: [PredictionsController, CacheStatsController, TrafficStatsController],
   providers: [
     PredictionsService,
     PredictionLogService,
     PredictionMetrics,
     PredictionCacheInterceptor,
     PredictionResponseInterceptor,
+    ShadowService,
+    TrafficStatsService,
   ],
   // The Open Inference Protocol (src/oip) logs and counts its infers in the same log and metrics.
-  exports: [PredictionLogService, PredictionMetrics],
+  exports: [PredictionLogService, PredictionMetrics, ShadowService],
 })
 export class PredictionsModule {}

@@ -14,6 +14,7 @@ import type { ServableVersion } from '../models/servable-version';
 import { ServableVersionsService } from '../models/servable-versions.service';
 import type { PredictionContext } from './prediction-context';
 import { PredictionsService } from './predictions.service';
+import { ShadowService } from './shadow.service';
 
 // ---- The registry's and the cache's vocabulary, in one place ----
 
@@ -122,6 +123,8 @@ async function harness(setup: Setup = {}) {
         },
         log,
       ),
+      // No shadow in these policies (shadow.service.spec.ts and traffic-shadow.e2e.spec.ts cover it); kept out of the call log.
+      provideFake(ShadowService, { pick: () => undefined }),
     ],
   }).compile();
   const caller = { principal: { models: setup.models ?? null }, requestId: 'r' } as Caller;

@@ -13,6 +13,8 @@ import type { TensorSpec } from '../inference/tensor-spec';
 import type { ServableVersion } from '../models/servable-version';
 import { ServableVersionsService } from '../models/servable-versions.service';
 import { elapsedMs, LOGGED_BODY_BYTES, PredictionContext, PredictionOutcome } from './prediction-context';
+import { comparableFromJson } from './shadow-agreement';
+import { ShadowService } from './shadow.service';
 
 /** Bodies up to this size are parsed on the HTTP thread: a process hop costs more. */
 const INLINE_PARSE_MAX_BYTES = 16 * 1024;
@@ -28,6 +30,10 @@ const INLINE_PARSE_MAX_BYTES = 16 * 1024;
  * A credential scoped to model patterns is refused (403) as soon as the body names a model
  * outside them: before the version is resolved and before any cache lookup, so it learns neither
  * whether that model exists nor what it answered to anyone else.
+ *
+ * A request that named no version and ran the model may be mirrored to the traffic policy's
+ * shadow (ShadowService): the outcome carries the run, started once the response has gone. Cache
+ * hits are not mirrored: nothing ran, and the shadow would compare with an older answer.
  */
 @Injectable()
 export class PredictionsService {
@@ -36,6 +42,7 @@ export class PredictionsService {
     private readonly versions: ServableVersionsService,
     private readonly inference: InferenceService,
     private readonly cache: PredictionCacheService,
+    private readonly shadows: ShadowService,
   ) {}
 
   /**
@@ -122,6 +129,7 @@ export class PredictionsService {
     const result: RunOutcome = await this.inference.predict(servable, request.inputs, request.outputs, deadline);
     const runTrip = elapsedMs(mark);
     const outputsJson = (result.outputs as string[])[0];
+    const shadowTarget = this.shadows.pick(servable, request.version);
     let write: PredictionOutcome['write'];
     if (key) {
       const entry: CachedPrediction = {
@@ -145,6 +153,20 @@ export class PredictionsService {
       inferenceMs: result.inferenceMs,
       logPayloads: servable.logPayloads,
       write,
+      shadow: shadowTarget && {
+        model: servable.name,
+        servedVersion: servable.version,
+        target: shadowTarget,
+        epoch: epoch ?? undefined,
+        protocol: 'rest',
+        actor: caller.principal.actor,
+        run: async (shadow, deadline) => {
+          const run = await this.inference.predictShadow(shadow, request.inputs, request.outputs, deadline);
+          const logged = (run.outputs as string[])[0];
+          return { outputs: comparableFromJson(logged), logged };
+        },
+        servedOutputs: () => comparableFromJson(outputsJson),
+      },
       stages: {
         receive,
         parse: request.parseMs,

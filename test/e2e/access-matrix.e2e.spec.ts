@@ -51,6 +51,7 @@ const ROLE_TABLE: Record<string, Rule> = {
   getModelTraffic: { roles: [M, P, V] },
   setModelTraffic: { roles: [M] },
   deleteModelTraffic: { roles: [M] },
+  getModelTrafficStats: { roles: [M, V] },
   // predictions
   predict: { roles: [M, P] },
   listPredictions: { roles: [M] },

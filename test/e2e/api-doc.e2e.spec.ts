@@ -3,12 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildOpenApiDocument } from '../../src/openapi';
-import { authed, startTestApp, TestApp } from '../support/test-app';
+import { startTestApp, TestApp } from '../support/test-app';
 
 /**
  * docs/api.md, the HTTP contract in the repository, against the OpenAPI document the service
  * serves: its route table must list exactly the document's operations, each with the roles the
- * document requires, and nothing it lists under "Not built yet" may exist.
+ * document requires.
  */
 
 const API_MD = fs.readFileSync(path.resolve(__dirname, '../../../docs/api.md'), 'utf8');
@@ -73,18 +73,6 @@ describe('docs/api.md', () => {
   it('names for each operation the roles the document requires', () => {
     for (const { operation, roles } of rowsOf('Routes')) {
       assert.deepEqual([...roles].sort(), [...(documented.get(operation) ?? [])].sort(), operation);
-    }
-  });
-
-  it('lists under "Not built yet" only operations that do not exist: each answers 404', async () => {
-    const notBuilt = rowsOf('Not built yet');
-    assert.ok(notBuilt.length > 0);
-    for (const { operation } of notBuilt) {
-      assert.ok(!documented.has(operation), `${operation} is in the OpenAPI document`);
-      const [method, template] = operation.split(' ');
-      const concrete = template.replace(/\{version\}/g, '1').replace(/\{[^}]+\}/g, 'iris');
-      const res = await authed(t)[method.toLowerCase() as 'get'](concrete);
-      assert.equal(res.status, 404, `${method} ${concrete}`);
     }
   });
 });

@@ -47,6 +47,10 @@ interface LogItem {
   inputHash: string | null;
   error: string | null;
   createdAt: string;
+  role: string;
+  servedId: string | null;
+  agrees: boolean | null;
+  maxRelDiff: number | null;
   inputs?: string;
   outputs?: string;
 }
@@ -60,14 +64,18 @@ interface LogPage {
 
 const LOG_FIELDS = [
   'actor',
+  'agrees',
   'cached',
   'createdAt',
   'error',
   'id',
   'inputHash',
   'latencyMs',
+  'maxRelDiff',
   'model',
   'protocol',
+  'role',
+  'servedId',
   'status',
   'statusCode',
   'version',
@@ -151,6 +159,11 @@ for (const engine of testEngines()) {
         assert.match(item.id, UUID);
         assert.equal(item.model, 'plain');
         assert.equal(item.actor, 'admin-key', 'the credential that made it (ADMIN_API_KEY)');
+        assert.deepEqual(
+          [item.role, item.servedId, item.agrees, item.maxRelDiff],
+          ['served', null, null, null],
+          'a served row has no shadow fields',
+        );
         assert.equal(typeof item.latencyMs, 'number');
         assert.ok(item.latencyMs >= 0 && item.latencyMs < 10_000, `latency ${item.latencyMs}`);
         const created = Date.parse(item.createdAt);

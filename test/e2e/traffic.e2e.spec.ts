@@ -77,7 +77,7 @@ for (const engine of testEngines()) {
 
     it('PUT sets the policy and answers it (sticky header in lower case); GET reads it; audited', async () => {
       const res = await putTraffic({ ...EVEN, sticky: { header: 'X-User-Id' } }).expect(200);
-      const policy = { ...EVEN, sticky: { header: 'x-user-id' } };
+      const policy = { ...EVEN, sticky: { header: 'x-user-id' }, shadow: null };
       assert.deepEqual(res.body, policy);
       assert.deepEqual((await http().get('/api/v1/models/splitter/traffic').expect(200)).body, policy);
       const page = await auditPage(t, { action: 'traffic.set' });
@@ -209,7 +209,7 @@ for (const engine of testEngines()) {
         /'authorization' is reserved/,
       ],
       ['the cookie header', { split: [member(1, 1)], sticky: { header: 'cookie' } }, /reserved/],
-      ['a shadow (not built)', { split: [member(1, 1)], shadow: { version: 2, percent: 5 } }, /Unknown field 'shadow'/],
+      ['an unknown field', { split: [member(1, 1)], mirror: { version: 2 } }, /Unknown field 'mirror'/],
     ] as [string, unknown, RegExp][]) {
       it(`PUT answers 400 for ${why} and keeps the policy`, async () => {
         const before = (await http().get('/api/v1/models/splitter/traffic').expect(200)).body;
@@ -255,7 +255,7 @@ for (const engine of testEngines()) {
       await putTraffic({ split: [member(1, 1)] }).expect(200);
       await http().delete('/api/v1/models/splitter/traffic').expect(204);
       const page = await auditPage(t, { action: 'traffic.delete' });
-      assert.deepEqual(page.items[0].details, { previous: { split: [member(1, 1)], sticky: null } });
+      assert.deepEqual(page.items[0].details, { previous: { split: [member(1, 1)], sticky: null, shadow: null } });
       await http().get('/api/v1/models/splitter/traffic').expect(404);
       await http().delete('/api/v1/models/splitter/traffic').expect(404);
       assert.equal((await served()).version, 2);

@@ -6,9 +6,7 @@ import { loadEnvironment } from '../../src/config/environment';
 import {
   healthRoutes,
   knownVariables,
-  PENDING_VARIABLES,
   REPO_ROOT,
-  schemaVariables,
   settingOf,
   shutdownMs,
   stringMap,
@@ -164,14 +162,6 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     assert.ok(names.length >= 20, `only ${names.length} variables found`);
     const unknown = names.filter(([, name]) => !known.has(name)).map(([file, name]) => `${file}: ${name}`);
     assert.deepEqual(unknown, [], 'variables the app does not read');
-  });
-
-  it('lists no pending variable that the schema already has (then remove it from PENDING_VARIABLES)', () => {
-    const schema = schemaVariables();
-    assert.deepEqual(
-      PENDING_VARIABLES.filter((name) => schema.includes(name)),
-      [],
-    );
   });
 
   it("each container's settings (its ConfigMaps and env; the Secret holds placeholders) pass the app's validation", () => {

@@ -30,21 +30,6 @@ export function yamlDocuments(relative: string): unknown[] {
 /** Variables the AWS SDK reads itself (the S3 store's credentials): the app's schema does not list them. */
 export const AWS_SDK_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
-/**
- * The S3 artifact store's variables (issue 14), used by the deployment files before the `s3` branch
- * adds them to src/config/environment.ts. Remove this list once it has landed: the deployment specs
- * fail for a name listed here that the schema has, so it cannot go stale.
- */
-export const PENDING_VARIABLES = [
-  'ARTIFACT_STORE',
-  'S3_ENDPOINT',
-  'S3_REGION',
-  'S3_BUCKET',
-  'S3_PREFIX',
-  'S3_FORCE_PATH_STYLE',
-  'ARTIFACT_CACHE_MAX_BYTES',
-];
-
 /** Every variable the configuration schema validates, those without a default included. */
 export function schemaVariables(): string[] {
   const names = getMetadataStorage()
@@ -55,7 +40,7 @@ export function schemaVariables(): string[] {
 
 /** Names a deployment file may set: the schema's, the AWS SDK's, and the pending ones. */
 export function knownVariables(): Set<string> {
-  return new Set([...schemaVariables(), ...AWS_SDK_VARIABLES, ...PENDING_VARIABLES]);
+  return new Set([...schemaVariables(), ...AWS_SDK_VARIABLES]);
 }
 
 /** The setting a process gets for `name` from `env`, else the schema's default. */

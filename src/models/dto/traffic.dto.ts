@@ -34,6 +34,25 @@ export class StickyDto {
   header: string;
 }
 
+export class ShadowDto {
+  @ApiProperty(
+    versionRefSchema(
+      'The version that gets the copies; an alias is resolved when a request is mirrored. Not `latest`, not a ' +
+        'member of the split (nor an alias of one); it must be ready when the policy is set.',
+    ),
+  )
+  version: VersionRef;
+
+  @ApiProperty({
+    type: 'number',
+    minimum: 0,
+    maximum: 100,
+    example: 100,
+    description: 'Share of the requests the split serves that are mirrored (fractions allowed).',
+  })
+  percent: number;
+}
+
 /**
  * PUT /api/v1/models/{name}/traffic, and what GET returns. Read by readTrafficPolicy (its checks
  * name the field); this class only documents it.
@@ -49,4 +68,16 @@ export class TrafficPolicyDto {
 
   @ApiPropertyOptional({ type: StickyDto, nullable: true })
   sticky: StickyDto | null;
+
+  @ApiPropertyOptional({
+    type: ShadowDto,
+    nullable: true,
+    description:
+      'Mirrors `percent`% of the requests the split serves (those naming no version that ran the model, not cache ' +
+      'hits) to another version once their response has gone: its result goes to the prediction log (role ' +
+      '`shadow`, linked to the served row) and to GET .../traffic/stats, never to the client; it does not count ' +
+      "against the client's rate limit, does not use the prediction cache, and is dropped (counted) when " +
+      'SHADOW_MAX_IN_FLIGHT shadow runs of the model are already in flight.',
+  })
+  shadow?: ShadowDto | null;
 }

@@ -5,6 +5,7 @@ import { PageQueryDto } from '../../common/pagination';
 import { MAX_INT_PARAM, QueryInt } from '../../common/strict-int';
 import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from '../../models/model-name';
 import { PREDICTION_PROTOCOLS, PredictionProtocol } from '../prediction-protocol';
+import type { PredictionRole } from '../entities/prediction.entity';
 
 export class ListPredictionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Only this model' })
@@ -83,6 +84,38 @@ export class PredictionLogDto {
       'How the prediction came in: rest (POST /api/v1/predictions), oip-rest or oip-grpc (Open Inference Protocol)',
   })
   protocol: PredictionProtocol;
+
+  @ApiProperty({
+    enum: ['served', 'shadow'],
+    description:
+      '`served`: a request answered to a client; `shadow`: a traffic policy shadow run of a served request, whose ' +
+      'result went nowhere else (status `dropped` when SHADOW_MAX_IN_FLIGHT was reached)',
+  })
+  role: PredictionRole;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'uuid',
+    nullable: true,
+    description: 'A shadow row: the served row it mirrored',
+  })
+  servedId: string | null;
+
+  @ApiProperty({
+    type: 'boolean',
+    nullable: true,
+    description:
+      'A shadow row: whether its outputs agreed with the served ones (argmax for classifier-shaped outputs, else max ' +
+      'relative difference within 1e-3); null when not compared',
+  })
+  agrees: boolean | null;
+
+  @ApiProperty({
+    type: 'number',
+    nullable: true,
+    description: 'A shadow row: largest relative difference of its outputs',
+  })
+  maxRelDiff: number | null;
 
   @ApiPropertyOptional({ description: 'The request body, for models that opted in (logPayloads)' })
   inputs?: string;

@@ -1,4 +1,6 @@
 import type { PredictionProtocol } from '../prediction-protocol';
+
+export type PredictionRole = 'served' | 'shadow';
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
 /** One row of the prediction log, written in batches off the request path. */
@@ -47,6 +49,21 @@ export class PredictionEntity {
 
   @Column({ type: 'text', nullable: true })
   outputs: string | null;
+
+  /** `served` (answered a client) or `shadow` (a traffic policy's mirror of a served request). */
+  @Column({ type: 'varchar', length: 8, default: 'served' })
+  role: PredictionRole;
+
+  /** A shadow row's served request (this table's id). */
+  @Column({ name: 'served_id', type: 'varchar', length: 36, nullable: true })
+  servedId: string | null;
+
+  /** A shadow row's agreement with the served outputs (see shadow-agreement.ts); null when not compared. */
+  @Column({ type: 'boolean', nullable: true })
+  agrees: boolean | null;
+
+  @Column({ name: 'max_rel_diff', type: 'double precision', nullable: true })
+  maxRelDiff: number | null;
 
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;

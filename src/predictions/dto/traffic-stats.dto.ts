@@ -1,0 +1,118 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { QueryInt } from '../../common/strict-int';
+
+export const MAX_STATS_MINUTES = 1440;
+export const DEFAULT_STATS_MINUTES = 60;
+
+export class TrafficStatsQueryDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_STATS_MINUTES,
+    default: DEFAULT_STATS_MINUTES,
+    description: 'The window: the last this many minutes (decimal digits only)',
+  })
+  @QueryInt(1, MAX_STATS_MINUTES)
+  minutes = DEFAULT_STATS_MINUTES;
+}
+
+export class LatencyPercentilesDto {
+  @ApiProperty({ description: 'Milliseconds' })
+  p50: number;
+
+  @ApiProperty({ description: 'Milliseconds' })
+  p95: number;
+
+  @ApiProperty({ description: 'Milliseconds' })
+  p99: number;
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'Answered requests the percentiles were computed from (the newest in the window, bounded)',
+  })
+  sample: number;
+}
+
+export class ServedVersionStatsDto {
+  @ApiProperty({ type: 'integer' })
+  version: number;
+
+  @ApiProperty({ type: 'integer', description: 'Requests this version answered or failed (logged rows)' })
+  requests: number;
+
+  @ApiProperty({ type: 'integer', description: 'Of those, the ones that failed (any status but ok)' })
+  errors: number;
+
+  @ApiProperty({
+    type: LatencyPercentilesDto,
+    nullable: true,
+    description: 'Time in the service of answered requests; null when none was answered',
+  })
+  latencyMs: LatencyPercentilesDto | null;
+}
+
+export class RelDiffStatsDto {
+  @ApiProperty()
+  mean: number;
+
+  @ApiProperty()
+  max: number;
+}
+
+export class ShadowVersionStatsDto {
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'The shadow version; null for runs that could not resolve it',
+  })
+  version: number | null;
+
+  @ApiProperty({ type: 'integer', description: 'Requests mirrored to it that ran (answered or failed)' })
+  mirrored: number;
+
+  @ApiProperty({ type: 'integer', description: 'Mirrors dropped because SHADOW_MAX_IN_FLIGHT runs were in flight' })
+  dropped: number;
+
+  @ApiProperty({ type: 'integer', description: 'Shadow runs that failed (the served response was not affected)' })
+  errors: number;
+
+  @ApiProperty({ type: 'integer', description: 'Shadow runs whose outputs were compared with the served ones' })
+  compared: number;
+
+  @ApiProperty({
+    type: 'number',
+    nullable: true,
+    minimum: 0,
+    maximum: 1,
+    description:
+      'Share of the compared runs that agree: same argmax per row for classifier-shaped outputs (floats, last ' +
+      'dimension > 1), else max relative difference within `tolerance`; null when none was compared',
+  })
+  agreement: number | null;
+
+  @ApiProperty({ type: RelDiffStatsDto, nullable: true, description: 'Over the compared runs with numeric outputs' })
+  maxRelDiff: RelDiffStatsDto | null;
+
+  @ApiProperty({ type: LatencyPercentilesDto, nullable: true, description: 'Time each shadow run took' })
+  latencyMs: LatencyPercentilesDto | null;
+}
+
+export class TrafficStatsDto {
+  @ApiProperty()
+  model: string;
+
+  @ApiProperty({ type: 'integer' })
+  minutes: number;
+
+  @ApiProperty({ format: 'date-time', description: 'The window start' })
+  since: string;
+
+  @ApiProperty({ description: 'The relative difference at which a non-classifier output still agrees' })
+  tolerance: number;
+
+  @ApiProperty({ type: [ServedVersionStatsDto], description: 'Every version that served in the window, by version' })
+  versions: ServedVersionStatsDto[];
+
+  @ApiProperty({ type: [ShadowVersionStatsDto], description: 'Every version that shadowed in the window, by version' })
+  shadows: ShadowVersionStatsDto[];
+}
