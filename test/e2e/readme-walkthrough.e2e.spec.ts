@@ -66,6 +66,9 @@ const RELEASE = [
   'pin',
   'upload-v2',
   'still-v1',
+  'shadow',
+  'mirror',
+  'stats',
   'canary',
   'canary-users',
   'promote',
@@ -250,11 +253,41 @@ function describeWalkthrough(engine: 'sqlite' | 'postgres'): void {
 
     it('pins requests that name no version on champion, so uploading version 2 deploys nothing', () => {
       assert.deepEqual(aliases('champion'), { champion: 1 });
-      assert.deepEqual(json('pin'), { split: [{ version: 'champion', weight: 100 }], sticky: null });
+      assert.deepEqual(json('pin'), { split: [{ version: 'champion', weight: 100 }], sticky: null, shadow: null });
       const v2 = json<{ version: number; status: string; description: string }>('upload-v2');
       assert.deepEqual([v2.version, v2.status], [2, 'ready']);
       assert.ok(README.includes(FROM_V1), 'README states what version 1 answers');
       assert.deepEqual(served('still-v1'), { version: 1, label: [1] });
+    });
+
+    it('mirrors every request to version 2 without letting it answer, and compares the two as README says', () => {
+      assert.deepEqual(json('shadow'), {
+        split: [{ version: 'champion', weight: 100 }],
+        sticky: null,
+        shadow: { version: 2, percent: 100 },
+      });
+      assert.deepEqual(outputs.get('mirror')?.split('\n'), Array(4).fill('"version":1'));
+      const stats = json<{
+        model: string;
+        versions: { version: number; requests: number; errors: number }[];
+        shadows: { version: number; mirrored: number; dropped: number; compared: number; agreement: number }[];
+      }>('stats');
+      assert.equal(stats.model, 'iris');
+      assert.deepEqual(
+        stats.versions.map(({ version, errors }) => ({ version, errors })),
+        [{ version: 1, errors: 0 }],
+      );
+      assert.ok(README.includes('`"agreement":0.75`'), 'README states the agreement');
+      assert.deepEqual(
+        stats.shadows.map(({ version, mirrored, dropped, compared, agreement }) => ({
+          version,
+          mirrored,
+          dropped,
+          compared,
+          agreement,
+        })),
+        [{ version: 2, mirrored: 4, dropped: 0, compared: 4, agreement: 0.75 }],
+      );
     });
 
     it('sends the canary share to version 2, each user on one version, as many users as README says', () => {
@@ -265,6 +298,7 @@ function describeWalkthrough(engine: 'sqlite' | 'postgres'): void {
           { version: 2, weight: 5 },
         ],
         sticky: { header: 'x-user-id' },
+        shadow: null,
       });
       // The same users, placed by the same stable hash the server uses.
       const users = Array.from({ length: 200 }, (_, i) => `user-${i + 1}`);
@@ -286,7 +320,11 @@ function describeWalkthrough(engine: 'sqlite' | 'postgres'): void {
 
     it('promotes version 2 by moving champion, then rolls back by moving it again', () => {
       assert.deepEqual(aliases('promote'), { champion: 2 });
-      assert.deepEqual(json('all-champion'), { split: [{ version: 'champion', weight: 100 }], sticky: null });
+      assert.deepEqual(json('all-champion'), {
+        split: [{ version: 'champion', weight: 100 }],
+        sticky: null,
+        shadow: null,
+      });
       assert.ok(README.includes(FROM_V2), 'README states what version 2 answers');
       assert.deepEqual(served('promoted'), { version: 2, label: [2] });
       assert.deepEqual(aliases('rollback'), { champion: 1 });
