@@ -318,10 +318,9 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
     );
     await logInWithKey(page, `/ui/model/?name=${MODEL}`);
     const shown = page.getByTestId('traffic-stats');
-    await shown
-      .getByRole('region', { name: 'Shadow versions' })
-      .getByRole('cell', { name: '3', exact: true })
-      .waitFor();
+    // The row whose first cell (the shadow version) is 3; other cells may read 3 too.
+    const shadowRows = shown.getByRole('region', { name: 'Shadow versions' }).locator('tbody tr');
+    await shadowRows.filter({ has: page.locator('td:first-child', { hasText: /^3$/ }) }).waitFor();
     const served = shown.getByRole('region', { name: 'Requests and latency by version' }).getByRole('row');
     assert.ok((await served.count()) >= 2, 'a row per served version under the header');
     assert.ok(stats.shadows.length >= 1);
@@ -453,7 +452,9 @@ describe('dashboard in a browser', { timeout: 600_000 }, () => {
       for (const [name, url] of pages) {
         await logInWithKey(page, url);
         await page.locator('main h1').first().waitFor();
-        await page.getByText(/^Loading /).waitFor({ state: 'detached' });
+        // Every part of the page has loaded (a page may show several loading lines at once).
+        const loading = page.getByText(/^Loading /);
+        await waitFor(async () => (await loading.count()) === 0, { what: `${name} to finish loading` });
         const violations = await seriousA11yViolations(page);
         assert.deepEqual(violations, [], `${name} at ${viewport.width}px`);
         assert.ok((await horizontalOverflow(page)) <= 0, `${name} scrolls sideways at ${viewport.width}px`);
