@@ -25,7 +25,12 @@ import {
 export const MAX_PENDING_ROLLUPS = 10_000;
 /** The longest stats window (MAX_STATS_MINUTES) and its partial first minute, plus an hour's margin. */
 export const ROLLUP_RETENTION_MINUTES = 1440 + 1 + 60;
-/** Failed writes of one key before its counts are dropped (a row the database keeps refusing). */
+/**
+ * Rows per transaction: fewer commits than one per row; rows are locked in key order, so replicas
+ * flushing the same keys wait for each other but never deadlock.
+ */
+const ROWS_PER_TRANSACTION = 100;
+/** Failed flushes of one key before its counts are dropped (a row the database keeps refusing). */
 const MAX_WRITE_ATTEMPTS = 3;
 const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
 const NO_VERSION = -1;
@@ -46,8 +51,10 @@ interface Pending extends TrafficRollup {
  * - the histogram (sparse JSON) is merged in code: in the same transaction, the upsert returns the
  *   row's buckets and an UPDATE writes the sum. The upsert holds the row lock until commit
  *   (PostgreSQL; SQLite has a single writer), so no other replica can write the row in between.
- *   One transaction per row, in key order, so two replicas never wait on each other's rows.
- * A failed row goes back into memory for the next flush (dropped after MAX_WRITE_ATTEMPTS).
+ *   Up to ROWS_PER_TRANSACTION rows per transaction, in key order, so two replicas writing the
+ *   same rows never deadlock.
+ * A failed transaction's rows and those after it go back into memory for the next flush (dropped
+ * after MAX_WRITE_ATTEMPTS failed flushes).
  *
  * Reads and flushes of this replica exclude each other, so a stats call counts this replica's
  * requests exactly once: either in memory or in the table, never in both or neither.
@@ -190,20 +197,25 @@ export class TrafficRollupService implements OnModuleInit, OnApplicationBootstra
     if (this.pending.size === 0) return;
     const batch = [...this.pending.values()].sort(byKey);
     this.pending = new Map();
-    for (const [i, rollup] of batch.entries()) {
+    for (let start = 0; start < batch.length; start += ROWS_PER_TRANSACTION) {
+      const rows = batch.slice(start, start + ROWS_PER_TRANSACTION);
       try {
-        await this.rows.manager.transaction((manager) => this.upsert(manager, rollup));
+        await this.rows.manager.transaction(async (manager) => {
+          for (const rollup of rows) await this.upsert(manager, rollup);
+        });
+        this.metrics.increment('traffic_rollup_rows_written_total', 'Traffic rollup rows added into', {}, rows.length);
       } catch (error) {
         // The database is likely unavailable: keep the rest for the next flush rather than fail each.
-        rollup.attempts = (rollup.attempts ?? 0) + 1;
-        const rest = rollup.attempts >= MAX_WRITE_ATTEMPTS ? batch.slice(i + 1) : batch.slice(i);
-        if (rollup.attempts >= MAX_WRITE_ATTEMPTS) this.dropped(rollup.requests);
-        for (const left of rest) this.restore(left);
+        const rest = batch.slice(start);
+        for (const rollup of rest) {
+          rollup.attempts = (rollup.attempts ?? 0) + 1;
+          if (rollup.attempts >= MAX_WRITE_ATTEMPTS) this.dropped(rollup.requests);
+          else this.restore(rollup);
+        }
         this.logger.warn({ msg: 'traffic rollups not written yet', rows: rest.length, err: (error as Error).message });
         return;
       }
     }
-    this.metrics.increment('traffic_rollup_rows_written_total', 'Traffic rollup rows added into', {}, batch.length);
   }
 
   private async upsert(manager: EntityManager, r: TrafficRollup): Promise<void> {
