@@ -5,7 +5,13 @@ import { TrafficRollupEntity } from '../../src/predictions/entities/traffic-roll
 import type { TrafficStatsDto } from '../../src/predictions/dto/traffic-stats.dto';
 import { PredictionLogService } from '../../src/predictions/prediction-log.service';
 import { minuteOf } from '../../src/predictions/traffic-rollup';
-import { ROLLUP_RETENTION_MINUTES, TrafficRollupService } from '../../src/predictions/traffic-rollup.service';
+import {
+  MAX_PENDING_ROLLUPS,
+  ROLLUP_RETENTION_MINUTES,
+  TrafficRollupService,
+} from '../../src/predictions/traffic-rollup.service';
+import { MetricsService } from '../../src/metrics/metrics.service';
+import { sampleValue } from '../support/metrics-text';
 import { mlpModel } from '../support/onnx-models';
 import {
   createModel,
@@ -125,6 +131,43 @@ for (const engine of testEngines()) {
         4,
       );
       assert.deepEqual(served(await stats(http, model)), expected, 'from the table, once');
+    });
+
+    it('at most MAX_PENDING_ROLLUPS keys wait in memory, and rows 3 flushes failed to write are dropped, counted', async () => {
+      const metrics = t.app.get(MetricsService);
+      const droppedSoFar = async () =>
+        sampleValue(await metrics.render(), 'modelforge_traffic_rollup_dropped_total') ?? 0;
+      const before = await droppedSoFar();
+      // An instance of its own (no timers), on this app's table and metrics.
+      const service = new TrafficRollupService(t.dataSource.getRepository(TrafficRollupEntity), t.config, metrics);
+      const failed = (model: string) => ({
+        model,
+        version: 1,
+        role: 'served' as const,
+        status: 'not_found',
+        latencyMs: 0,
+        agrees: null,
+        maxRelDiff: null,
+        at: new Date(),
+      });
+      for (let i = 0; i < MAX_PENDING_ROLLUPS; i++) service.record(failed(`cap-${i}`));
+      service.record(failed('cap-0')); // a key already waiting is still counted
+      service.record(failed('cap-new'));
+      assert.equal((await droppedSoFar()) - before, 1);
+      const since = minuteOf(Date.now()) - 1;
+      assert.deepEqual(
+        (await service.window('cap-0', since)).map((r) => r.requests),
+        [2],
+      );
+      assert.deepEqual(await service.window('cap-new', since), []);
+      await t.dataSource.query('ALTER TABLE traffic_rollups RENAME TO traffic_rollups_away');
+      try {
+        for (let i = 0; i < 3; i++) await service.flush();
+      } finally {
+        await t.dataSource.query('ALTER TABLE traffic_rollups_away RENAME TO traffic_rollups');
+      }
+      assert.equal((await droppedSoFar()) - before, 1 + MAX_PENDING_ROLLUPS + 1);
+      assert.deepEqual(await service.window('cap-0', since), [], 'no longer in memory');
     });
 
     it('deleting a model removes its rollups, in memory and in the table', async () => {
