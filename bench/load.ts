@@ -30,7 +30,8 @@ export function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-function parseServerTiming(header: string | string[] | undefined, into: Map<string, number>): void {
+/** Adds each `name;dur=ms` of a Server-Timing header to `into`. */
+export function parseServerTiming(header: string | string[] | undefined, into: Map<string, number>): void {
   if (typeof header !== 'string') return;
   for (const part of header.split(',')) {
     const [name, dur] = part.trim().split(';dur=');

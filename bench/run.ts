@@ -7,7 +7,7 @@
  * Environment: BENCH_DURATION_MS (per cell, default 4000), BENCH_RSS_REQUESTS (default 50,000),
  * BENCH_BATCHING=off skips the batching rows (on by default: a refused PATCH fails the run),
  * BENCH_ONLY=throughput stops after the throughput, cache and memory tables; plus each part's own
- * (BENCH_IPC_*, BENCH_JOBS_*, BENCH_BODIES_*, BENCH_AUTH_*, BENCH_CACHE_*).
+ * (BENCH_IPC_*, BENCH_JOBS_*, BENCH_BODIES_*, BENCH_AUTH_*, BENCH_CACHE_*, BENCH_REPLICAS_*, BENCH_RELEASE_*).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +20,8 @@ import { benchIpc } from './ipc';
 import { benchJobs, jobTargets } from './jobs';
 import { benchOip } from './oip';
 import { benchRateLimits } from './rate-limits';
+import { benchRelease } from './release';
+import { benchReplicas } from './replicas';
 import { LoadResult, runLoad } from './load';
 import { AUTH_HEADER, GcModelForge, scrapeSum, startModelForge, startModelForgeWithGc } from './processes';
 import { Target, fmt, row, targetLines } from './targets';
@@ -187,7 +189,11 @@ async function main(): Promise<void> {
     console.log(`${(await benchRateLimits()).join('\n')}\n`);
     console.log(`${(await benchCacheStores()).join('\n')}\n`);
     console.log(`${await benchAuth()}\n`);
+    console.log(`${(await benchReplicas()).join('\n')}\n`);
     console.log(`${(await benchArtifacts()).join('\n')}\n`);
+    const release = await benchRelease();
+    console.log(`${release.lines.join('\n')}\n`);
+    targets.push(...release.targets);
   }
   console.log(targetLines(targets).join('\n'));
   console.log(`\nWhole run: ${fmt((performance.now() - started) / 1000, 0)} s.`);

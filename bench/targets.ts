@@ -22,7 +22,7 @@ export function verdict(met: boolean | undefined): string {
 
 export function targetLines(targets: Target[]): string[] {
   return [
-    '## Targets (issues 10 and 12), both sides measured in this run',
+    '## Targets (issues 10, 12 and 13), both sides measured in this run',
     '',
     row(['target', 'both sides', 'measured', 'goal', 'result']),
     row(['---', '---', '---:', '---', '---']),

@@ -12,7 +12,7 @@ import { attr, DataType, encodeModel, floatInitializer, graph, node, tensorInfo 
 export const IRIS_SPECIES = ['setosa', 'versicolor', 'virginica'] as const;
 
 /**
- * iris.onnx: x float32 [batch, 4] (sepal length, sepal width, petal length, petal width, in cm)
+ * iris.onnx (and iris-v2.onnx, see irisV2Model): x float32 [batch, 4] (sepal length, sepal width, petal length, petal width, in cm)
  * -> logits = Gemm(x, W, b, transB=1) -> label = ArgMax(logits) int64 [batch] and
  * probabilities = Softmax(logits) float32 [batch, 3].
  *
@@ -21,6 +21,26 @@ export const IRIS_SPECIES = ['setosa', 'versicolor', 'virginica'] as const;
  * shorter than 2.5 cm says setosa, a petal wider than 1.75 cm virginica, anything else versicolor.
  */
 export function irisModel(): Buffer {
+  return irisClassifier(
+    1.75,
+    'Iris species from sepal and petal sizes (cm); hand-set weights, see scripts/example-models.ts',
+  );
+}
+
+/**
+ * iris-v2.onnx: the candidate of README's "Releasing a new version", the same signature with the
+ * versicolor/virginica boundary moved from a petal width of 1.75 cm to 1.6 cm, so the two versions
+ * agree on most flowers and disagree on some (what a shadow comparison is for).
+ */
+export function irisV2Model(): Buffer {
+  return irisClassifier(
+    1.6,
+    'Iris species from sepal and petal sizes (cm), version 2: virginica from a petal width of 1.6 cm; hand-set weights',
+  );
+}
+
+/** The iris classifier with virginica's logit 4 * (petal width - virginicaWidth). */
+function irisClassifier(virginicaWidth: number, docString: string): Buffer {
   // prettier-ignore
   const weights = [
     0, 0, -2, 0, // setosa
@@ -29,7 +49,7 @@ export function irisModel(): Buffer {
   ];
   return encodeModel({
     producerName: 'modelforge-examples',
-    docString: 'Iris species from sepal and petal sizes (cm); hand-set weights, see scripts/example-models.ts',
+    docString,
     graph: graph({
       name: 'iris',
       inputs: [tensorInfo('x', DataType.FLOAT, ['batch', 4])],
@@ -37,7 +57,7 @@ export function irisModel(): Buffer {
         tensorInfo('label', DataType.INT64, ['batch']),
         tensorInfo('probabilities', DataType.FLOAT, ['batch', 3]),
       ],
-      initializers: [floatInitializer('W', [3, 4], weights), floatInitializer('b', [3], [5, 0, -7])],
+      initializers: [floatInitializer('W', [3, 4], weights), floatInitializer('b', [3], [5, 0, -4 * virginicaWidth])],
       nodes: [
         node('Gemm', ['x', 'W', 'b'], ['logits'], [attr.int('transB', 1)]),
         node('ArgMax', ['logits'], ['label'], [attr.int('axis', 1), attr.int('keepdims', 0)]),
@@ -70,7 +90,7 @@ export const IRIS_INFER_HEADER_LENGTH = Buffer.byteLength(IRIS_INFER_HEADER);
 
 /** Every example file by its name. */
 export function exampleModels(): Record<string, Buffer> {
-  return { 'iris.onnx': irisModel(), 'iris-infer.bin': irisInferBody() };
+  return { 'iris.onnx': irisModel(), 'iris-v2.onnx': irisV2Model(), 'iris-infer.bin': irisInferBody() };
 }
 
 function main(folder: string): void {

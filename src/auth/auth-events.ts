@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import Redis from 'ioredis';
-import { withTimeout } from '../common/timeout';
+import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { RedisBroadcast } from '../common/redis-broadcast';
 
 /** Credential changes every replica must apply at once (drop cached keys, users, sessions). */
 export type AuthEvent =
@@ -37,55 +35,24 @@ export class LocalAuthEvents extends AuthEvents {
   }
 }
 
-/** How long the start waits for the subscription, and a publish for Redis. */
-const REDIS_WAIT_MS = 2_000;
-const OUTAGE_LOG_INTERVAL_MS = 30_000;
-
+/**
+ * Credential changes over a Redis channel (RedisBroadcast): applied here at once, then heard by
+ * every other replica. After the subscription reconnects, everything cached is dropped (`flush`).
+ */
 export class RedisAuthEvents extends AuthEvents implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('AuthEvents');
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
-  /** Marks this replica's own messages, which it has already applied. */
-  private readonly origin = randomUUID();
-  private subscribedOnce = false;
-  private readonly subscribed: Promise<unknown>;
-  private lastOutageLog = 0;
+  private readonly broadcast: RedisBroadcast<AuthEvent>;
 
-  constructor(
-    url: string,
-    private readonly channel: string,
-  ) {
+  constructor(url: string, channel: string) {
     super();
-    const options = { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true };
-    this.publisher = new Redis(url, options);
-    this.subscriber = new Redis(url, options);
-    for (const client of [this.publisher, this.subscriber]) {
-      client.on('error', (error: Error) => this.outage('Redis error on auth events', error));
-    }
-    this.subscribed = this.subscriber
-      .subscribe(this.channel)
-      .catch((error: Error) =>
-        this.outage('Cannot subscribe to auth events yet (Redis resubscribes when back)', error),
-      );
-    // Messages sent while the subscription was down are lost: after a reconnect, drop every cache.
-    this.subscriber.on('ready', () => {
-      if (this.subscribedOnce) this.deliver({ type: 'flush' });
-      this.subscribedOnce = true;
-    });
-    this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      try {
-        const parsed = JSON.parse(message) as { origin: string; event: AuthEvent };
-        if (parsed.origin !== this.origin) this.deliver(parsed.event);
-      } catch {
-        this.logger.warn('Ignored a malformed auth event');
-      }
+    this.broadcast = new RedisBroadcast<AuthEvent>(url, channel, 'auth events', {
+      message: (event) => this.deliver(event),
+      resubscribed: () => this.deliver({ type: 'flush' }),
     });
   }
 
-  /** Serving starts once this replica hears changes (or after REDIS_WAIT_MS if Redis is down). */
+  /** Serving starts once this replica hears changes (or after a short wait if Redis is down). */
   async onModuleInit(): Promise<void> {
-    await Promise.race([this.subscribed, new Promise((resolve) => setTimeout(resolve, REDIS_WAIT_MS).unref())]);
+    await this.broadcast.ready();
   }
 
   /**
@@ -94,28 +61,10 @@ export class RedisAuthEvents extends AuthEvents implements OnModuleInit, OnModul
    */
   async publish(event: AuthEvent): Promise<void> {
     this.deliver(event);
-    const message = JSON.stringify({ origin: this.origin, event });
-    try {
-      await withTimeout(
-        this.publisher.publish(this.channel, message),
-        REDIS_WAIT_MS,
-        () => new Error('publish timed out'),
-      );
-    } catch (error) {
-      this.outage('Could not announce an auth change; other replicas apply it within 60 s', error as Error);
-    }
-  }
-
-  /** Logs a Redis problem at most once per interval (reconnect attempts would flood the log). */
-  private outage(msg: string, error: Error): void {
-    const now = Date.now();
-    if (now - this.lastOutageLog < OUTAGE_LOG_INTERVAL_MS) return;
-    this.lastOutageLog = now;
-    this.logger.warn({ msg, err: error.message });
+    await this.broadcast.publish(event, 'Could not announce an auth change; other replicas apply it within 60 s');
   }
 
   onModuleDestroy(): void {
-    this.subscriber.disconnect();
-    this.publisher.disconnect();
+    this.broadcast.close();
   }
 }

@@ -93,10 +93,13 @@ export class PredictionCacheService implements OnApplicationShutdown {
 
   /**
    * A registry write: a deleted model's generation is dropped, a change of what a prediction may
-   * answer starts a new one. Awaited by the write, so its response follows the change.
+   * answer starts a new one. Awaited by the write, so its response follows the change. A write
+   * heard from another replica is skipped: the generation lives in the Redis both share (a replica
+   * hears others only through Redis), and the writer already moved it.
    */
   @OnEvent(MODEL_CHANGED)
   async onModelChanged(event: ModelChangedEvent): Promise<void> {
+    if (event.fromReplica) return;
     if (event.kind === 'deleted') await this.forget(event.model);
     else if (event.servingChanged) await this.invalidate(event.model);
   }

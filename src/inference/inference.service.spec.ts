@@ -120,6 +120,7 @@ class Engine {
   readonly errors: unknown[] = [];
   readonly restarts: unknown[] = [];
   readonly batches: unknown[] = [];
+  readonly droppedCopies: string[] = [];
   service!: InferenceService;
   moduleRef!: TestingModule;
 
@@ -143,7 +144,13 @@ class Engine {
       providers: [
         InferenceService,
         provideFake(AppConfig, nested(settings)),
-        provideFake(ArtifactStore, { localPath: (key: string) => Promise.resolve(`/artifacts/${key}`) }),
+        provideFake(ArtifactStore, {
+          localPath: (key: string) => Promise.resolve(`/artifacts/${key}`),
+          dropLocalCopy: (sha256: string) => {
+            engine.droppedCopies.push(sha256);
+            return Promise.resolve();
+          },
+        }),
         { provide: InferencePool, useValue: engine.pool },
       ],
     }).compile();
@@ -457,6 +464,20 @@ describe('InferenceService: loaded models', () => {
     e.pool.answer(e.pool.next(), {});
     await flush();
     assert.equal(e.service.isLoaded('sha-m'), false);
+    e.assertIdle();
+  });
+
+  it('model.changed: released artifacts are unloaded; local copies dropped only for another replica’s write', async (t) => {
+    const e = await Engine.start(t);
+    const event = { model: 'm', kind: 'version-deleted' as const, servingChanged: true, released: ['sha-x'] };
+    for (const fromReplica of [undefined, true] as const) {
+      const changed = e.follow(e.service.onModelChanged({ ...event, fromReplica }));
+      await flush();
+      for (const send of e.pool.pending()) e.pool.answer(send, {});
+      await flush();
+      succeeded(changed);
+    }
+    assert.deepEqual(e.droppedCopies, ['sha-x'], 'the writer’s store already removed its own copy');
     e.assertIdle();
   });
 

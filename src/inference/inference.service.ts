@@ -161,12 +161,16 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     await this.broadcast((index) => this.pool.send(index, { type: 'unload', sha256 }));
   }
 
-  /** A registry write left artifacts that no version uses: their sessions go. */
+  /**
+   * A registry write left artifacts that no version uses: their sessions go, and on the other
+   * replicas (the writer's store removes its own) the local copy of a remote store's file too.
+   */
   @OnEvent(MODEL_CHANGED)
   async onModelChanged(event: ModelChangedEvent): Promise<void> {
     for (const sha256 of event.released) {
       try {
         await this.unload(sha256);
+        if (event.fromReplica) await this.store.dropLocalCopy(sha256);
       } catch (error) {
         this.logger.warn({ msg: 'could not unload a released model', sha256, err: (error as Error).message });
       }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
-import { EventEmitterModule } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { AuthModule } from '../auth/auth.module';
+import { AppConfig } from '../config/app-config';
 import { InferenceModule } from '../inference/inference.module';
 import { StorageModule } from '../storage/storage.module';
 import { Clock, SystemClock } from '../common/clock';
 import { StagingSweeper } from '../storage/staging-sweep';
 import { AliasesService } from './aliases.service';
-import { ModelEvents } from './model-events';
+import { LocalModelEvents, ModelEvents, RedisModelEvents } from './model-events';
 import { ModelPreloader } from './model-preloader';
 import { ModelUploadService } from './model-upload.service';
 import { ModelVersionRepository } from './model-version.repository';
@@ -23,7 +24,8 @@ import { VersionCleanupService } from './version-cleanup.service';
  * models and versions, uploads, version resolution, and the preloading of ready versions at start.
  * Other features get ServableVersionsService (the read model ServableVersion) and react to
  * `model.changed`, which the registry publishes after each write through the event emitter it
- * brings (its listeners anywhere in the application are found by discovery). AuthModule gives it
+ * brings (its listeners anywhere in the application are found by discovery), and with REDIS_URL
+ * to every other replica too. AuthModule gives it
  * the audit trail (AuthModule imports nothing of the registry).
  */
 @Module({
@@ -31,7 +33,14 @@ import { VersionCleanupService } from './version-cleanup.service';
   providers: [
     ModelRepository,
     ModelVersionRepository,
-    ModelEvents,
+    {
+      provide: ModelEvents,
+      inject: [EventEmitter2, AppConfig],
+      useFactory: (emitter: EventEmitter2, config: AppConfig): ModelEvents =>
+        config.redis.url
+          ? new RedisModelEvents(emitter, config.redis.url, `${config.redis.keyPrefix}:model-events`)
+          : new LocalModelEvents(emitter),
+    },
     ModelsService,
     ModelVersionsService,
     AliasesService,

@@ -65,4 +65,16 @@ describe('ServableVersionCache', () => {
     assert.equal(cache.get('iris', 3, 'e2'), undefined);
     assert.ok(cache.get('iris2', undefined, 'e1'));
   });
+
+  it('forgets a change heard from another replica like its own, and everything on a resync', () => {
+    const cache = new ServableVersionCache({ now: () => 0 });
+    cache.set('iris', undefined, 'e1', servable('iris'));
+    cache.set('iris2', undefined, 'e1', servable('iris2'));
+    cache.set('iris3', 2, 'e1', servable('iris3', 2));
+    cache.onModelChanged({ ...changed('iris', true), fromReplica: true });
+    assert.equal(cache.get('iris', undefined, 'e1'), undefined);
+    assert.ok(cache.get('iris2', undefined, 'e1'));
+    cache.clear();
+    assert.equal(cache.size, 0);
+  });
 });

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { LRUCache } from 'lru-cache';
 import { Clock } from '../common/clock';
-import { MODEL_CHANGED, ModelChangedEvent } from './model-events';
+import { MODEL_CHANGED, MODELS_RESYNC, ModelChangedEvent } from './model-events';
 import type { ServableVersion } from './servable-version';
 import type { VersionRef } from './version-ref';
 
@@ -14,8 +14,9 @@ export const RESOLVE_CACHE_MAX_ENTRIES = 10_000;
 
 /**
  * Short-lived memory of which version a prediction for (model, version or latest) runs on, so the
- * hot path does not query the database on every request. A change of the model in this process
- * (`model.changed`) forgets its entries; elsewhere, its new cache generation makes them unreachable.
+ * hot path does not query the database on every request. A change of the model (`model.changed`,
+ * made here or heard from another replica over Redis) forgets its entries; its new cache
+ * generation also makes them unreachable, should a message be lost.
  */
 @Injectable()
 export class ServableVersionCache {
@@ -47,6 +48,12 @@ export class ServableVersionCache {
   @OnEvent(MODEL_CHANGED)
   onModelChanged(event: ModelChangedEvent): void {
     if (event.servingChanged) this.invalidate(event.model);
+  }
+
+  /** Messages may have been missed while Redis was away: nothing remembered is trusted. */
+  @OnEvent(MODELS_RESYNC)
+  clear(): void {
+    this.entries.clear();
   }
 
   get size(): number {

@@ -86,8 +86,12 @@ export class ArtifactCache {
   }
 
   /** Deletes the file of this sha256 (its bytes left the store). */
-  forget(sha256: string): void {
-    if (!this.files.delete(sha256)) void fs.promises.rm(this.pathOf(sha256), { force: true }).catch(() => undefined);
+  async forget(sha256: string): Promise<void> {
+    // delete() also disposes (an rm not awaited); this rm is the one the caller waits for.
+    this.files.delete(sha256);
+    await fs.promises.rm(this.pathOf(sha256), { force: true }).catch((error: Error) => {
+      this.logger.warn({ msg: 'could not delete a cached artifact', sha256, err: error.message });
+    });
   }
 
   private async download(sha256: string, fetch: () => Promise<Readable>): Promise<string> {

@@ -30,6 +30,11 @@ export abstract class ArtifactStore {
   abstract exists(key: string): Promise<boolean>;
   /** Removes the bytes under `key`; a missing key is not an error. */
   abstract remove(key: string): Promise<void>;
+  /**
+   * Forgets this process's local copy of bytes another replica removed from the store. A store
+   * whose files are the local copies (the local store) has nothing to do.
+   */
+  async dropLocalCopy(_sha256: string): Promise<void> {}
   /** Resolves when the store can be used now; rejects with the reason otherwise (readiness). */
   abstract probe(): Promise<void>;
 }

@@ -118,6 +118,24 @@ describe('S3ArtifactStore', () => {
     }
   });
 
+  it('drops its local copy of a file another replica removed, and downloads nothing it no longer has', async () => {
+    const writer = await openStore();
+    const bytes = bytesOf(4000, 23);
+    const key = await writer.store.commit(await writer.store.stage(Readable.from([bytes]), 10_000));
+    const reader = await openStore({}, writer.bucket);
+    try {
+      const copy = await reader.store.localPath(key);
+      assert.deepEqual(fs.readFileSync(copy), bytes);
+      await writer.store.remove(key);
+      await reader.store.dropLocalCopy(sha256(bytes));
+      assert.equal(fs.existsSync(copy), false, 'the copy is deleted when dropLocalCopy resolves');
+      await assert.rejects(reader.store.localPath(key), 'the bytes are gone from the store too');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
   it('indexes the files a previous start downloaded instead of downloading them again', async () => {
     const first = await openStore();
     const bytes = bytesOf(5000, 21);

@@ -162,8 +162,12 @@ export class S3ArtifactStore extends ArtifactStore implements OnModuleDestroy {
     } catch (error) {
       throw this.unavailable('delete', error);
     } finally {
-      this.cache.forget(sha256OfKey(key));
+      await this.cache.forget(sha256OfKey(key));
     }
+  }
+
+  override async dropLocalCopy(sha256: string): Promise<void> {
+    await this.cache.forget(sha256);
   }
 
   async probe(): Promise<void> {

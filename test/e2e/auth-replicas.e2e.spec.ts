@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Redis from 'ioredis';
 import { createUser, login, refresh, refreshCookieOf } from '../support/auth-helpers';
 import { TEST_JWT_SECRET } from '../support/credentials';
 import { redisPrefix } from '../support/job-helpers';
 import { testEngines } from '../support/postgres';
-import { redisTestUrl } from '../support/redis-server';
+import { dropRedisKeys, redisTestUrl } from '../support/redis-server';
 import { anonymous, authed, startTestApp, TestApp } from '../support/test-app';
 import { waitFor } from '../support/wait-for';
 
@@ -32,10 +31,7 @@ for (const engine of testEngines()) {
     after(async () => {
       await b?.close();
       await a?.close();
-      const redis = new Redis(redisTestUrl());
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-      redis.disconnect();
+      await dropRedisKeys(prefix);
     });
 
     /** GET /api/v1/auth/me on B with the token: its status and the role B sees. */

@@ -99,6 +99,28 @@ describe('the service process', () => {
     assert.match(service.stdout(), /shutdown complete/);
   });
 
+  it('keeps serving new requests and connections during the drain while readiness says 503', async () => {
+    // A drain far longer than the test: everything below happens inside it, however slow the machine.
+    service = await spawnService({ SHUTDOWN_DRAIN_MS: '600000' });
+    service.child.kill('SIGTERM');
+    await waitFor(async () => (await fetch(`${service?.baseUrl}/health/ready`)).status === 503, {
+      what: 'readiness to answer 503 after SIGTERM',
+    });
+    // A load balancer that has not yet seen the 503 still sends traffic: it is served, on new connections too.
+    const created = await fetch(`${service.baseUrl}/api/v1/models`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}`, 'Content-Type': 'application/json', Connection: 'close' },
+      body: JSON.stringify({ name: 'during-drain' }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const listed = await fetch(`${service.baseUrl}/api/v1/models`, {
+      headers: { Authorization: `Bearer ${TEST_ADMIN_KEY}` },
+    });
+    assert.equal(listed.status, 200);
+    assert.equal((await fetch(`${service.baseUrl}/health/live`)).status, 200, 'liveness stays 200: no restart');
+    assert.equal(service.child.exitCode, null);
+  });
+
   it('exits within the grace period even when a request never finishes', async () => {
     service = await spawnService({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_GRACE_MS: '1000' });
     const stuck = await startInFlightPost(service.baseUrl, JSON.stringify({ name: 'stuck' }));

@@ -1,11 +1,23 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
+import Redis from 'ioredis';
 import { freePort } from './service-process';
 import { waitFor } from './wait-for';
 
 /** The shared Redis of the test environment (CI may point REDIS_TEST_URL elsewhere). */
 export function redisTestUrl(): string {
   return process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+}
+
+/** Removes every key under `prefix:` from the test Redis (what a spec's replicas left there). */
+export async function dropRedisKeys(prefix: string, url = redisTestUrl()): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** True when a Redis answers PING on host:port within the timeout. */

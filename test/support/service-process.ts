@@ -42,6 +42,8 @@ export interface SpawnOptions {
    * of a fresh one; `stop()` then leaves it in place for its owner to remove.
    */
   dataDir?: string;
+  /** Listen on this port (a previous service's, to restart behind the same address) instead of a free one. */
+  port?: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export async function spawnService(
   given: SpawnOptions | boolean = {},
 ): Promise<ServiceProcess> {
   const options: SpawnOptions = typeof given === 'boolean' ? { waitReady: given } : given;
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'modelforge-proc-'));
   let out = '';
