@@ -162,8 +162,10 @@ export class TrafficRollupService implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * A deleted model's rollups go, here and in the table. Another replica's minutes not flushed when
-   * the model went (one flush interval at most) may still land; retention removes them.
+   * A deleted model's rollups go, here and in the table. With REDIS_URL every replica hears the
+   * delete and does the same, so only requests it records after hearing it (in flight then) may
+   * still land; without Redis, another replica's minutes not flushed then (one flush interval) may.
+   * Retention removes what lands.
    */
   @OnEvent(MODEL_CHANGED)
   async onModelChanged(event: ModelChangedEvent): Promise<void> {
