@@ -9,6 +9,7 @@ import { PredictionProtocol1764180000000 } from './1764180000000-PredictionProto
 import { VersionLifecycle1764190000000 } from './1764190000000-VersionLifecycle';
 import { TrafficPolicy1764200000000 } from './1764200000000-TrafficPolicy';
 import { ShadowPredictions1764210000000 } from './1764210000000-ShadowPredictions';
+import { TrafficRollups1764220000000 } from './1764220000000-TrafficRollups';
 
 /** Every migration in order. A new migration is added here as well as in its own file. */
 export const ALL_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const ALL_MIGRATIONS = [
   VersionLifecycle1764190000000,
   TrafficPolicy1764200000000,
   ShadowPredictions1764210000000,
+  TrafficRollups1764220000000,
 ];

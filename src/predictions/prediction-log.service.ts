@@ -11,6 +11,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ListPredictionsQueryDto, PredictionLogDto } from './dto/prediction-log.dto';
 import { PredictionEntity } from './entities/prediction.entity';
+import { TrafficRollupService } from './traffic-rollup.service';
 
 /** A row to log; `role` defaults to `served`, the shadow columns to null, `id` to a new UUID. */
 export type PredictionLogRow = Omit<PredictionEntity, 'id' | 'createdAt' | ShadowColumns> &
@@ -46,6 +47,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
     @InjectRepository(PredictionEntity) private readonly rows: Repository<PredictionEntity>,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly rollups: TrafficRollupService,
   ) {}
 
   onModuleInit(): void {
@@ -67,10 +69,22 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
 
   /**
    * Queues one row (subject to sampling); never throws, never waits for the database. Returns the
-   * row's id (a shadow row links to it), also when the row is not kept.
+   * row's id (a shadow row links to it), also when the row is not kept. Every row, sampled or not,
+   * is counted in the traffic rollups first.
    */
   record(row: PredictionLogRow): string {
     const id = row.id ?? randomUUID();
+    const createdAt = row.createdAt ?? new Date();
+    this.rollups.record({
+      model: row.model,
+      version: row.version,
+      role: row.role ?? 'served',
+      status: row.status,
+      latencyMs: row.latencyMs,
+      agrees: row.agrees ?? null,
+      maxRelDiff: row.maxRelDiff ?? null,
+      at: createdAt,
+    });
     const { sampleRate, maxBuffer, batchSize } = this.config.predictionLog;
     if (sampleRate < 1 && Math.random() >= sampleRate) return id;
     if (this.buffer.length >= maxBuffer) {
@@ -79,7 +93,7 @@ export class PredictionLogService implements OnModuleInit, OnApplicationBootstra
     }
     if (row.inputs) row.inputs = row.inputs.slice(0, MAX_PAYLOAD_CHARS);
     if (row.outputs) row.outputs = row.outputs.slice(0, MAX_PAYLOAD_CHARS);
-    this.buffer.push({ ...row, id, createdAt: row.createdAt ?? new Date() });
+    this.buffer.push({ ...row, id, createdAt });
     // Not awaited: recording never waits for the database (flush logs what it drops).
     if (this.buffer.length >= batchSize) setImmediate(() => void this.flush());
     return id;

@@ -6,6 +6,7 @@ import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { CacheStatsController } from './cache-stats.controller';
 import { PredictionEntity } from './entities/prediction.entity';
+import { TrafficRollupEntity } from './entities/traffic-rollup.entity';
 import { PredictionCacheInterceptor } from './prediction-cache.interceptor';
 import { PredictionLogService } from './prediction-log.service';
 import { PredictionMetrics } from './prediction-metrics';
@@ -13,12 +14,19 @@ import { PredictionResponseInterceptor } from './prediction-response.interceptor
 import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
 import { ShadowService } from './shadow.service';
+import { TrafficRollupService } from './traffic-rollup.service';
 import { TrafficStatsController } from './traffic-stats.controller';
 import { TrafficStatsService } from './traffic-stats.service';
 
 /** POST /api/v1/predictions and the prediction log: an HTTP API feature, absent from a worker. */
 @Module({
-  imports: [ModelsModule, InferenceModule, CacheModule, MetricsModule, TypeOrmModule.forFeature([PredictionEntity])],
+  imports: [
+    ModelsModule,
+    InferenceModule,
+    CacheModule,
+    MetricsModule,
+    TypeOrmModule.forFeature([PredictionEntity, TrafficRollupEntity]),
+  ],
   controllers: [PredictionsController, CacheStatsController, TrafficStatsController],
   providers: [
     PredictionsService,
@@ -27,6 +35,7 @@ import { TrafficStatsService } from './traffic-stats.service';
     PredictionCacheInterceptor,
     PredictionResponseInterceptor,
     ShadowService,
+    TrafficRollupService,
     TrafficStatsService,
   ],
   // The Open Inference Protocol (src/oip) logs and counts its infers in the same log and metrics.

@@ -5,7 +5,7 @@ import { Caller, CurrentCaller } from '../auth/caller';
 import { ApiErrors } from '../common/api-errors.decorator';
 import { ModelNamePipe } from '../models/pipes';
 import { TrafficStatsDto, TrafficStatsQueryDto } from './dto/traffic-stats.dto';
-import { LATENCY_SAMPLE_ROWS, TrafficStatsService } from './traffic-stats.service';
+import { TrafficStatsService } from './traffic-stats.service';
 
 @ApiTags('models')
 @Controller('api/v1/models/:name/traffic/stats')
@@ -19,12 +19,14 @@ export class TrafficStatsController {
     operationId: 'getModelTrafficStats',
     summary: 'Per version: requests, errors and latency; per shadow: mirrored, dropped, errors and agreement',
     description:
-      'Computed from the prediction log over the last `minutes` (1 to 1440, default 60), so it covers every ' +
-      'replica, counts only logged rows (PREDICTION_LOG_SAMPLE_RATE) and sees a row once its replica flushed it ' +
-      '(PREDICTION_LOG_FLUSH_MS). `versions`: every version that answered requests of the model in the window, ' +
-      'pinned or picked by the traffic policy. Latency percentiles are nearest-rank over the newest ' +
-      `${LATENCY_SAMPLE_ROWS} answered requests of the window. \`shadows\`: the traffic policy's shadow runs ` +
-      '(see PUT .../traffic), with the share whose outputs agreed with the served ones. No payloads.',
+      'Computed from per-minute rollups that every replica adds its counts into, so it covers every replica and ' +
+      "every request (whatever PREDICTION_LOG_SAMPLE_RATE), and sees another replica's requests once it flushed " +
+      'them (PREDICTION_LOG_FLUSH_MS). The window is whole minutes: from the start of the minute `minutes` (1 to ' +
+      '1440, default 60) minutes ago, given as `since`, to now. `versions`: every version that answered requests ' +
+      'of the model in the window, pinned or picked by the traffic policy. Latency percentiles are nearest-rank ' +
+      'over every answered request of the window, from log-spaced histograms: within 4.9% of the exact value ' +
+      "from 0.05 ms to 120 s, within 0.05 ms below. `shadows`: the traffic policy's shadow runs (see PUT " +
+      '.../traffic), with the share whose outputs agreed with the served ones. No payloads.',
   })
   @ApiOkResponse({ type: TrafficStatsDto })
   @ApiErrors(400, 404)

@@ -6,6 +6,7 @@ import { loadEnvironment } from '../../src/config/environment';
 import { MetricsService } from '../../src/metrics/metrics.service';
 import { PredictionEntity } from '../../src/predictions/entities/prediction.entity';
 import { PredictionLogRow, PredictionLogService } from '../../src/predictions/prediction-log.service';
+import { TrafficRollupService } from '../../src/predictions/traffic-rollup.service';
 import { pairsModel } from '../support/job-helpers';
 import { mlpModel } from '../support/onnx-models';
 import { testEngines } from '../support/postgres';
@@ -115,7 +116,12 @@ for (const engine of testEngines()) {
     /** A PredictionLogService of this app's database and metrics, with its own configuration. */
     function logServiceWith(env: Record<string, string>): PredictionLogService {
       const config = new AppConfig(loadEnvironment({ NODE_ENV: 'test', ...env }));
-      return new PredictionLogService(t.dataSource.getRepository(PredictionEntity), config, t.app.get(MetricsService));
+      return new PredictionLogService(
+        t.dataSource.getRepository(PredictionEntity),
+        config,
+        t.app.get(MetricsService),
+        t.app.get(TrafficRollupService),
+      );
     }
 
     before(async () => {

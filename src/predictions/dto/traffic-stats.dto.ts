@@ -16,19 +16,24 @@ export class TrafficStatsQueryDto {
   minutes = DEFAULT_STATS_MINUTES;
 }
 
+const PERCENTILE =
+  'Milliseconds, nearest-rank, from a histogram with log-spaced buckets (ratio 1.1): within 4.9% of the exact ' +
+  'value from 0.05 ms to 120 s, within 0.05 ms below 0.05 ms, never outside the smallest and largest latency seen';
+
+/** Latency percentiles of a window (see latency-histogram.ts for the error bound). */
 export class LatencyPercentilesDto {
-  @ApiProperty({ description: 'Milliseconds' })
+  @ApiProperty({ description: PERCENTILE })
   p50: number;
 
-  @ApiProperty({ description: 'Milliseconds' })
+  @ApiProperty({ description: PERCENTILE })
   p95: number;
 
-  @ApiProperty({ description: 'Milliseconds' })
+  @ApiProperty({ description: PERCENTILE })
   p99: number;
 
   @ApiProperty({
     type: 'integer',
-    description: 'Answered requests the percentiles were computed from (the newest in the window, bounded)',
+    description: 'Answered requests the percentiles were computed from: all of the window',
   })
   sample: number;
 }
@@ -37,7 +42,10 @@ export class ServedVersionStatsDto {
   @ApiProperty({ type: 'integer' })
   version: number;
 
-  @ApiProperty({ type: 'integer', description: 'Requests this version answered or failed (logged rows)' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'Requests this version answered or failed (every request, logged or not)',
+  })
   requests: number;
 
   @ApiProperty({ type: 'integer', description: 'Of those, the ones that failed (any status but ok)' })
