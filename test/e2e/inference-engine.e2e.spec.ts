@@ -99,7 +99,8 @@ describe('inference engine', () => {
 
   describe('limits', () => {
     it('answers 504 when a run exceeds INFERENCE_TIMEOUT_MS', async () => {
-      const ctx = await withApp({ INFERENCE_TIMEOUT_MS: '100' }, { gated: GATED });
+      // The gate holds the run; 2 s leaves a busy machine time to hand it to the idle process first.
+      const ctx = await withApp({ INFERENCE_TIMEOUT_MS: '2000' }, { gated: GATED });
       const gate = await holdModelLoads(ctx.t, ctx.sha256.gated);
       try {
         const res = await ctx.predict('gated', gatedInput);
