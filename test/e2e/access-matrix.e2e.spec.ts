@@ -272,7 +272,7 @@ function expressRoutes(t: TestApp): { routes: string[]; mounts: string[] } {
 
 /** Routes served outside the OpenAPI document, each covered by its own test below. */
 const SWAGGER_UI_ROUTES = /^GET \/docs(-json|\/.*)?$/;
-const OUTSIDE_MOUNTS = ['/admin/queues', '/docs'];
+const OUTSIDE_MOUNTS = ['/admin/queues', '/docs', '/ui'];
 
 for (const engine of testEngines()) {
   describe(`access matrix (${engine})`, () => {
@@ -399,7 +399,7 @@ for (const engine of testEngines()) {
       );
     });
 
-    it('serves no route outside the document except Swagger UI and the queue dashboard', () => {
+    it('serves no route outside the document except Swagger UI, the queue dashboard and /ui', () => {
       const documented = new Set(endpoints(doc).map(({ method, path }) => `${method.toUpperCase()} ${path}`));
       const { routes, mounts } = expressRoutes(t);
       const undocumented = routes.filter((r) => !documented.has(r) && !SWAGGER_UI_ROUTES.test(r));
@@ -432,6 +432,23 @@ for (const engine of testEngines()) {
         }
       }
       assert.deepEqual(unread, []);
+    });
+
+    it('/ui serves the exported dashboard files only: no data, no other method, nothing outside it', async () => {
+      // The files hold no data (every call the pages make carries the user's credential), so /ui
+      // needs none; what it answers must never depend on one.
+      for (const path of ['/ui/api/v1/models', '/ui/v2/models/x', '/ui/%2e%2e/package.json', '/ui/..%2fpackage.json']) {
+        const res = await fetch(`${baseUrl}${path}`, { headers: { Authorization: `Bearer ${t.adminKey}` } });
+        const text = await res.text();
+        assert.equal(res.status, 404, `${path}: ${res.status} ${text.slice(0, 120)}`);
+        assert.doesNotMatch(text, /"dependencies"|"items"/, path);
+      }
+      const post = await fetch(`${baseUrl}/ui/`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(post.status, 404);
     });
 
     it('serves /docs and /docs-json to anyone, with or without a credential', async () => {
