@@ -1,6 +1,6 @@
 'use client';
 import { useState } from 'react';
-import { Pager } from '@/components/pager';
+import { PagedTable } from '@/components/data-table';
 import { DataState } from '@/components/states';
 import { api, type Page, query } from '@/lib/api';
 import { formatDate } from '@/lib/format';
@@ -45,35 +45,20 @@ export default function AuditPage() {
       </form>
       <DataState what="audit events" {...events} isEmpty={(p) => p.items.length === 0} empty="No audit events match.">
         {(page) => (
-          <>
-            <div className="table-wrap" tabIndex={0} role="region" aria-label="Audit events">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Actor</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Target</th>
-                    <th scope="col">Details</th>
-                    <th scope="col">Request</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((e) => (
-                    <tr key={e.id}>
-                      <td>{formatDate(e.at)}</td>
-                      <td>{e.actorName}</td>
-                      <td>{e.action}</td>
-                      <td>{e.target}</td>
-                      <td className="mono">{e.details ? JSON.stringify(e.details) : '—'}</td>
-                      <td className="mono">{e.requestId ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
-          </>
+          <PagedTable
+            label="Audit events"
+            page={page}
+            onSkip={setSkip}
+            rowKey={(e) => e.id}
+            columns={[
+              { header: 'When', cell: (e) => formatDate(e.at) },
+              { header: 'Actor', cell: (e) => e.actorName },
+              { header: 'Action', cell: (e) => e.action },
+              { header: 'Target', cell: (e) => e.target },
+              { header: 'Details', className: 'mono', cell: (e) => (e.details ? JSON.stringify(e.details) : '—') },
+              { header: 'Request', className: 'mono', cell: (e) => e.requestId ?? '—' },
+            ]}
+          />
         )}
       </DataState>
     </>

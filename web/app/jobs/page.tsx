@@ -1,6 +1,7 @@
 'use client';
 import { useState, type FormEvent } from 'react';
 import { Confirm } from '@/components/confirm';
+import { PagedTable } from '@/components/data-table';
 import { Pager } from '@/components/pager';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, canPredict, type Page, query } from '@/lib/api';
@@ -167,75 +168,83 @@ export default function JobsPage() {
       <DataState what="jobs" {...jobs} isEmpty={(p) => p.items.length === 0} empty="No jobs.">
         {(page) => (
           <>
-            <div className="table-wrap" tabIndex={0} role="region" aria-label="Jobs">
-              <table data-testid="jobs">
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Model</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Progress</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Finished</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((job) => (
-                    <tr key={job.id} data-job={job.id}>
-                      <td className="mono">{job.id.slice(0, 8)}</td>
-                      <td>
-                        {job.model}
-                        {job.version !== null ? ` v${job.version}` : ''}
-                      </td>
-                      <td>
-                        <span className={`badge ${job.status}`} data-testid="job-status">
-                          {job.status}
-                        </span>
-                        {job.error && <div className="error">{job.error}</div>}
-                      </td>
-                      <td>
-                        <progress
-                          max={100}
-                          value={job.progress.percent}
-                          aria-label={`Job ${job.id.slice(0, 8)} progress`}
-                        />
-                        <span data-testid="job-percent">{job.progress.percent}%</span> ({job.progress.done}/
-                        {job.progress.total})
-                      </td>
-                      <td>{formatDate(job.createdAt)}</td>
-                      <td>{formatDate(job.finishedAt)}</td>
-                      <td>
-                        {actor && (job.status === 'queued' || job.status === 'running') && (
-                          <button type="button" onClick={() => setCancelling(job)}>
-                            Cancel
+            <PagedTable
+              label="Jobs"
+              testId="jobs"
+              page={page}
+              onSkip={setSkip}
+              rowKey={(job) => job.id}
+              rowProps={(job) => ({ 'data-job': job.id })}
+              columns={[
+                { header: 'Job', className: 'mono', cell: (job) => job.id.slice(0, 8) },
+                {
+                  header: 'Model',
+                  cell: (job) => (
+                    <>
+                      {job.model}
+                      {job.version !== null ? ` v${job.version}` : ''}
+                    </>
+                  ),
+                },
+                {
+                  header: 'Status',
+                  cell: (job) => (
+                    <>
+                      <span className={`badge ${job.status}`} data-testid="job-status">
+                        {job.status}
+                      </span>
+                      {job.error && <div className="error">{job.error}</div>}
+                    </>
+                  ),
+                },
+                {
+                  header: 'Progress',
+                  cell: (job) => (
+                    <>
+                      <progress
+                        max={100}
+                        value={job.progress.percent}
+                        aria-label={`Job ${job.id.slice(0, 8)} progress`}
+                      />
+                      <span data-testid="job-percent">{job.progress.percent}%</span> ({job.progress.done}/
+                      {job.progress.total})
+                    </>
+                  ),
+                },
+                { header: 'Created', cell: (job) => formatDate(job.createdAt) },
+                { header: 'Finished', cell: (job) => formatDate(job.finishedAt) },
+                {
+                  header: 'Actions',
+                  cell: (job) => (
+                    <>
+                      {actor && (job.status === 'queued' || job.status === 'running') && (
+                        <button type="button" onClick={() => setCancelling(job)}>
+                          Cancel
+                        </button>
+                      )}
+                      {actor && (
+                        <>
+                          <button
+                            type="button"
+                            className="link"
+                            onClick={() => setOpen(open === job.id ? undefined : job.id)}
+                          >
+                            {open === job.id ? 'Hide results' : 'Results'}
                           </button>
-                        )}
-                        {actor && (
-                          <>
-                            <button
-                              type="button"
-                              className="link"
-                              onClick={() => setOpen(open === job.id ? undefined : job.id)}
-                            >
-                              {open === job.id ? 'Hide results' : 'Results'}
-                            </button>
-                            <button
-                              type="button"
-                              className="link"
-                              onClick={() => void downloadResults(job).catch(setError)}
-                            >
-                              Download NDJSON
-                            </button>
-                          </>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
+                          <button
+                            type="button"
+                            className="link"
+                            onClick={() => void downloadResults(job).catch(setError)}
+                          >
+                            Download NDJSON
+                          </button>
+                        </>
+                      )}
+                    </>
+                  ),
+                },
+              ]}
+            />
             {open && page.items.find((job) => job.id === open) && (
               <Results job={page.items.find((job) => job.id === open)!} />
             )}

@@ -1,7 +1,7 @@
 'use client';
 import { useState, type FormEvent } from 'react';
 import { Confirm } from '@/components/confirm';
-import { Pager } from '@/components/pager';
+import { PagedTable } from '@/components/data-table';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, type Page, query, type Role } from '@/lib/api';
 import { formatDate } from '@/lib/format';
@@ -148,52 +148,39 @@ export default function KeysPage() {
       {error && <ErrorBox error={error} />}
       <DataState what="keys" {...keys} isEmpty={(p) => p.items.length === 0} empty="No keys yet.">
         {(page) => (
-          <>
-            <div className="table-wrap" tabIndex={0} role="region" aria-label="API keys">
-              <table data-testid="keys">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Prefix</th>
-                    <th scope="col">Models</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">State</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((key) => (
-                    <tr key={key.id} data-key={key.name}>
-                      <td>{key.name}</td>
-                      <td>{key.role}</td>
-                      <td className="mono">{key.prefix}</td>
-                      <td>{key.models?.join(', ') ?? 'all'}</td>
-                      <td>{formatDate(key.createdAt)}</td>
-                      <td>{formatDate(key.expiresAt)}</td>
-                      <td>{formatDate(key.lastUsedAt)}</td>
-                      <td>
-                        {key.revokedAt ? (
-                          <span className="badge down">revoked {formatDate(key.revokedAt)}</span>
-                        ) : (
-                          <button
-                            type="button"
-                            className="danger"
-                            onClick={() => setRevoking(key)}
-                            aria-label={`Revoke key ${key.name}`}
-                          >
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
-          </>
+          <PagedTable
+            label="API keys"
+            testId="keys"
+            page={page}
+            onSkip={setSkip}
+            rowKey={(key) => key.id}
+            rowProps={(key) => ({ 'data-key': key.name })}
+            columns={[
+              { header: 'Name', cell: (key) => key.name },
+              { header: 'Role', cell: (key) => key.role },
+              { header: 'Prefix', className: 'mono', cell: (key) => key.prefix },
+              { header: 'Models', cell: (key) => key.models?.join(', ') ?? 'all' },
+              { header: 'Created', cell: (key) => formatDate(key.createdAt) },
+              { header: 'Expires', cell: (key) => formatDate(key.expiresAt) },
+              { header: 'Last used', cell: (key) => formatDate(key.lastUsedAt) },
+              {
+                header: 'State',
+                cell: (key) =>
+                  key.revokedAt ? (
+                    <span className="badge down">revoked {formatDate(key.revokedAt)}</span>
+                  ) : (
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() => setRevoking(key)}
+                      aria-label={`Revoke key ${key.name}`}
+                    >
+                      Revoke
+                    </button>
+                  ),
+              },
+            ]}
+          />
         )}
       </DataState>
       <CreateKey

@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { Suspense, useState } from 'react';
 import { Confirm } from '@/components/confirm';
+import { DataTable } from '@/components/data-table';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, canPredict, canWrite, type Page } from '@/lib/api';
 import { useSession } from '@/lib/auth';
@@ -45,70 +46,62 @@ function Versions({
 }) {
   if (versions.length === 0) return <p className="empty">No versions yet.</p>;
   return (
-    <div className="table-wrap" tabIndex={0} role="region" aria-label="Versions">
-      <table data-testid="versions">
-        <thead>
-          <tr>
-            <th scope="col">Version</th>
-            <th scope="col">Status</th>
-            <th scope="col">Size</th>
-            <th scope="col">sha256</th>
-            <th scope="col">Opset</th>
-            <th scope="col">Created</th>
-            <th scope="col">Signature</th>
-            <th scope="col">Metadata</th>
-            <th scope="col">Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {versions.map((v) => (
-            <tr key={v.version}>
-              <td>{v.version}</td>
-              <td>
-                <span className={`badge ${v.status}`}>{v.status}</span>
-              </td>
-              <td>{formatBytes(v.sizeBytes)}</td>
-              <td className="mono" title={v.sha256}>
-                {v.sha256.slice(0, 12)}…
-              </td>
-              <td>{v.opsetVersion ?? '—'}</td>
-              <td>{formatDate(v.createdAt)}</td>
-              <td>
-                <details>
-                  <summary>
-                    {v.inputs.length} in, {v.outputs.length} out
-                  </summary>
-                  <Signature title="Inputs" specs={v.inputs} />
-                  <Signature title="Outputs" specs={v.outputs} />
-                </details>
-              </td>
-              <td className="mono">
-                {v.metadata && Object.keys(v.metadata).length > 0
-                  ? Object.entries(v.metadata)
-                      .map(([key, value]) => `${key}=${value}`)
-                      .join(', ')
-                  : '—'}
-              </td>
-              <td>
-                {predictable && v.status === 'ready' && (
-                  <Link href={`/try/?name=${encodeURIComponent(model.name)}&version=${v.version}`}>Try it</Link>
-                )}{' '}
-                {writable && (
-                  <button
-                    type="button"
-                    className="link"
-                    onClick={() => onDelete(v.version)}
-                    aria-label={`Delete version ${v.version}`}
-                  >
-                    Delete
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Versions"
+      testId="versions"
+      rows={versions}
+      rowKey={(v) => v.version}
+      columns={[
+        { header: 'Version', cell: (v) => v.version },
+        { header: 'Status', cell: (v) => <span className={`badge ${v.status}`}>{v.status}</span> },
+        { header: 'Size', cell: (v) => formatBytes(v.sizeBytes) },
+        { header: 'sha256', className: 'mono', title: (v) => v.sha256, cell: (v) => `${v.sha256.slice(0, 12)}…` },
+        { header: 'Opset', cell: (v) => v.opsetVersion ?? '—' },
+        { header: 'Created', cell: (v) => formatDate(v.createdAt) },
+        {
+          header: 'Signature',
+          cell: (v) => (
+            <details>
+              <summary>
+                {v.inputs.length} in, {v.outputs.length} out
+              </summary>
+              <Signature title="Inputs" specs={v.inputs} />
+              <Signature title="Outputs" specs={v.outputs} />
+            </details>
+          ),
+        },
+        {
+          header: 'Metadata',
+          className: 'mono',
+          cell: (v) =>
+            v.metadata && Object.keys(v.metadata).length > 0
+              ? Object.entries(v.metadata)
+                  .map(([key, value]) => `${key}=${value}`)
+                  .join(', ')
+              : '—',
+        },
+        {
+          header: 'Actions',
+          cell: (v) => (
+            <>
+              {predictable && v.status === 'ready' && (
+                <Link href={`/try/?name=${encodeURIComponent(model.name)}&version=${v.version}`}>Try it</Link>
+              )}{' '}
+              {writable && (
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => onDelete(v.version)}
+                  aria-label={`Delete version ${v.version}`}
+                >
+                  Delete
+                </button>
+              )}
+            </>
+          ),
+        },
+      ]}
+    />
   );
 }
 

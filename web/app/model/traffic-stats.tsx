@@ -1,5 +1,6 @@
 'use client';
 import { useState } from 'react';
+import { DataTable } from '@/components/data-table';
 import { DataState } from '@/components/states';
 import { api } from '@/lib/api';
 import { formatDate } from '@/lib/format';
@@ -66,82 +67,66 @@ export function TrafficStatsView({ name }: { name: string }) {
               {s.versions.length === 0 ? (
                 <p className="empty">No requests in this window.</p>
               ) : (
-                <div className="table-wrap" tabIndex={0} role="region" aria-label="Requests and latency by version">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Version</th>
-                        <th scope="col">Requests</th>
-                        <th scope="col">Errors</th>
-                        <th scope="col">Latency p50 / p95 / p99</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {s.versions.map((v) => (
-                        <tr key={v.version}>
-                          <td>{v.version}</td>
-                          <td>
-                            <Bar value={v.requests} max={maxRequests} label={String(v.requests)} />
-                          </td>
-                          <td>
-                            <Bar value={v.errors} max={maxRequests} label={String(v.errors)} tone="danger" />
-                          </td>
-                          <td>
-                            {v.latencyMs ? (
-                              <Bar
-                                value={v.latencyMs.p99}
-                                max={maxLatency}
-                                label={`${v.latencyMs.p50.toFixed(1)} / ${v.latencyMs.p95.toFixed(1)} / ${v.latencyMs.p99.toFixed(1)} ms`}
-                              />
-                            ) : (
-                              '—'
-                            )}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  label="Requests and latency by version"
+                  rows={s.versions}
+                  rowKey={(v) => v.version}
+                  columns={[
+                    { header: 'Version', cell: (v) => v.version },
+                    {
+                      header: 'Requests',
+                      cell: (v) => <Bar value={v.requests} max={maxRequests} label={String(v.requests)} />,
+                    },
+                    {
+                      header: 'Errors',
+                      cell: (v) => <Bar value={v.errors} max={maxRequests} label={String(v.errors)} tone="danger" />,
+                    },
+                    {
+                      header: 'Latency p50 / p95 / p99',
+                      cell: (v) =>
+                        v.latencyMs ? (
+                          <Bar
+                            value={v.latencyMs.p99}
+                            max={maxLatency}
+                            label={`${v.latencyMs.p50.toFixed(1)} / ${v.latencyMs.p95.toFixed(1)} / ${v.latencyMs.p99.toFixed(1)} ms`}
+                          />
+                        ) : (
+                          '—'
+                        ),
+                    },
+                  ]}
+                />
               )}
               {s.shadows.length > 0 && (
-                <div className="table-wrap" tabIndex={0} role="region" aria-label="Shadow versions">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Shadow version</th>
-                        <th scope="col">Mirrored</th>
-                        <th scope="col">Dropped</th>
-                        <th scope="col">Errors</th>
-                        <th scope="col">Agreement</th>
-                        <th scope="col">Latency p50 / p99</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {s.shadows.map((v) => (
-                        <tr key={String(v.version)}>
-                          <td>{v.version ?? 'unresolved'}</td>
-                          <td>{v.mirrored}</td>
-                          <td>{v.dropped}</td>
-                          <td>{v.errors}</td>
-                          <td>
-                            {v.agreement === null ? (
-                              '—'
-                            ) : (
-                              <Bar
-                                value={v.agreement}
-                                max={1}
-                                label={`${(v.agreement * 100).toFixed(1)}% of ${v.compared}`}
-                              />
-                            )}
-                          </td>
-                          <td>
-                            {v.latencyMs ? `${v.latencyMs.p50.toFixed(1)} / ${v.latencyMs.p99.toFixed(1)} ms` : '—'}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <DataTable
+                  label="Shadow versions"
+                  rows={s.shadows}
+                  rowKey={(v) => String(v.version)}
+                  columns={[
+                    { header: 'Shadow version', cell: (v) => v.version ?? 'unresolved' },
+                    { header: 'Mirrored', cell: (v) => v.mirrored },
+                    { header: 'Dropped', cell: (v) => v.dropped },
+                    { header: 'Errors', cell: (v) => v.errors },
+                    {
+                      header: 'Agreement',
+                      cell: (v) =>
+                        v.agreement === null ? (
+                          '—'
+                        ) : (
+                          <Bar
+                            value={v.agreement}
+                            max={1}
+                            label={`${(v.agreement * 100).toFixed(1)}% of ${v.compared}`}
+                          />
+                        ),
+                    },
+                    {
+                      header: 'Latency p50 / p99',
+                      cell: (v) =>
+                        v.latencyMs ? `${v.latencyMs.p50.toFixed(1)} / ${v.latencyMs.p99.toFixed(1)} ms` : '—',
+                    },
+                  ]}
+                />
               )}
             </div>
           );

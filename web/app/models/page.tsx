@@ -1,7 +1,7 @@
 'use client';
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
-import { Pager } from '@/components/pager';
+import { PagedTable } from '@/components/data-table';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, canWrite, type Page, query } from '@/lib/api';
 import { useSession } from '@/lib/auth';
@@ -104,42 +104,30 @@ export default function ModelsPage() {
         empty={q || tag ? 'No model matches.' : 'No models yet.'}
       >
         {(page) => (
-          <>
-            <div className="table-wrap" tabIndex={0} role="region" aria-label="Models">
-              <table>
-                <caption className="skip">Models</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Latest</th>
-                    <th scope="col">Aliases</th>
-                    <th scope="col">Tags</th>
-                    <th scope="col">Description</th>
-                    <th scope="col">Updated</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((model) => (
-                    <tr key={model.id}>
-                      <td>
-                        <Link href={`/model/?name=${encodeURIComponent(model.name)}`}>{model.name}</Link>
-                      </td>
-                      <td>{model.latestVersion ?? '—'}</td>
-                      <td>
-                        {Object.entries(model.aliases)
-                          .map(([alias, version]) => `${alias}→${version}`)
-                          .join(', ') || '—'}
-                      </td>
-                      <td>{model.tags.join(', ') || '—'}</td>
-                      <td>{model.description || '—'}</td>
-                      <td>{formatDate(model.updatedAt)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
-          </>
+          <PagedTable
+            label="Models"
+            caption="Models"
+            page={page}
+            onSkip={setSkip}
+            rowKey={(model) => model.id}
+            columns={[
+              {
+                header: 'Name',
+                cell: (model) => <Link href={`/model/?name=${encodeURIComponent(model.name)}`}>{model.name}</Link>,
+              },
+              { header: 'Latest', cell: (model) => model.latestVersion ?? '—' },
+              {
+                header: 'Aliases',
+                cell: (model) =>
+                  Object.entries(model.aliases)
+                    .map(([alias, version]) => `${alias}→${version}`)
+                    .join(', ') || '—',
+              },
+              { header: 'Tags', cell: (model) => model.tags.join(', ') || '—' },
+              { header: 'Description', cell: (model) => model.description || '—' },
+              { header: 'Updated', cell: (model) => formatDate(model.updatedAt) },
+            ]}
+          />
         )}
       </DataState>
       {canWrite(me?.role) && <CreateModel onCreated={setCreated} />}

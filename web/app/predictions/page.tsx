@@ -1,6 +1,6 @@
 'use client';
 import { useState } from 'react';
-import { Pager } from '@/components/pager';
+import { PagedTable } from '@/components/data-table';
 import { DataState } from '@/components/states';
 import { api, type Page, query } from '@/lib/api';
 import { formatDate } from '@/lib/format';
@@ -57,46 +57,37 @@ export default function PredictionsPage() {
       </form>
       <DataState what="the prediction log" {...log} isEmpty={(p) => p.items.length === 0} empty="No predictions match.">
         {(page) => (
-          <>
-            <div className="table-wrap" tabIndex={0} role="region" aria-label="Logged predictions">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Model</th>
-                    <th scope="col">Version</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Cached</th>
-                    <th scope="col">Latency</th>
-                    <th scope="col">Protocol</th>
-                    <th scope="col">Actor</th>
-                    <th scope="col">Input hash</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((p) => (
-                    <tr key={p.id}>
-                      <td>{formatDate(p.createdAt)}</td>
-                      <td>{p.model ?? '—'}</td>
-                      <td>{p.version ?? '—'}</td>
-                      <td>
-                        <span className={`badge ${p.status === 'ok' ? 'up' : 'down'}`}>
-                          {p.statusCode} {p.status}
-                        </span>
-                        {p.error && <div className="muted">{p.error}</div>}
-                      </td>
-                      <td>{p.cached ? 'yes' : 'no'}</td>
-                      <td>{p.latencyMs.toFixed(1)} ms</td>
-                      <td>{p.protocol}</td>
-                      <td>{p.actor ?? '—'}</td>
-                      <td className="mono">{p.inputHash ? `${p.inputHash.slice(0, 12)}…` : '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
-          </>
+          <PagedTable
+            label="Logged predictions"
+            page={page}
+            onSkip={setSkip}
+            rowKey={(p) => p.id}
+            columns={[
+              { header: 'When', cell: (p) => formatDate(p.createdAt) },
+              { header: 'Model', cell: (p) => p.model ?? '—' },
+              { header: 'Version', cell: (p) => p.version ?? '—' },
+              {
+                header: 'Status',
+                cell: (p) => (
+                  <>
+                    <span className={`badge ${p.status === 'ok' ? 'up' : 'down'}`}>
+                      {p.statusCode} {p.status}
+                    </span>
+                    {p.error && <div className="muted">{p.error}</div>}
+                  </>
+                ),
+              },
+              { header: 'Cached', cell: (p) => (p.cached ? 'yes' : 'no') },
+              { header: 'Latency', cell: (p) => `${p.latencyMs.toFixed(1)} ms` },
+              { header: 'Protocol', cell: (p) => p.protocol },
+              { header: 'Actor', cell: (p) => p.actor ?? '—' },
+              {
+                header: 'Input hash',
+                className: 'mono',
+                cell: (p) => (p.inputHash ? `${p.inputHash.slice(0, 12)}…` : '—'),
+              },
+            ]}
+          />
         )}
       </DataState>
     </>

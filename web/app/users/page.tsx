@@ -1,7 +1,7 @@
 'use client';
 import { useState, type FormEvent } from 'react';
 import { Confirm } from '@/components/confirm';
-import { Pager } from '@/components/pager';
+import { PagedTable } from '@/components/data-table';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, type Page, query, type Role } from '@/lib/api';
 import { useSession } from '@/lib/auth';
@@ -59,62 +59,53 @@ export default function UsersPage() {
       {error && <ErrorBox error={error} />}
       <DataState what="users" {...users} isEmpty={(p) => p.items.length === 0} empty="No users yet: API keys only.">
         {(page) => (
-          <>
-            <div className="table-wrap" tabIndex={0} role="region" aria-label="Users">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Username</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Updated</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {page.items.map((user) => (
-                    <tr key={user.id}>
-                      <td>{user.username}</td>
-                      <td>
-                        <select
-                          aria-label={`Role of ${user.username}`}
-                          value={user.role}
-                          disabled={user.username === me?.name}
-                          onChange={(e) =>
-                            void run(() =>
-                              api(`/api/v1/auth/users/${encodeURIComponent(user.username)}`, {
-                                method: 'PATCH',
-                                body: { role: e.target.value },
-                              }),
-                            )
-                          }
-                        >
-                          {ROLES.map((role) => (
-                            <option key={role}>{role}</option>
-                          ))}
-                        </select>
-                      </td>
-                      <td>{formatDate(user.createdAt)}</td>
-                      <td>{formatDate(user.updatedAt)}</td>
-                      <td>
-                        {user.username !== me?.name && (
-                          <button
-                            type="button"
-                            className="danger"
-                            onClick={() => setRemoving(user)}
-                            aria-label={`Delete user ${user.username}`}
-                          >
-                            Delete
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pager skip={page.skip} limit={page.limit} total={page.total} onChange={setSkip} />
-          </>
+          <PagedTable
+            label="Users"
+            page={page}
+            onSkip={setSkip}
+            rowKey={(user) => user.id}
+            columns={[
+              { header: 'Username', cell: (user) => user.username },
+              {
+                header: 'Role',
+                cell: (user) => (
+                  <select
+                    aria-label={`Role of ${user.username}`}
+                    value={user.role}
+                    disabled={user.username === me?.name}
+                    onChange={(e) =>
+                      void run(() =>
+                        api(`/api/v1/auth/users/${encodeURIComponent(user.username)}`, {
+                          method: 'PATCH',
+                          body: { role: e.target.value },
+                        }),
+                      )
+                    }
+                  >
+                    {ROLES.map((role) => (
+                      <option key={role}>{role}</option>
+                    ))}
+                  </select>
+                ),
+              },
+              { header: 'Created', cell: (user) => formatDate(user.createdAt) },
+              { header: 'Updated', cell: (user) => formatDate(user.updatedAt) },
+              {
+                header: 'Actions',
+                cell: (user) =>
+                  user.username !== me?.name && (
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() => setRemoving(user)}
+                      aria-label={`Delete user ${user.username}`}
+                    >
+                      Delete
+                    </button>
+                  ),
+              },
+            ]}
+          />
         )}
       </DataState>
       <form className="stack" onSubmit={create} aria-label="Create a user">
