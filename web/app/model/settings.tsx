@@ -4,6 +4,37 @@ import { ErrorBox } from '@/components/states';
 import { api } from '@/lib/api';
 import type { Model } from '@/lib/types';
 
+/** A checkbox with its label after it; unset settings start unchecked. */
+function Toggle({ name, checked, label }: { name: string; checked: boolean | undefined; label: string }) {
+  return (
+    <label className="inline">
+      <input type="checkbox" name={name} defaultChecked={checked ?? false} /> {label}
+    </label>
+  );
+}
+
+/** A required whole-number setting, pre-filled with the current value or the server default. */
+function NumberField({
+  label,
+  name,
+  min,
+  max,
+  value,
+}: {
+  label: string;
+  name: string;
+  min: number;
+  max: number;
+  value: number;
+}) {
+  return (
+    <label>
+      {label}
+      <input name={name} type="number" min={min} max={max} required defaultValue={value} />
+    </label>
+  );
+}
+
 /** Cache, batching and payload logging of a model: shown to all, edited by maintainers (PATCH). */
 export function Settings({ model, writable, onSaved }: { model: Model; writable: boolean; onSaved: () => void }) {
   const [error, setError] = useState<Error>();
@@ -60,51 +91,32 @@ export function Settings({ model, writable, onSaved }: { model: Model; writable:
           key={model.updatedAt}
         >
           <div className="row">
-            <label className="inline">
-              <input type="checkbox" name="cacheEnabled" defaultChecked={cache?.enabled ?? false} /> Prediction cache
-            </label>
-            <label>
-              Cache TTL (seconds)
-              <input
-                name="ttlSeconds"
-                type="number"
-                min={1}
-                max={2592000}
-                required
-                defaultValue={cache?.ttlSeconds ?? 300}
-              />
-            </label>
-            <label className="inline">
-              <input type="checkbox" name="logPayloads" defaultChecked={model.logPayloads ?? false} /> Log payloads
-            </label>
+            <Toggle name="cacheEnabled" checked={cache?.enabled} label="Prediction cache" />
+            <NumberField
+              label="Cache TTL (seconds)"
+              name="ttlSeconds"
+              min={1}
+              max={2592000}
+              value={cache?.ttlSeconds ?? 300}
+            />
+            <Toggle name="logPayloads" checked={model.logPayloads} label="Log payloads" />
           </div>
           <div className="row">
-            <label className="inline">
-              <input type="checkbox" name="batchingEnabled" defaultChecked={batching?.enabled ?? false} /> Dynamic
-              batching
-            </label>
-            <label>
-              Max batch size
-              <input
-                name="maxBatchSize"
-                type="number"
-                min={1}
-                max={1024}
-                required
-                defaultValue={batching?.maxBatchSize ?? 8}
-              />
-            </label>
-            <label>
-              Max queue delay (ms)
-              <input
-                name="maxQueueDelayMs"
-                type="number"
-                min={0}
-                max={1000}
-                required
-                defaultValue={batching?.maxQueueDelayMs ?? 5}
-              />
-            </label>
+            <Toggle name="batchingEnabled" checked={batching?.enabled} label="Dynamic batching" />
+            <NumberField
+              label="Max batch size"
+              name="maxBatchSize"
+              min={1}
+              max={1024}
+              value={batching?.maxBatchSize ?? 8}
+            />
+            <NumberField
+              label="Max queue delay (ms)"
+              name="maxQueueDelayMs"
+              min={0}
+              max={1000}
+              value={batching?.maxQueueDelayMs ?? 5}
+            />
           </div>
           {error && <ErrorBox error={error} />}
           {saved && (
