@@ -22,3 +22,11 @@ export function formatBytes(bytes: number | null | undefined): string {
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.map((dim) => (dim < 0 ? '?' : String(dim))).join(', ')}]`;
 }
+
+/** A comma separated form field as its non-empty, trimmed items ("a, b,," is ["a", "b"]). */
+export function commaList(value: FormDataEntryValue | null): string[] {
+  return String(value)
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}

@@ -1,6 +1,7 @@
 'use client';
 import { useState } from 'react';
 import { PagedTable } from '@/components/data-table';
+import { FilterInput, Filters } from '@/components/filters';
 import { DataState } from '@/components/states';
 import { api, type Page, query } from '@/lib/api';
 import { formatDate } from '@/lib/format';
@@ -29,20 +30,16 @@ export default function AuditPage() {
   return (
     <>
       <h1>Audit trail</h1>
-      <form className="row" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Actor
-          <input value={actor} onChange={(e) => (setActor(e.target.value), setSkip(0))} />
-        </label>
-        <label>
-          Action
-          <input value={action} onChange={(e) => (setAction(e.target.value), setSkip(0))} placeholder="model.create" />
-        </label>
-        <label>
-          Target
-          <input value={target} onChange={(e) => (setTarget(e.target.value), setSkip(0))} />
-        </label>
-      </form>
+      <Filters>
+        <FilterInput label="Actor" value={actor} onChange={(v) => (setActor(v), setSkip(0))} />
+        <FilterInput
+          label="Action"
+          value={action}
+          onChange={(v) => (setAction(v), setSkip(0))}
+          placeholder="model.create"
+        />
+        <FilterInput label="Target" value={target} onChange={(v) => (setTarget(v), setSkip(0))} />
+      </Filters>
       <DataState what="audit events" {...events} isEmpty={(p) => p.items.length === 0} empty="No audit events match.">
         {(page) => (
           <PagedTable

@@ -2,6 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { Confirm } from '@/components/confirm';
 import { PagedTable } from '@/components/data-table';
+import { FilterInput, FilterSelect, Filters } from '@/components/filters';
 import { Pager } from '@/components/pager';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, canPredict, type Page, query } from '@/lib/api';
@@ -149,21 +150,15 @@ export default function JobsPage() {
     <>
       <h1>Jobs</h1>
       {actor && <SubmitJob onSubmitted={() => setSubmitted((n) => n + 1)} />}
-      <form className="row" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Status
-          <select value={status} onChange={(e) => (setStatus(e.target.value), setSkip(0))}>
-            <option value="">any</option>
-            {['queued', 'running', 'completed', 'failed', 'cancelled'].map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Model
-          <input value={model} onChange={(e) => (setModel(e.target.value), setSkip(0))} />
-        </label>
-      </form>
+      <Filters>
+        <FilterSelect
+          label="Status"
+          value={status}
+          options={['queued', 'running', 'completed', 'failed', 'cancelled']}
+          onChange={(v) => (setStatus(v), setSkip(0))}
+        />
+        <FilterInput label="Model" value={model} onChange={(v) => (setModel(v), setSkip(0))} />
+      </Filters>
       {error && <ErrorBox error={error} />}
       <DataState what="jobs" {...jobs} isEmpty={(p) => p.items.length === 0} empty="No jobs.">
         {(page) => (

@@ -4,7 +4,7 @@ import { Confirm } from '@/components/confirm';
 import { PagedTable } from '@/components/data-table';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, type Page, query, type Role } from '@/lib/api';
-import { formatDate } from '@/lib/format';
+import { commaList, formatDate } from '@/lib/format';
 import { useData } from '@/lib/use-data';
 
 interface ApiKey {
@@ -57,10 +57,7 @@ function CreateKey({ onCreated }: { onCreated: (key: ApiKey & { key: string }) =
     event.preventDefault();
     const form = event.currentTarget;
     const data = new FormData(form);
-    const models = String(data.get('models'))
-      .split(',')
-      .map((m) => m.trim())
-      .filter(Boolean);
+    const models = commaList(data.get('models'));
     const expires = String(data.get('expiresAt'));
     const rate = String(data.get('rate'));
     setError(undefined);

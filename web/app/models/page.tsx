@@ -2,10 +2,11 @@
 import Link from 'next/link';
 import { useState, type FormEvent } from 'react';
 import { PagedTable } from '@/components/data-table';
+import { FilterInput, Filters } from '@/components/filters';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, canWrite, type Page, query } from '@/lib/api';
 import { useSession } from '@/lib/auth';
-import { formatDate } from '@/lib/format';
+import { commaList, formatDate } from '@/lib/format';
 import type { Model } from '@/lib/types';
 import { useData } from '@/lib/use-data';
 
@@ -18,10 +19,7 @@ function CreateModel({ onCreated }: { onCreated: (name: string) => void }) {
     event.preventDefault();
     const form = event.currentTarget;
     const data = new FormData(form);
-    const tags = String(data.get('tags'))
-      .split(',')
-      .map((tag) => tag.trim())
-      .filter(Boolean);
+    const tags = commaList(data.get('tags'));
     const description = String(data.get('description')).trim();
     setBusy(true);
     setError(undefined);
@@ -82,16 +80,15 @@ export default function ModelsPage() {
   return (
     <>
       <h1>Models</h1>
-      <form className="row" role="search" onSubmit={(event) => event.preventDefault()}>
-        <label>
-          Search name or description
-          <input type="search" value={q} onChange={(event) => (setQ(event.target.value), setSkip(0))} />
-        </label>
-        <label>
-          Tag
-          <input value={tag} onChange={(event) => (setTag(event.target.value), setSkip(0))} />
-        </label>
-      </form>
+      <Filters>
+        <FilterInput
+          label="Search name or description"
+          type="search"
+          value={q}
+          onChange={(v) => (setQ(v), setSkip(0))}
+        />
+        <FilterInput label="Tag" value={tag} onChange={(v) => (setTag(v), setSkip(0))} />
+      </Filters>
       {created && (
         <p className="success" role="status">
           Created <Link href={`/model/?name=${encodeURIComponent(created)}`}>{created}</Link>.

@@ -1,6 +1,7 @@
 'use client';
 import { useState } from 'react';
 import { PagedTable } from '@/components/data-table';
+import { FilterInput, FilterSelect, Filters } from '@/components/filters';
 import { DataState } from '@/components/states';
 import { api, type Page, query } from '@/lib/api';
 import { formatDate } from '@/lib/format';
@@ -22,6 +23,8 @@ interface LoggedPrediction {
 }
 
 const LIMIT = 25;
+/** The outcomes a logged prediction can have (the log's `status`). */
+const STATUSES = ['ok', 'invalid', 'not_found', 'inference_failed', 'output_too_large', 'timeout', 'internal'];
 
 export default function PredictionsPage() {
   const [model, setModel] = useState('');
@@ -35,26 +38,17 @@ export default function PredictionsPage() {
   return (
     <>
       <h1>Predictions log</h1>
-      <form className="row" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Model
-          <input value={model} onChange={(e) => (setModel(e.target.value), setSkip(0))} />
-        </label>
-        <label>
-          Version
-          <input type="number" min={1} value={version} onChange={(e) => (setVersion(e.target.value), setSkip(0))} />
-        </label>
-        <label>
-          Status
-          <select value={status} onChange={(e) => (setStatus(e.target.value), setSkip(0))}>
-            <option value="">any</option>
-            <option value="ok">ok</option>
-            {['invalid', 'not_found', 'inference_failed', 'output_too_large', 'timeout', 'internal'].map((kind) => (
-              <option key={kind}>{kind}</option>
-            ))}
-          </select>
-        </label>
-      </form>
+      <Filters>
+        <FilterInput label="Model" value={model} onChange={(v) => (setModel(v), setSkip(0))} />
+        <FilterInput
+          label="Version"
+          type="number"
+          min={1}
+          value={version}
+          onChange={(v) => (setVersion(v), setSkip(0))}
+        />
+        <FilterSelect label="Status" value={status} options={STATUSES} onChange={(v) => (setStatus(v), setSkip(0))} />
+      </Filters>
       <DataState what="the prediction log" {...log} isEmpty={(p) => p.items.length === 0} empty="No predictions match.">
         {(page) => (
           <PagedTable
