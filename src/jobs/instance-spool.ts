@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StoredInstance } from './instance-codec';
@@ -68,8 +69,16 @@ export class InstanceSpool {
 
   async dispose(): Promise<void> {
     if (!this.file) return;
-    this.file.stream.destroy();
-    await fs.promises.rm(this.file.path, { force: true });
+    const { stream, path: filePath } = this.file;
+    this.file = undefined;
+    // The stream opens its file asynchronously: removing the path before that open would let it
+    // create the file afterwards. destroy() closes once the open is done; remove after 'close'.
+    if (!stream.closed) {
+      const closed = once(stream, 'close');
+      stream.destroy();
+      await closed;
+    }
+    await fs.promises.rm(filePath, { force: true });
   }
 
   private async spill(): Promise<{ path: string; stream: fs.WriteStream }> {
