@@ -15,6 +15,7 @@ import { PredictionsController } from './predictions.controller';
 import { PredictionsService } from './predictions.service';
 import { ShadowService } from './shadow.service';
 import { TrafficRollupService } from './traffic-rollup.service';
+import { TrafficSeriesController } from './traffic-series.controller';
 import { TrafficStatsController } from './traffic-stats.controller';
 import { TrafficStatsService } from './traffic-stats.service';
 
@@ -27,7 +28,7 @@ import { TrafficStatsService } from './traffic-stats.service';
     MetricsModule,
     TypeOrmModule.forFeature([PredictionEntity, TrafficRollupEntity]),
   ],
-  controllers: [PredictionsController, CacheStatsController, TrafficStatsController],
+  controllers: [PredictionsController, CacheStatsController, TrafficStatsController, TrafficSeriesController],
   providers: [
     PredictionsService,
     PredictionLogService,

@@ -1,10 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, MoreThanOrEqual, Repository } from 'typeorm';
+import { EntityManager, FindOptionsWhere, MoreThanOrEqual, Repository } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { MODEL_CHANGED, type ModelChangedEvent } from '../models/model-events';
+import type { PredictionRole } from './entities/prediction.entity';
 import { TrafficRollupEntity } from './entities/traffic-rollup.entity';
 import { LatencyHistogram } from './latency-histogram';
 import {
@@ -109,19 +110,24 @@ export class TrafficRollupService implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * The model's rollups from minute `since` on: the table's rows (every replica's flushed minutes)
-   * and this replica's minutes not flushed yet. At most (minutes since `since`) × (versions and
-   * shadow versions seen) rows are read.
+   * The rollups from minute `since` on, of one model or (model undefined) of every model, of one
+   * role or of both: the table's rows (every replica's flushed minutes) and this replica's minutes
+   * not flushed yet. At most (minutes since `since`) × (model, version, role) keys seen rows are
+   * read, on the primary key's (model, minute) prefix for one model, on the minute index for all.
    */
-  async window(model: string, since: number): Promise<TrafficRollup[]> {
+  async window(model: string | undefined, since: number, role?: PredictionRole): Promise<TrafficRollup[]> {
     while (this.gate) await this.gate;
     this.readers++;
     try {
-      const stored = await this.rows.find({ where: { model, minute: MoreThanOrEqual(since) } });
+      const where: FindOptionsWhere<TrafficRollupEntity> = { minute: MoreThanOrEqual(since) };
+      if (model !== undefined) where.model = model;
+      if (role !== undefined) where.role = role;
+      const stored = await this.rows.find({ where });
       // No flush ran during the read (it waits for readers): memory holds exactly what the table does not.
       const rollups = stored.map(fromEntity);
       for (const rollup of this.pending.values()) {
-        if (rollup.model !== model || rollup.minute < since) continue;
+        if ((model !== undefined && rollup.model !== model) || (role !== undefined && rollup.role !== role)) continue;
+        if (rollup.minute < since) continue;
         const copy = emptyRollup(rollup);
         mergeRollup(copy, rollup);
         rollups.push(copy);

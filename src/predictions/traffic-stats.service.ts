@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '../auth/caller';
-import { assertModelInScope } from '../auth/model-scope';
+import { assertModelInScope, modelVisibleTo } from '../auth/model-scope';
 import { ServableVersionsService } from '../models/servable-versions.service';
-import { ShadowVersionStatsDto, TrafficStatsDto } from './dto/traffic-stats.dto';
+import { ShadowVersionStatsDto, TrafficSeriesDto, TrafficStatsDto } from './dto/traffic-stats.dto';
+import { LatencyHistogram } from './latency-histogram';
 import { AGREEMENT_TOLERANCE } from './shadow-agreement';
 import { emptyRollup, mergeRollup, MINUTE_MS, minuteOf, type TrafficRollup } from './traffic-rollup';
 import { TrafficRollupService } from './traffic-rollup.service';
@@ -60,6 +61,46 @@ export class TrafficStatsService {
     result.versions.sort(byVersion);
     result.shadows.sort(byVersion);
     return result;
+  }
+
+  /**
+   * GET /api/v1/stats/traffic: the served traffic of every model the caller may see, per minute,
+   * for the dashboard's charts. Same window and sources as stats(); shadow runs are left out (they
+   * are not traffic clients sent). Per call: one read of at most (minutes + 1) × (model, served
+   * version) pairs rows on the minute index, and minutes + 1 histograms of at most 157 buckets.
+   */
+  async series(minutes: number, caller: Caller): Promise<TrafficSeriesDto> {
+    const first = minuteOf(Date.now()) - minutes;
+    const perMinute = Array.from({ length: minutes + 1 }, (_, i) =>
+      emptyRollup({ model: '', version: null, role: 'served', minute: first + i }),
+    );
+    const total = new LatencyHistogram();
+    let requests = 0;
+    let errors = 0;
+    for (const rollup of await this.rollups.window(undefined, first, 'served')) {
+      const into = perMinute[rollup.minute - first];
+      // A minute begun after `first` was computed (the read crossed a minute) is left to the next call.
+      if (!into || !modelVisibleTo(caller, rollup.model)) continue;
+      mergeRollup(into, rollup);
+      total.merge(rollup.latency);
+      requests += rollup.requests;
+      errors += rollup.errors;
+    }
+    return {
+      minutes,
+      since: new Date(first * MINUTE_MS).toISOString(),
+      series: perMinute.map((m) => {
+        const latency = m.latency.percentiles();
+        return {
+          minute: new Date(m.minute * MINUTE_MS).toISOString(),
+          requests: m.requests,
+          errors: m.errors,
+          p50: latency?.p50 ?? null,
+          p99: latency?.p99 ?? null,
+        };
+      }),
+      totals: { requests, errors, latencyMs: total.percentiles() },
+    };
   }
 }
 

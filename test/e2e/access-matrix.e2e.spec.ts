@@ -57,6 +57,7 @@ const ROLE_TABLE: Record<string, Rule> = {
   listPredictions: { roles: [M] },
   getPrediction: { roles: [M] },
   getCacheStats: { roles: [M, V] },
+  getTrafficSeries: { roles: [M, V] },
   // jobs (a predictor only sees its own jobs: a scoping rule, not a role rule)
   createJob: { roles: [M, P] },
   listJobs: { roles: [M, P, V] },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PredictionEntity } from '../../src/predictions/entities/prediction.entity';
 import { TrafficRollupEntity } from '../../src/predictions/entities/traffic-rollup.entity';
-import type { TrafficStatsDto } from '../../src/predictions/dto/traffic-stats.dto';
+import type { TrafficSeriesDto, TrafficStatsDto } from '../../src/predictions/dto/traffic-stats.dto';
 import { PredictionLogService } from '../../src/predictions/prediction-log.service';
 import { minuteOf } from '../../src/predictions/traffic-rollup';
 import {
@@ -11,6 +11,7 @@ import {
   TrafficRollupService,
 } from '../../src/predictions/traffic-rollup.service';
 import { MetricsService } from '../../src/metrics/metrics.service';
+import { createKey } from '../support/audit-helpers';
 import { sampleValue } from '../support/metrics-text';
 import { mlpModel } from '../support/onnx-models';
 import {
@@ -183,6 +184,82 @@ for (const engine of testEngines()) {
       assert.equal((await tableRows(model)).length, 0);
       await createModel(http, model);
       assert.deepEqual((await stats(http, model)).versions, [], 'a new model of the name starts empty');
+    });
+
+    it('GET /api/v1/stats/traffic sums served requests of every model per minute, in scope only', async () => {
+      const rollupsOf = async (credential: string, query = '?minutes=10') =>
+        (await authed(t, credential).get(`/api/v1/stats/traffic${query}`).expect(200)).body as TrafficSeriesDto;
+      const both = await createKey(t, { name: 'series-both', role: 'viewer', models: ['series-*'] });
+      const onlyA = await createKey(t, { name: 'series-a', role: 'viewer', models: ['series-a'] });
+      for (const model of ['series-a', 'series-b']) {
+        await createModel(http, model);
+        await uploadVersion(http, model, mlpModel(), 1);
+      }
+      const start = minuteOf(Date.now());
+      await traffic(http, 'series-a', 3, 1, 11);
+      await traffic(http, 'series-b', 2, 2, 12);
+      const end = minuteOf(Date.now());
+      // Three minutes ago, in memory then in the table: a served request of each model and a shadow run.
+      const at = new Date((start - 3) * 60_000 + 1_000);
+      const observation = { version: 1, status: 'ok', latencyMs: 4, agrees: null, maxRelDiff: null, at };
+      rollups().record({ ...observation, model: 'series-a', role: 'served' });
+      rollups().record({ ...observation, model: 'series-b', role: 'served' });
+      rollups().record({ ...observation, model: 'series-a', role: 'shadow' });
+
+      const check = async (what: string) => {
+        const body = await rollupsOf(both.key);
+        assert.equal(body.minutes, 10);
+        assert.equal(body.series.length, 11, 'every minute of the window, the current one included');
+        assert.equal(body.since, body.series[0].minute);
+        const first = Date.parse(body.since) / 60_000;
+        assert.deepEqual(
+          body.series.map((m, i) => Date.parse(m.minute) / 60_000 - i),
+          body.series.map(() => first),
+          'consecutive minutes',
+        );
+        const old = body.series[start - 3 - first];
+        assert.deepEqual({ ...old, minute: undefined }, { minute: undefined, requests: 2, errors: 0, p50: 4, p99: 4 });
+        // HTTP traffic: in the minutes it ran in; none elsewhere.
+        const live = body.series.filter((_, i) => first + i >= start && first + i <= end);
+        assert.equal(
+          live.reduce((sum, m) => sum + m.requests, 0),
+          8,
+          what,
+        );
+        assert.equal(
+          live.reduce((sum, m) => sum + m.errors, 0),
+          3,
+          what,
+        );
+        for (const m of live) if (m.requests > m.errors) assert.ok(m.p50 !== null && m.p99 !== null && m.p50 <= m.p99);
+        const quiet = body.series.filter((_, i) => first + i !== start - 3 && (first + i < start || first + i > end));
+        assert.deepEqual(
+          new Set(quiet.map((m) => JSON.stringify({ ...m, minute: undefined }))),
+          new Set([JSON.stringify({ requests: 0, errors: 0, p50: null, p99: null })]),
+        );
+        assert.equal(body.totals.requests, 10, what);
+        assert.equal(body.totals.errors, 3, what);
+        assert.equal(body.totals.latencyMs?.sample, 7, what);
+
+        const a = await rollupsOf(onlyA.key);
+        assert.equal(a.totals.requests, 4 + 1, `${what}: a key scoped to series-a sees its model only`);
+        assert.equal(a.totals.errors, 1);
+        const admin = await rollupsOf(t.adminKey);
+        assert.ok(admin.totals.requests >= 10, 'an unscoped key sees every model');
+      };
+      await check('from memory');
+      await rollups().flush();
+      await check('from the table');
+
+      const defaults = await rollupsOf(t.adminKey, '');
+      assert.equal(defaults.minutes, 60);
+      assert.equal(defaults.series.length, 61);
+      for (const bad of ['0', '1441', '-1', '1.5', 'x', '']) {
+        const res = await authed(t).get(`/api/v1/stats/traffic?minutes=${bad}`);
+        assert.equal(res.status, 400, `minutes=${bad}: ${JSON.stringify(res.body)}`);
+      }
+      const predictor = await createKey(t, { name: 'series-predictor', role: 'predictor' });
+      await authed(t, predictor.key).get('/api/v1/stats/traffic').expect(403);
     });
 
     it('retention deletes rows older than a day and an hour, and keeps the rest', async () => {

@@ -124,3 +124,54 @@ export class TrafficStatsDto {
   @ApiProperty({ type: [ShadowVersionStatsDto], description: 'Every version that shadowed in the window, by version' })
   shadows: ShadowVersionStatsDto[];
 }
+
+export class TrafficMinuteDto {
+  @ApiProperty({ format: 'date-time', description: 'The start of the minute (UTC)' })
+  minute: string;
+
+  @ApiProperty({ type: 'integer', description: 'Served requests of the minute, answered or failed' })
+  requests: number;
+
+  @ApiProperty({ type: 'integer', description: 'Of those, the ones that failed (any status but ok)' })
+  errors: number;
+
+  @ApiProperty({ type: 'number', nullable: true, description: `${PERCENTILE}; null when none was answered` })
+  p50: number | null;
+
+  @ApiProperty({ type: 'number', nullable: true, description: `${PERCENTILE}; null when none was answered` })
+  p99: number | null;
+}
+
+export class TrafficTotalsDto {
+  @ApiProperty({ type: 'integer' })
+  requests: number;
+
+  @ApiProperty({ type: 'integer' })
+  errors: number;
+
+  @ApiProperty({
+    type: LatencyPercentilesDto,
+    nullable: true,
+    description: 'Over every answered request of the window; null when none was answered',
+  })
+  latencyMs: LatencyPercentilesDto | null;
+}
+
+export class TrafficSeriesDto {
+  @ApiProperty({ type: 'integer' })
+  minutes: number;
+
+  @ApiProperty({ format: 'date-time', description: 'The window start: the first minute of `series`' })
+  since: string;
+
+  @ApiProperty({
+    type: [TrafficMinuteDto],
+    description:
+      'Every minute from `since` to the current (partial) one, oldest first, minutes without traffic included ' +
+      'with zeros: `minutes` + 1 entries',
+  })
+  series: TrafficMinuteDto[];
+
+  @ApiProperty({ type: TrafficTotalsDto, description: 'The whole window' })
+  totals: TrafficTotalsDto;
+}
