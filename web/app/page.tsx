@@ -1,10 +1,10 @@
 'use client';
-import { useEffect, useRef, useState } from 'react';
+import { useMemo } from 'react';
 import { LineChart } from '@/components/line-chart';
 import { DataState, ErrorBox } from '@/components/states';
 import { api, call, errorOf } from '@/lib/api';
 import { formatBytes } from '@/lib/format';
-import { latencyBuckets, parseMetrics, quantileBetween, type Sample, sum } from '@/lib/metrics';
+import { parseMetrics, type Sample, sum } from '@/lib/metrics';
 import { useData } from '@/lib/use-data';
 
 interface Health {
@@ -19,15 +19,44 @@ interface CacheStats {
   hitRatio: number;
 }
 
-/** Seconds between two scrapes of /metrics, and the points kept (one hour). */
+/** Seconds between two scrapes of /metrics (the cards), and between two reads of the traffic history (the charts). */
 const SCRAPE_SECONDS = 5;
-const POINTS = 3600 / SCRAPE_SECONDS;
+const HISTORY_SECONDS = 15;
+const HISTORY_MINUTES = 60;
+
+interface TrafficMinute {
+  minute: string;
+  requests: number;
+  errors: number;
+  p50: number | null;
+  p99: number | null;
+}
+interface TrafficSeries {
+  minutes: number;
+  since: string;
+  series: TrafficMinute[];
+  totals: { requests: number; errors: number; latencyMs: { p50: number; p99: number } | null };
+}
 
 interface Point {
   t: number;
   rate: number | null;
   p50: number | null;
   p99: number | null;
+}
+
+/**
+ * One point per minute of the server's traffic history; the current minute's rate is over the
+ * seconds of it that have passed, so the newest point is not understated while the minute runs.
+ */
+function pointsOf(history: TrafficSeries | undefined): Point[] {
+  if (!history) return [];
+  const now = Date.now();
+  return history.series.map((m) => {
+    const start = Date.parse(m.minute);
+    const seconds = Math.min(60, Math.max(1, (now - start) / 1000));
+    return { t: start / 1000, rate: m.requests / seconds, p50: m.p50, p99: m.p99 };
+  });
 }
 
 /** /health/ready answers 503 with the same body when a check fails: both are a result to show. */
@@ -43,36 +72,17 @@ async function metrics(): Promise<Sample[]> {
   return parseMetrics(await res.text());
 }
 
-function useSeries(latest: Sample[] | undefined): Point[] {
-  const [points, setPoints] = useState<Point[]>([]);
-  const previous = useRef<{ at: number; samples: Sample[] }>(undefined);
-  useEffect(() => {
-    if (!latest) return;
-    const at = Date.now() / 1000;
-    const last = previous.current;
-    if (last) {
-      const seconds = at - last.at;
-      const count = sum(latest, 'modelforge_predictions_total') - sum(last.samples, 'modelforge_predictions_total');
-      const before = latencyBuckets(last.samples);
-      const after = latencyBuckets(latest);
-      const ms = (q: number) => {
-        const value = quantileBetween(before, after, q);
-        return value === undefined ? null : value * 1000;
-      };
-      setPoints((list) =>
-        [...list, { t: at, rate: Math.max(0, count) / seconds, p50: ms(0.5), p99: ms(0.99) }].slice(-POINTS),
-      );
-    }
-    previous.current = { at, samples: latest };
-  }, [latest]);
-  return points;
-}
-
 export default function OverviewPage() {
   const health = useData(readiness, 'health', 10_000);
   const scrape = useData(metrics, 'metrics', SCRAPE_SECONDS * 1000);
   const cache = useData(() => api<CacheStats>('/api/v1/cache/stats'), 'cache', 10_000);
-  const points = useSeries(scrape.data);
+  const history = useData(
+    () => api<TrafficSeries>(`/api/v1/stats/traffic?minutes=${HISTORY_MINUTES}`),
+    'traffic-history',
+    HISTORY_SECONDS * 1000,
+  );
+  const points = useMemo(() => pointsOf(history.data), [history.data]);
+  const totals = history.data?.totals;
   const samples = scrape.data;
   const times = points.map((p) => p.t);
 
@@ -136,8 +146,16 @@ export default function OverviewPage() {
       {cache.error && <ErrorBox error={cache.error} onRetry={cache.reload} />}
       <h2>Traffic</h2>
       <p className="muted">
-        Sampled from /metrics every {SCRAPE_SECONDS} s while this page is open (up to the last hour); the server keeps
-        counters, not history.
+        Served requests of every model you may see, per minute over the last hour, from the server&apos;s per-minute
+        traffic rollups (every replica; another replica&apos;s requests appear once it flushed them). Read again every{' '}
+        {HISTORY_SECONDS} s; the current minute&apos;s rate is over its seconds so far.
+      </p>
+      {history.error && <ErrorBox error={history.error} onRetry={history.reload} />}
+      <p data-testid="traffic-totals">
+        {totals
+          ? `Last hour: ${totals.requests} requests, ${totals.errors} errors` +
+            (totals.latencyMs ? `, p50 ${totals.latencyMs.p50} ms, p99 ${totals.latencyMs.p99} ms` : '')
+          : '…'}
       </p>
       <div className="charts">
         <LineChart
