@@ -169,8 +169,8 @@ export default function OverviewPage() {
           unit="ms"
           times={times}
           series={[
-            { label: 'p50', values: points.map((p) => p.p50), color: '#1a7f37' },
-            { label: 'p99', values: points.map((p) => p.p99), color: '#b42318' },
+            { label: 'p50', values: points.map((p) => p.p50), color: '#1a7f37', points: true },
+            { label: 'p99', values: points.map((p) => p.p99), color: '#b42318', points: true },
           ]}
         />
       </div>

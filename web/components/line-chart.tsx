@@ -16,7 +16,7 @@ export function LineChart({
   title: string;
   unit: string;
   times: number[];
-  series: { label: string; values: (number | null)[]; color: string }[];
+  series: { label: string; values: (number | null)[]; color: string; points?: boolean }[];
 }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -30,7 +30,18 @@ export function LineChart({
       {
         width,
         height: 180,
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: true }))],
+        series: [
+          {},
+          ...series.map((s) => ({
+            label: s.label,
+            stroke: s.color,
+            width: 2,
+            spanGaps: true,
+            // A series with values in few minutes (latency: none where nothing was answered) shows
+            // its points, or a lone minute would draw nothing.
+            points: { show: s.points ?? false, size: 6, fill: s.color },
+          })),
+        ],
         axes: [{}, { label: unit, size: 60 }],
         legend: { show: true },
       },
