@@ -205,60 +205,32 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
    * Checks inputs read from a request against the version's signature, runs the model and
    * encodes the outputs: one message to one process, batched with other requests of the same
    * version when the model's batching is on.
+   *
+   * `shadow`: a shadow run (traffic policy `shadow`), in a background lane of its own per model
+   * file, bounded by SHADOW_MAX_IN_FLIGHT. Admission never waits: a full lane rejects at once
+   * (TooManyRequestsError), which the caller counts as a dropped mirror. Served work is always
+   * sent first and keeps a process of its own (Scheduler, `background`).
    */
   async predict(
     model: PredictableModel,
     inputs: LooseInputs,
     outputs: string[] | undefined,
     deadline: number,
+    shadow = false,
   ): Promise<RunOutcome> {
     return this.submitRun(
       model,
       { feeds: inputs, signature: model.inputs, outputs },
       { deadline, batch: batchableOf(model, inputs, outputs) },
-    );
-  }
-
-  /**
-   * A shadow run (traffic policy `shadow`): `predict` in a background lane of its own per model
-   * file, bounded by SHADOW_MAX_IN_FLIGHT. Admission never waits: a full lane rejects at once
-   * (TooManyRequestsError), which the caller counts as a dropped mirror. Served work is always
-   * sent first and keeps a process of its own (Scheduler, `background`).
-   */
-  predictShadow(
-    model: PredictableModel,
-    inputs: LooseInputs,
-    outputs: string[] | undefined,
-    deadline: number,
-  ): Promise<RunOutcome> {
-    return this.submitRun(
-      model,
-      { feeds: inputs, signature: model.inputs, outputs },
-      { deadline, batch: batchableOf(model, inputs, outputs) },
-      true,
-    );
-  }
-
-  /** `predictRaw` as a shadow run: see predictShadow. */
-  predictRawShadow(
-    model: PredictableModel,
-    feeds: Record<string, RawTensor | TensorData>,
-    outputs: string[] | undefined,
-    form: RawOutputForm,
-    deadline: number,
-  ): Promise<RunOutcome<RawOutput[]>> {
-    return this.submitRun<RawOutput[]>(
-      model,
-      { feeds, outputs, rawOutputs: form },
-      { deadline, batch: rawBatchableOf(model, feeds, outputs) },
-      true,
+      shadow,
     );
   }
 
   /**
    * Runs inputs already checked against the signature on the HTTP side (the Open Inference
    * Protocol's: raw little-endian bytes, or strings) and answers each output as raw bytes, with
-   * the JSON text of those named in `form.json`. Batched like `predict` when every input is raw.
+   * the JSON text of those named in `form.json`. Batched like `predict` when every input is raw;
+   * `shadow` as in `predict`.
    */
   async predictRaw(
     model: PredictableModel,
@@ -266,11 +238,13 @@ export class InferenceService implements OnModuleInit, OnApplicationShutdown {
     outputs: string[] | undefined,
     form: RawOutputForm,
     deadline: number,
+    shadow = false,
   ): Promise<RunOutcome<RawOutput[]>> {
     return this.submitRun<RawOutput[]>(
       model,
       { feeds, outputs, rawOutputs: form },
       { deadline, batch: rawBatchableOf(model, feeds, outputs) },
+      shadow,
     );
   }
 

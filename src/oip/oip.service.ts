@@ -252,7 +252,7 @@ export class OipService {
         checkRequestedOutputs(shadow.outputs, request.outputs);
         const feeds = conformOipInputs(shadow.inputs, request.inputs);
         const json = shadow.logPayloads ? (outputNames ?? shadow.outputs.map((spec) => spec.name)) : [];
-        const run = await this.inference.predictRawShadow(shadow, feeds, outputNames, { json }, deadline);
+        const run = await this.inference.predictRaw(shadow, feeds, outputNames, { json }, deadline, true);
         const raw = (run.outputs as RawOutput[][])[0];
         const logged = loggedOutputs(raw.map((output) => toOipOutput(output, output.json === undefined)));
         return { outputs: comparableFromRaw(raw), logged };

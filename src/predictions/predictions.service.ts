@@ -161,7 +161,7 @@ export class PredictionsService {
         protocol: 'rest',
         actor: caller.principal.actor,
         run: async (shadow, deadline) => {
-          const run = await this.inference.predictShadow(shadow, request.inputs, request.outputs, deadline);
+          const run = await this.inference.predict(shadow, request.inputs, request.outputs, deadline, true);
           const logged = (run.outputs as string[])[0];
           return { outputs: comparableFromJson(logged), logged };
         },

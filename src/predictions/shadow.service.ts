@@ -38,7 +38,7 @@ export interface ShadowMirror {
   epoch?: string;
   protocol: PredictionProtocol;
   actor: string | null;
-  /** Runs the request's inputs on the shadow version (InferenceService.predictShadow or predictRawShadow). */
+  /** Runs the request's inputs on the shadow version (InferenceService.predict or predictRaw with `shadow`). */
   run(shadow: ServableVersion, deadline: number): Promise<ShadowResult>;
   /** The served outputs, read only once the shadow run has answered. */
   servedOutputs(): ShadowOutputs;
